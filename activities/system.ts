@@ -1,0 +1,25 @@
+import type { Db } from 'mongodb';
+import type { Driver } from 'neo4j-driver';
+import type { PingResult } from '../workflows/shared';
+
+export interface SystemDeps {
+  db: Db;
+  graph: Driver;
+}
+
+/** Health activities: each round-trips one record through a store. */
+export function createSystemActivities({ db, graph }: SystemDeps) {
+  return {
+    async pingStores(message: string): Promise<PingResult> {
+      const pings = db.collection<{ _id: string; message: string; at: Date }>('system_pings');
+      await pings.updateOne({ _id: message }, { $set: { message, at: new Date() } }, { upsert: true });
+      const stored = await pings.findOne({ _id: message });
+      const res = await graph.executeQuery('MERGE (p:Ping {id: $id}) RETURN p.id AS id', { id: message });
+      return {
+        message,
+        mongoRoundTrip: stored?.message === message,
+        graphRoundTrip: res.records[0]?.get('id') === message,
+      };
+    },
+  };
+}

@@ -1,0 +1,62 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+import prettier from 'eslint-config-prettier';
+import { builtinModules } from 'node:module';
+
+// Workflow code runs in Temporal's deterministic sandbox: no I/O clients, no Node built-ins, no service code.
+const workflowForbidden = [
+  ...builtinModules,
+  ...builtinModules.map((m) => `node:${m}`),
+  'mongodb',
+  'neo4j-driver',
+  'onnxruntime-node',
+  '@temporalio/worker',
+  '@temporalio/client',
+  '@temporalio/activity',
+  'pino',
+];
+
+export default tseslint.config(
+  { ignores: ['gen/**', 'node_modules/**', '.tools/**', '.stack/**', 'graph/target/**', 'ranking/.venv/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { 'import-x': importX },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'import-x/no-cycle': 'error',
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: workflowForbidden.map((name) => ({
+            name,
+            message: 'Workflows run in a deterministic sandbox; do I/O in activities.',
+          })),
+          patterns: [
+            { group: ['**/services/**', '**/activities/**', '**/lib/**', '**/workers/**'], allowTypeImports: true,
+              message: 'Workflows may import only types from activities and services.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.mjs', '**/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  prettier,
+);

@@ -1,0 +1,33 @@
+import { MongoClient } from 'mongodb';
+const T = async (label: string, f: () => Promise<unknown>) => { const t = Date.now(); let r: unknown; try { r = await f(); } catch (e) { r = 'ERR ' + (e as Error).message.slice(0, 200); } console.log(label, Date.now() - t, 'ms', typeof r === 'object' ? JSON.stringify(r)?.slice(0, 200) : r); };
+async function main() {
+  const c = await MongoClient.connect('mongodb://127.0.0.1:27017/');
+  const db = c.db('exp_' + Date.now());
+  const col = db.collection<any>('feed');
+  await col.createIndex({ viewerId: 1, createdAt: -1, _id: -1 });
+  await col.createIndex({ postId: 1 });
+  const mk = (p: number, n: number) => Array.from({ length: n }, (_, i) => ({ _id: `v${String(i).padStart(6, '0')}:p${p}`, viewerId: `v${String(i).padStart(6, '0')}`, postId: `p${p}`, version: 1, actor: { id: 'a' + p, name: 'Alice' }, content: 'x'.repeat(200), createdAt: new Date(Date.now() + p), score: 0 }));
+  for (let p = 0; p < 10; p++) await T('insertMany 5000 p' + p, () => col.insertMany(mk(p, 5000), { ordered: false }).then((r) => r.insertedCount));
+  const dup = mk(0, 3).concat(mk(99, 3));
+  await T('insertMany dup first ordered:false', () => col.insertMany([dup[3], dup[0], dup[4], dup[5]], { ordered: false }).then((r) => r.insertedCount));
+  await T('count p99', () => col.countDocuments({ postId: 'p99' }));
+  const ids = mk(3, 1000).map((d) => d._id);
+  await T('find _id $in 1000', () => col.find({ _id: { $in: ids } }, { projection: { _id: 1, version: 1 } }).toArray().then((r) => r.length));
+  await T('find _id eq', () => col.findOne({ _id: ids[5] }).then((r) => r?._id));
+  await T('find _id eq + version', () => col.findOne({ _id: ids[5], version: { $lt: 5 } }).then((r) => r?._id));
+  await T('updateOne _id', () => col.updateOne({ _id: ids[6] }, { $set: { version: 2 } }).then((r) => r.modifiedCount));
+  await T('updateOne _id+version', () => col.updateOne({ _id: ids[7], version: { $lt: 2 } }, { $set: { version: 2 } }).then((r) => r.modifiedCount));
+  await T('updateMany _id $in 1000 + version', () => col.updateMany({ _id: { $in: ids }, version: { $lt: 3 } }, { $set: { version: 3 } }).then((r) => r.modifiedCount));
+  await T('bulk 100 updateOne _id', () => col.bulkWrite(ids.slice(0, 100).map((id) => ({ updateOne: { filter: { _id: id }, update: { $set: { version: 4 } } } })), { ordered: false }).then((r) => r.modifiedCount));
+  await T('find viewerId sort limit', () => col.find({ viewerId: 'v000042' }).sort({ createdAt: -1, _id: -1 }).limit(5).toArray().then((r) => r.length));
+  await T('find viewerId $in 100', () => col.find({ viewerId: { $in: ids.slice(0, 100).map((i) => i.split(':')[0]) } }, { projection: { _id: 1 } }).toArray().then((r) => r.length));
+  await T('find postId', () => col.find({ postId: 'p4' }, { projection: { _id: 1 } }).limit(1000).toArray().then((r) => r.length));
+  await T('find actor.id', () => col.find({ 'actor.id': 'a4' }, { projection: { _id: 1 } }).limit(1000).toArray().then((r) => r.length));
+  await T('updateMany postId', () => col.updateMany({ postId: 'p5', version: { $lt: 2 } }, { $set: { version: 2 } }).then((r) => r.modifiedCount));
+  await T('deleteMany _id $in 1000', () => col.deleteMany({ _id: { $in: mk(6, 1000).map((d) => d._id) } }).then((r) => r.deletedCount));
+  await T('deleteMany postId', () => col.deleteMany({ postId: 'p7' }).then((r) => r.deletedCount));
+  await T('explain viewer', () => col.find({ viewerId: 'v000042' }).sort({ createdAt: -1 }).explain());
+  await db.dropDatabase();
+  await c.close();
+}
+main().catch((e) => { console.error(e); process.exit(1); });

@@ -1,0 +1,44 @@
+import { MongoClient, type Db } from 'mongodb';
+import neo4j, { type Driver } from 'neo4j-driver';
+import { Client, Connection } from '@temporalio/client';
+import type { Config } from './config';
+
+/** Long-lived clients a process builds once and closes on shutdown. */
+export interface Clients {
+  mongo: MongoClient;
+  db: Db;
+  graph: Driver;
+  temporal: Client;
+  close(): Promise<void>;
+}
+
+export async function connectMongo(config: Config): Promise<{ mongo: MongoClient; db: Db }> {
+  const mongo = new MongoClient(config.MONGODB_URI, { serverSelectionTimeoutMS: 10_000, maxPoolSize: 50 });
+  await mongo.connect();
+  return { mongo, db: mongo.db(config.MONGODB_DB) };
+}
+
+export function connectGraph(config: Config): Driver {
+  const auth = config.GRAPH_USER ? neo4j.auth.basic(config.GRAPH_USER, config.GRAPH_PASSWORD) : undefined;
+  return neo4j.driver(config.GRAPH_URI, auth, { disableLosslessIntegers: true, maxConnectionPoolSize: 50 });
+}
+
+export async function connectTemporal(config: Config): Promise<Client> {
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+}
+
+export async function connectAll(config: Config): Promise<Clients> {
+  const { mongo, db } = await connectMongo(config);
+  const graph = connectGraph(config);
+  const temporal = await connectTemporal(config);
+  return {
+    mongo,
+    db,
+    graph,
+    temporal,
+    async close() {
+      await Promise.allSettled([mongo.close(), graph.close(), temporal.connection.close()]);
+    },
+  };
+}

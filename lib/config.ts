@@ -1,0 +1,115 @@
+import { z } from 'zod';
+
+/**
+ * Typed configuration for every feedflow process. Read once at start from the environment; nothing deeper reads
+ * process.env. Defaults point at the local stack (`npm run stack -- up`).
+ */
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/**
+ * Callers are internal services. Each bearer token maps to a service name and its scopes.
+ * Format: `token=service:scope1+scope2,token2=service2:scope`. The defaults are documented dev tokens for the
+ * local stack only; production overrides FEEDFLOW_TOKENS from its secret store.
+ */
+export const DEV_TOKENS = 'dev-commands=dev-writer:commands,dev-queries=dev-reader:queries,dev-ops=dev-operator:operations';
+
+const scopes = ['commands', 'queries', 'operations'] as const;
+export type Scope = (typeof scopes)[number];
+export interface Caller {
+  service: string;
+  scopes: Scope[];
+}
+
+const tokens = z.string().transform((raw, ctx) => {
+  const map = new Map<string, Caller>();
+  for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([^=]+)=([^:]+):([a-z+]+)$/.exec(entry);
+    const granted = m?.[3].split('+') ?? [];
+    if (!m || granted.some((s) => !(scopes as readonly string[]).includes(s))) {
+      ctx.addIssue({ code: 'custom', message: `bad token entry "${entry.replace(/=.*/, '=…')}"` });
+      return z.NEVER;
+    }
+    map.set(m[1], { service: m[2], scopes: granted as Scope[] });
+  }
+  return map;
+});
+
+/** A rate limit as `points/seconds:burst`, e.g. `30/60:10` is 30 a minute with a burst of 10. */
+const rateLimit = z.string().transform((raw, ctx) => {
+  const m = /^(\d+)\/(\d+):(\d+)$/.exec(raw.trim());
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: `expected points/seconds:burst, got "${raw}"` });
+    return z.NEVER;
+  }
+  return { points: Number(m[1]), seconds: Number(m[2]), burst: Number(m[3]) };
+});
+export type RateLimit = z.output<typeof rateLimit>;
+
+const schema = z.object({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI')
+    .default('mongodb://127.0.0.1:27017/'),
+  MONGODB_DB: z.string().min(1).default('feedflow'),
+  GRAPH_URI: z
+    .string()
+    .regex(/^(bolt|neo4j)(\+s|\+ssc)?:\/\//, 'must be a bolt:// or neo4j:// URI')
+    .default('bolt://127.0.0.1:7687'),
+  GRAPH_DIALECT: z.enum(['memgraph', 'neo4j']).default('neo4j'),
+  GRAPH_USER: z.string().default(''),
+  GRAPH_PASSWORD: z.string().default(''),
+  COMMAND_PORT: port.default(50051),
+  QUERY_PORT: port.default(50052),
+  OPERATIONS_PORT: port.default(50053),
+  GRPC_MAX_MESSAGE_BYTES: positiveInt.default(1024 * 1024),
+  GRPC_DRAIN_TIMEOUT_MS: positiveInt.default(10_000),
+  FEEDFLOW_TOKENS: tokens.prefault(DEV_TOKENS),
+  RATE_LIMIT_CREATE_POST: rateLimit.prefault('30/60:10'),
+  RATE_LIMIT_DEFAULT: rateLimit.prefault('120/60:30'),
+  RATE_LIMITS_ENABLED: bool.prefault('true'),
+  MODERATION_MAX_CHARS: positiveInt.default(3000),
+  MODERATION_MAX_LINKS: z.coerce.number().int().min(0).default(5),
+  MODERATION_MAX_MEDIA: z.coerce.number().int().min(0).default(20),
+  MODERATION_BANNED_TERMS: z
+    .string()
+    .default('spamcoin,buy followers')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((t) => t.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  OUTBOX_SWEEP_INTERVAL_MS: positiveInt.default(5_000),
+  OUTBOX_SWEEP_AGE_MS: positiveInt.default(10_000),
+  FEED_CAP: positiveInt.default(1000),
+  FANOUT_PAGE_SIZE: positiveInt.default(1000),
+  PULL_AUTHOR_THRESHOLD: positiveInt.default(10_000),
+  TASK_QUEUE_PREFIX: z.string().default(''),
+  /** Test-only fault injection: `exit-after-commit` kills the process between the write-model commit and the
+   * workflow start, to prove the outbox sweeper recovers the projection. */
+  FAULT_INJECTION: z.enum(['none', 'exit-after-commit']).default('none'),
+  /** Run the outbox sweeper in this process (the command server). */
+  OUTBOX_SWEEPER: bool.prefault('true'),
+});
+
+export type Config = z.output<typeof schema>;
+
+export class ConfigError extends Error {}
+
+/** Parses and validates the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Builds the pinned local-stack tools once into .tools/ and reuses them when present.
+# Everything comes from the Go module proxy and Maven Central; nothing is downloaded at run time.
+#   bash scripts/install-tools.sh [all|go|graph]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="${FEEDFLOW_TOOLS_DIR:-$ROOT/.tools}"
+BIN="$TOOLS/bin"
+mkdir -p "$BIN"
+export GOBIN="$BIN" CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+
+step() { # name, check-binary, command...
+  local name="$1" bin="$2"; shift 2
+  if [[ -x "$BIN/$bin" ]]; then echo "[tools] $name: cached ($BIN/$bin)"; return 0; fi
+  local t0=$SECONDS
+  echo "[tools] $name: building..."
+  "$@"
+  echo "[tools] $name: done in $((SECONDS - t0))s"
+}
+
+TEMPORAL_CLI_VERSION=v1.5.1   # later tags carry a replace directive and cannot be go-installed
+FERRETDB_VERSION=v1.24.2
+GRPCURL_VERSION=v1.9.3
+GHZ_VERSION=v0.120.0
+HEALTH_PROBE_VERSION=v0.4.62
+
+# FerretDB cannot simply be `go install`ed: the binary then panics at start because its
+# build/version package insists on build/version/version.txt, which upstream generates with
+# `bin/task gen-version` and which is not in the module zip. So build from a scratch copy of
+# the module source with that file written. The cache check runs `--version` so a binary
+# from a plain `go install` (which panics) is replaced rather than reused.
+build_ferretdb() {
+  if [[ -x "$BIN/ferretdb" ]] && "$BIN/ferretdb" --version >/dev/null 2>&1; then
+    echo "[tools] ferretdb: cached ($BIN/ferretdb)"; return 0
+  fi
+  local t0=$SECONDS src tmp
+  echo "[tools] ferretdb: building from module source (with version.txt)..."
+  src="$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "$src" ]] || { echo "[tools] ferretdb: go mod download gave no source dir" >&2; return 1; }
+  tmp="$(mktemp -d)"
+  cp -R "$src/." "$tmp/" && chmod -R u+w "$tmp"   # the module cache is read-only
+  echo "$FERRETDB_VERSION" >"$tmp/build/version/version.txt"
+  (cd "$tmp" && go build -trimpath -o "$BIN/ferretdb.partial" ./cmd/ferretdb)
+  mv -f "$BIN/ferretdb.partial" "$BIN/ferretdb"   # atomic: never leave a half-written binary
+  rm -rf "$tmp"
+  echo "[tools] ferretdb: done in $((SECONDS - t0))s ($("$BIN/ferretdb" --version | head -1))"
+}
+
+# Neo4j launcher (graph/): Maven puts graph-server.jar + lib/*.jar under $TOOLS/neo4j.
+# The cache key is a hash of the pom and the launcher sources, so editing either rebuilds,
+# and an interrupted build (no hash file written) is redone rather than half-used.
+build_graph() {
+  local out="$TOOLS/neo4j" stamp hash t0=$SECONDS
+  stamp="$out/.build-hash"
+  hash="$(cd "$ROOT/graph" && find pom.xml src -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+  if [[ -f "$out/graph-server.jar" && -d "$out/lib" && "$(cat "$stamp" 2>/dev/null)" == "$hash" ]]; then
+    echo "[tools] graph: cached ($out/graph-server.jar)"; return 0
+  fi
+  command -v mvn >/dev/null || { echo "[tools] graph: mvn not found (need Maven 3.8+ and Java 17)" >&2; return 1; }
+  echo "[tools] graph: building Neo4j launcher with Maven..."
+  rm -rf "$out/lib" "$out/graph-server.jar" "$stamp"   # drop jars of a previous Neo4j version
+  # -q keeps only errors; the sed strips the stray ANSI resets Debian's Maven 3.8 prints even in batch mode.
+  mvn -q -B -Dstyle.color=never -f "$ROOT/graph/pom.xml" -Dfeedflow.tools.dir="$out" package 2>&1 \
+    | sed 's/\x1b\[[0-9;]*m//g'
+  echo "$hash" >"$stamp"
+  echo "[tools] graph: done in $((SECONDS - t0))s ($(ls "$out/lib" | wc -l) jars)"
+}
+
+want="${1:-all}"
+case "$want" in all|go|graph) ;; *) echo "usage: $0 [all|go|graph]" >&2; exit 2 ;; esac
+if [[ "$want" == all || "$want" == go ]]; then
+  step temporal temporal go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+  build_ferretdb
+  step grpcurl grpcurl go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@$GRPCURL_VERSION"
+  step grpc-health-probe grpc-health-probe go install "github.com/grpc-ecosystem/grpc-health-probe@$HEALTH_PROBE_VERSION"
+  step ghz ghz go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"
+fi
+if [[ "$want" == all || "$want" == graph ]]; then
+  build_graph
+fi

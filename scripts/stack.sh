@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# Local stack of real servers for feedflow (no Docker): Temporal dev server, FerretDB on SQLite
+# (the MongoDB wire protocol), and embedded Neo4j 5.26 over Bolt. All bind to 127.0.0.1.
+#
+#   bash scripts/stack.sh up [name...]        start (all by default) and wait until ready
+#   bash scripts/stack.sh down [name...]      stop what this script started (by recorded pid)
+#   bash scripts/stack.sh restart <name...>   down + up, e.g. kill Temporal mid fan-out in a test
+#   bash scripts/stack.sh status              state, pid, address, log of each server (exit 3 if any stopped)
+#   bash scripts/stack.sh logs [name] [-f]    last $LOG_LINES lines of the log(s); -f follows one log
+# Names: temporal, ferretdb (alias mongo), graph (alias neo4j).
+#
+# Everything the servers write lives under one git-ignored folder (override: FEEDFLOW_STACK_DIR):
+#   .stack/data/<name>/  .stack/logs/<name>.log  .stack/pids/<name>.pid
+# Ports: TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), MONGO_PORT (27017), GRAPH_PORT (7687).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export FEEDFLOW_TOOLS_DIR="${FEEDFLOW_TOOLS_DIR:-$ROOT/.tools}"
+TOOLS="$FEEDFLOW_TOOLS_DIR"
+STACK="${FEEDFLOW_STACK_DIR:-$ROOT/.stack}"
+DATA="$STACK/data" LOGS="$STACK/logs" PIDS="$STACK/pids"
+HOST=127.0.0.1
+TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
+TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
+MONGO_PORT="${MONGO_PORT:-27017}"
+GRAPH_PORT="${GRAPH_PORT:-7687}"
+READY_TIMEOUT="${FEEDFLOW_STACK_TIMEOUT:-120}"  # seconds per server
+STOP_TIMEOUT="${FEEDFLOW_STACK_STOP_TIMEOUT:-20}"
+LOG_LINES="${LOG_LINES:-50}"
+SEARCH_ATTRIBUTES=(PostId AuthorId ViewerId FeedOperation)  # all Keyword, used by the projections
+ALL=(temporal ferretdb graph)
+
+# ---------- small helpers ----------
+now_ms() { local t="${EPOCHREALTIME/[.,]/}"; echo $((t / 1000)); }
+secs_since() { local d=$(($(now_ms) - $1)); printf '%d.%01ds' $((d / 1000)) $((d % 1000 / 100)); }
+say() { echo "[stack] $*"; }
+die() { echo "[stack] ERROR: $*" >&2; exit 1; }
+
+canon() { # accept a few aliases so `up mongo` / `down neo4j` work too
+  case "$1" in
+    temporal) echo temporal ;; ferretdb | ferret | mongo | mongodb) echo ferretdb ;;
+    graph | neo4j | bolt) echo graph ;; *) die "unknown server '$1' (expected: ${ALL[*]})" ;;
+  esac
+}
+# Validates in the main shell (so a bad name really aborts), then lists canonical names.
+names_or_all() {
+  local n; for n in "$@"; do canon "$n" >/dev/null; done
+  if (($#)); then for n in "$@"; do canon "$n"; done; else printf '%s\n' "${ALL[@]}"; fi
+}
+
+addr_of() {
+  case "$1" in
+    temporal) echo "$HOST:$TEMPORAL_PORT" ;; ferretdb) echo "mongodb://$HOST:$MONGO_PORT" ;;
+    graph) echo "bolt://$HOST:$GRAPH_PORT" ;;
+  esac
+}
+port_of() { case "$1" in temporal) echo "$TEMPORAL_PORT" ;; ferretdb) echo "$MONGO_PORT" ;; graph) echo "$GRAPH_PORT" ;; esac; }
+log_of() { echo "$LOGS/$1.log"; }
+pidfile_of() { echo "$PIDS/$1.pid"; }
+
+# A string that must appear in the command line of a process we started. It guards against pid
+# reuse: after a reboot or crash the recorded pid may belong to something else, which we must
+# never signal.
+marker_of() {
+  case "$1" in
+    temporal) echo "$TOOLS/bin/temporal" ;; ferretdb) echo "$TOOLS/bin/ferretdb" ;;
+    graph) echo "feedflow.graph.GraphServer" ;;
+  esac
+}
+
+# Prints the pid if the recorded process is alive and is ours; removes a stale pid file.
+running_pid() {
+  local f pid args
+  f="$(pidfile_of "$1")"
+  [[ -f "$f" ]] || return 1
+  pid="$(<"$f")"
+  if [[ "$pid" =~ ^[0-9]+$ ]] && args="$(ps -o args= -p "$pid" 2>/dev/null)" && [[ "$args" == *"$(marker_of "$1")"* ]]; then
+    echo "$pid"; return 0
+  fi
+  rm -f "$f"
+  return 1
+}
+
+tcp_open() { timeout 2 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null; }
+
+# ---------- how to run each server ----------
+cmd_of() {
+  case "$1" in
+    temporal)
+      # --db-filename persists workflows across restarts; warn keeps the log readable. The CLI
+      # already sets dev-friendly dynamic config (search attributes visible immediately);
+      # TEMPORAL_DYNAMIC_CONFIG can add more as space-separated KEY=JSON pairs.
+      local dc=()
+      for kv in ${TEMPORAL_DYNAMIC_CONFIG:-}; do dc+=(--dynamic-config-value "$kv"); done
+      printf '%s\0' "$TOOLS/bin/temporal" server start-dev --ip "$HOST" --port "$TEMPORAL_PORT" \
+        --ui-port "$TEMPORAL_UI_PORT" --db-filename "$DATA/temporal/temporal.db" \
+        --namespace default --log-level warn "${dc[@]}"
+      ;;
+    ferretdb)
+      # SQLite backend (one file per database); the debug HTTP listener (8088 by default) is
+      # switched off so it cannot clash with anything; telemetry is off; state.json stays in .stack.
+      printf '%s\0' "$TOOLS/bin/ferretdb" --handler=sqlite --sqlite-url="file:$DATA/ferretdb/" \
+        --listen-addr="$HOST:$MONGO_PORT" --debug-addr=- --telemetry=disable \
+        --state-dir="$DATA/ferretdb" --log-level="${FERRETDB_LOG_LEVEL:-info}"
+      ;;
+    graph)
+      # Heap and page cache are kept small for a 2-core dev box; the --add-opens flags are the
+      # ones the Neo4j server scripts pass on Java 17 (Netty and the page cache need them).
+      # shellcheck disable=SC2086  # GRAPH_JAVA_OPTS is a list of flags on purpose
+      printf '%s\0' java ${GRAPH_JAVA_OPTS:--Xms256m -Xmx1g} -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow \
+        --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED \
+        --add-opens=java.base/sun.nio.ch=ALL-UNNAMED -Dio.netty.tryReflectionSetAccessible=true \
+        -cp "$TOOLS/neo4j/graph-server.jar:$TOOLS/neo4j/lib/*" feedflow.graph.GraphServer "$DATA/graph"
+      ;;
+  esac
+}
+
+# ---------- readiness: a real protocol check, not just an open port ----------
+ready_check() { # name, log byte offset at start
+  case "$1" in
+    temporal)
+      "$TOOLS/bin/temporal" operator cluster health --address "$HOST:$TEMPORAL_PORT" \
+        --command-timeout 3s 2>/dev/null | grep -q SERVING
+      ;;
+    ferretdb)
+      tcp_open "$MONGO_PORT" || return 1
+      # A real MongoDB ping when the driver is installed; otherwise the open port has to do.
+      if [[ -d "$ROOT/node_modules/mongodb" ]] && command -v node >/dev/null; then
+        (cd "$ROOT" && MONGO_URL="mongodb://$HOST:$MONGO_PORT" timeout 10 node -e '
+          const { MongoClient } = require("mongodb");
+          const c = new MongoClient(process.env.MONGO_URL, { serverSelectionTimeoutMS: 3000 });
+          c.db("admin").command({ ping: 1 }).then(r => process.exit(r.ok === 1 ? 0 : 1), () => process.exit(1))
+           .finally(() => c.close());' >/dev/null 2>&1)
+      fi
+      ;;
+    graph)
+      # The launcher prints this line only after Bolt listens and the default database is online.
+      tail -c +"$(($2 + 1))" "$(log_of graph)" 2>/dev/null | grep -q '^GraphServer ready' && tcp_open "$GRAPH_PORT"
+      ;;
+  esac
+}
+
+show_failure() { # name, reason
+  local log; log="$(log_of "$1")"
+  echo "[stack] ERROR: $1 $2. Log: $log (last 20 lines below)" >&2
+  tail -n 20 "$log" >&2 2>/dev/null || true
+  echo "[stack] Other servers are left as they are; 'bash scripts/stack.sh down' stops them." >&2
+}
+
+# Idempotent: creating an existing attribute reports "already exists", which is fine.
+register_search_attributes() {
+  local t0 out name list missing=()
+  t0=$(now_ms)
+  for name in "${SEARCH_ATTRIBUTES[@]}"; do
+    if ! out="$("$TOOLS/bin/temporal" operator search-attribute create --name "$name" --type Keyword \
+      --namespace default --address "$HOST:$TEMPORAL_PORT" --command-timeout 10s 2>&1)"; then
+      [[ "$out" == *"already exists"* ]] || { echo "$out" >&2; die "temporal: could not create search attribute $name"; }
+    fi
+  done
+  # Verify: the SQLite dev server maps custom attributes onto a fixed set of columns per type,
+  # so a full set would make a create fail; check that every one is really listed as Keyword.
+  list="$("$TOOLS/bin/temporal" operator search-attribute list --namespace default \
+    --address "$HOST:$TEMPORAL_PORT" --command-timeout 10s 2>&1)"
+  for name in "${SEARCH_ATTRIBUTES[@]}"; do
+    grep -Eq "^[[:space:]]*$name[[:space:]]+Keyword" <<<"$list" || missing+=("$name")
+  done
+  ((${#missing[@]} == 0)) || { echo "$list" >&2; die "temporal: search attributes not registered: ${missing[*]}"; }
+  say "temporal: search attributes ${SEARCH_ATTRIBUTES[*]} (Keyword) registered in $(secs_since "$t0")"
+}
+
+# ---------- start / stop ----------
+# Starts one server in its own session (setsid) so it outlives this shell and its terminal.
+# The wrapper writes its own pid ($$) before exec'ing the server, so the pid file holds the
+# server's real pid even if setsid had to fork. Sets LAUNCH_PID and LAUNCH_OFFSET (where this
+# run's output starts in the log, so readiness never matches a line from an earlier run).
+launch() {
+  local name="$1" log pidfile i part cmd=()
+  log="$(log_of "$name")" pidfile="$(pidfile_of "$name")"
+  mkdir -p "$DATA/$name" "$LOGS" "$PIDS"
+  while IFS= read -r -d '' part; do cmd+=("$part"); done < <(cmd_of "$name")
+  if tcp_open "$(port_of "$name")"; then
+    die "$name: port $(port_of "$name") on $HOST is already taken by a process this script did not start; stop it or set another port"
+  fi
+  printf '\n===== %s start %s =====\n' "$name" "$(date -Is)" >>"$log"
+  LAUNCH_OFFSET=$(stat -c %s "$log")
+  rm -f "$pidfile"
+  (cd "$DATA/$name" && GRAPH_PORT="$GRAPH_PORT" setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "${cmd[@]}" \
+    </dev/null >>"$log" 2>&1 &)
+  for ((i = 0; i < 50; i++)); do [[ -s "$pidfile" ]] && break; sleep 0.1; done
+  [[ -s "$pidfile" ]] || { show_failure "$name" "did not record a pid"; exit 1; }
+  LAUNCH_PID="$(<"$pidfile")"
+}
+
+wait_ready() { # name pid offset t0
+  local name="$1" pid="$2" offset="$3" t0="$4"
+  while ! ready_check "$name" "$offset"; do
+    if ! kill -0 "$pid" 2>/dev/null; then show_failure "$name" "exited before it became ready"; return 1; fi
+    if (($(now_ms) - t0 > READY_TIMEOUT * 1000)); then
+      show_failure "$name" "not ready after ${READY_TIMEOUT}s (pid $pid still running)"; return 1
+    fi
+    sleep 0.5
+  done
+  say "$name: ready at $(addr_of "$name") in $(secs_since "$t0") (pid $pid)"
+}
+
+cmd_up() {
+  local t_all name pid t0 names=() started=()
+  t_all=$(now_ms)
+  names_or_all "$@" >/dev/null
+  mapfile -t names < <(names_or_all "$@")
+  command -v setsid >/dev/null || die "setsid (util-linux) is required"
+  say "tools: checking (builds only what is missing)..."
+  t0=$(now_ms)
+  bash "$ROOT/scripts/install-tools.sh" all | sed 's/^/  /'
+  say "tools: ok in $(secs_since "$t0")"
+  # Start everything first, then wait: the JVM and Temporal warm up in parallel.
+  declare -A pid_of=() off_of=() t0_of=()
+  for name in "${names[@]}"; do
+    if pid="$(running_pid "$name")"; then
+      say "$name: already running (pid $pid) at $(addr_of "$name")"
+      continue
+    fi
+    if [[ "$name" == graph ]] && ! command -v java >/dev/null; then die "graph: java (17+) not found"; fi
+    t0_of[$name]=$(now_ms)
+    launch "$name"
+    pid_of[$name]=$LAUNCH_PID off_of[$name]=$LAUNCH_OFFSET
+    say "$name: started (pid $LAUNCH_PID), log $(log_of "$name")"
+    started+=("$name")
+  done
+  for name in "${started[@]}"; do
+    wait_ready "$name" "${pid_of[$name]}" "${off_of[$name]}" "${t0_of[$name]}" || exit 1
+  done
+  # Search attributes are part of "Temporal is usable", so check them even if it was already up.
+  if [[ " ${names[*]} " == *" temporal "* ]]; then
+    register_search_attributes
+    say "Temporal UI: http://$HOST:$TEMPORAL_UI_PORT"
+  fi
+  say "up: done in $(secs_since "$t_all")"
+}
+
+stop_one() {
+  local name="$1" pid t0 i
+  if ! pid="$(running_pid "$name")"; then say "$name: not running"; rm -f "$(pidfile_of "$name")"; return 0; fi
+  t0=$(now_ms)
+  # The server leads its own session/process group (setsid), so signalling the group also
+  # reaches any helper it spawned, and nothing outside it.
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < STOP_TIMEOUT * 5; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then
+    say "$name: still running after ${STOP_TIMEOUT}s, sending SIGKILL"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 25; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  fi
+  rm -f "$(pidfile_of "$name")"
+  say "$name: stopped (pid $pid) in $(secs_since "$t0")"
+}
+
+cmd_down() {
+  local t0 names=() i
+  t0=$(now_ms)
+  names_or_all "$@" >/dev/null
+  mapfile -t names < <(names_or_all "$@")
+  # Reverse start order: clients of Temporal state go first, Temporal last.
+  for ((i = ${#names[@]} - 1; i >= 0; i--)); do stop_one "${names[i]}"; done
+  say "down: done in $(secs_since "$t0")"
+}
+
+cmd_status() {
+  local name pid any_stopped=0
+  printf '%-9s %-8s %-8s %-28s %s\n' SERVER STATE PID ADDRESS LOG
+  for name in "${ALL[@]}"; do
+    if pid="$(running_pid "$name")"; then
+      printf '%-9s %-8s %-8s %-28s %s\n' "$name" running "$pid" "$(addr_of "$name")" "$(log_of "$name")"
+    else
+      any_stopped=1
+      printf '%-9s %-8s %-8s %-28s %s\n' "$name" stopped - "$(addr_of "$name")" "$(log_of "$name")"
+    fi
+  done
+  echo "Temporal UI: http://$HOST:$TEMPORAL_UI_PORT"
+  return $((any_stopped ? 3 : 0))
+}
+
+cmd_logs() {
+  local follow=0 names=() args=() name
+  for a in "$@"; do if [[ "$a" == -f ]]; then follow=1; else args+=("$a"); fi; done
+  names_or_all "${args[@]}" >/dev/null
+  mapfile -t names < <(names_or_all "${args[@]}")
+  if ((follow)); then
+    local files=(); for name in "${names[@]}"; do files+=("$(log_of "$name")"); done
+    exec tail -n "$LOG_LINES" -F "${files[@]}"
+  fi
+  for name in "${names[@]}"; do
+    echo "==> $(log_of "$name") <=="
+    tail -n "$LOG_LINES" "$(log_of "$name")" 2>/dev/null || echo "(no log yet)"
+  done
+}
+
+usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+case "${1:-}" in
+  up) shift; cmd_up "$@" ;;
+  down) shift; cmd_down "$@" ;;
+  restart) shift; (($#)) || die "restart needs a server name (${ALL[*]})"; cmd_down "$@"; cmd_up "$@" ;;
+  status) cmd_status ;;
+  logs) shift; cmd_logs "$@" ;;
+  -h | --help | help) usage ;;
+  *) usage >&2; exit 2 ;;
+esac

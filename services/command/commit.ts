@@ -1,0 +1,140 @@
+import type { EventDoc, WriteModel } from '../../stores/write-model';
+import { eventIdFor, PROJECTIONS, TASK_QUEUES, type AggregateType, type EventType } from '../../workflows/shared';
+import type { Config } from '../../lib/config';
+import { DomainError } from '../shared/errors';
+import { isDuplicateKey } from './apply';
+import type { Outbox } from './outbox';
+
+/** Who sent a command, and what makes a retry of it recognisable. */
+export interface CommandMeta {
+  caller: string;
+  rpc: string;
+  /** Empty when the caller gave none. */
+  requestId: string;
+  /** Hash of the request without its request_id. */
+  requestHash: string;
+}
+
+export interface Receipt {
+  eventId: string;
+  version: number;
+  consistencyToken: string;
+  replayed: boolean;
+}
+
+export interface CommandResult {
+  ids: Record<string, string>;
+  receipt: Receipt;
+}
+
+export interface NewEvent {
+  type: EventType;
+  aggregateType: AggregateType;
+  aggregateId: string;
+  version: number;
+  actorId: string;
+  payload: Record<string, unknown>;
+  ids?: Record<string, string>;
+}
+
+/** Thrown when another command took this aggregate version first; handlers re-read and retry, or answer ABORTED. */
+export class VersionConflict extends Error {
+  constructor(readonly current: EventDoc | null) {
+    super('version conflict');
+  }
+}
+
+/** Opaque to callers; the query side decodes it to wait for the event's projection. */
+export function consistencyToken(eventId: string): string {
+  return 'ct1.' + Buffer.from(eventId, 'utf8').toString('base64url');
+}
+
+export function decodeConsistencyToken(token: string): string | undefined {
+  if (!token.startsWith('ct1.')) return undefined;
+  const id = Buffer.from(token.slice(4), 'base64url').toString('utf8');
+  return /^[a-z]+\/[A-Za-z0-9-]+\/v\d+\/[a-z]+$/.test(id) ? id : undefined;
+}
+
+export interface Committer {
+  commit(meta: CommandMeta, ev: NewEvent): Promise<CommandResult>;
+}
+
+/**
+ * Appends the event (the commit point), then completes it through the outbox. A repeat of an earlier request
+ * (same request id and payload) answers the original result without writing; the same request id with another
+ * payload is ALREADY_EXISTS.
+ */
+export function createCommitter(deps: {
+  wm: WriteModel;
+  outbox: Outbox;
+  config: Pick<Config, 'TASK_QUEUE_PREFIX'>;
+}): Committer {
+  const { wm, outbox } = deps;
+
+  const replay = async (existing: EventDoc, meta: CommandMeta): Promise<CommandResult> => {
+    if (existing.requestHash !== meta.requestHash) {
+      throw new DomainError(
+        'already_exists',
+        `request_id "${meta.requestId}" was already used with a different payload`,
+        'REQUEST_ID_REUSED',
+      );
+    }
+    // The original may have died before finishing; finishing is idempotent.
+    if (existing.status === 'pending') await outbox.complete(existing);
+    const result = existing.result as unknown as CommandResult;
+    return { ids: result.ids, receipt: { ...result.receipt, replayed: true } };
+  };
+
+  return {
+    async commit(meta, ne) {
+      const eventId = eventIdFor(ne.aggregateType, ne.aggregateId, ne.version, ne.type);
+      const route = PROJECTIONS[ne.type];
+      const result: CommandResult = {
+        ids: ne.ids ?? {},
+        receipt: { eventId, version: ne.version, consistencyToken: consistencyToken(eventId), replayed: false },
+      };
+      const requestKey = meta.requestId ? `${meta.caller}/${meta.rpc}/${meta.requestId}` : eventId;
+      const ev: EventDoc = {
+        _id: eventId,
+        type: ne.type,
+        aggregateType: ne.aggregateType,
+        aggregateId: ne.aggregateId,
+        aggregateVersion: ne.version,
+        at: new Date(),
+        actorId: ne.actorId,
+        caller: meta.caller,
+        payload: ne.payload,
+        ...(route
+          ? {
+              workflowId: eventId,
+              workflowType: route.workflowType,
+              taskQueue: deps.config.TASK_QUEUE_PREFIX + TASK_QUEUES[route.queue],
+            }
+          : {}),
+        status: route ? 'pending' : 'none',
+        requestKey,
+        requestHash: meta.requestHash,
+        result: result as unknown as Record<string, unknown>,
+      };
+      try {
+        await wm.events.insertOne(ev);
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        if (meta.requestId) {
+          const earlier = await wm.events.findOne({ requestKey });
+          if (earlier) return replay(earlier, meta);
+        }
+        const current = await wm.events.findOne({
+          aggregateType: ne.aggregateType,
+          aggregateId: ne.aggregateId,
+          aggregateVersion: ne.version,
+        });
+        // Help a command that died mid-way, so the aggregate does not stay behind its event until the sweep.
+        if (current?.status === 'pending' && Date.now() - current.at.getTime() > 2000) await outbox.complete(current);
+        throw new VersionConflict(current);
+      }
+      await outbox.complete(ev);
+      return result;
+    },
+  };
+}

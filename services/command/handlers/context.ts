@@ -1,0 +1,86 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { PostDoc, RelationshipDoc, UserDoc, WriteModel } from '../../../stores/write-model';
+import { DomainError, invalid, notFound } from '../../shared/errors';
+import { type CommandMeta, type Committer, VersionConflict } from '../commit';
+import type { Moderator } from '../moderation';
+import type { RateLimiter } from '../rate-limits';
+import { blockId, connectionId } from '../apply';
+
+/** What every command handler needs. */
+export interface HandlerDeps {
+  wm: WriteModel;
+  committer: Committer;
+  moderator: Moderator;
+  limiter: RateLimiter;
+}
+
+export type { CommandMeta };
+
+// Ids are letters, digits and underscores, so the dash-joined relationship ids stay unambiguous.
+const ID = /^[A-Za-z0-9_]{1,64}$/;
+
+export function requireId(value: string, field: string): string {
+  if (!value) throw invalid(`${field} is required`, 'MISSING_FIELD');
+  if (!ID.test(value)) throw invalid(`${field} must be 1-64 letters, digits or underscores`, 'MALFORMED_ID');
+  return value;
+}
+
+export function hashId(prefix: string, ...parts: string[]): string {
+  return prefix + createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 20);
+}
+
+export function randomId(prefix: string): string {
+  return prefix + randomBytes(10).toString('hex');
+}
+
+export async function loadUser(wm: WriteModel, id: string, field = 'user'): Promise<UserDoc> {
+  const user = await wm.users.findOne({ _id: id });
+  if (!user) throw notFound(`${field} "${id}" not found`);
+  return user;
+}
+
+export async function loadLivePost(wm: WriteModel, id: string): Promise<PostDoc> {
+  const post = await wm.posts.findOne({ _id: id });
+  if (!post || post.deleted) throw notFound(`post "${id}" not found`);
+  return post;
+}
+
+export async function isBlockedEitherWay(wm: WriteModel, a: string, b: string): Promise<boolean> {
+  const n = await wm.relationships.countDocuments({ _id: { $in: [blockId(a, b), blockId(b, a)] }, active: true });
+  return n > 0;
+}
+
+export async function isConnected(wm: WriteModel, a: string, b: string): Promise<boolean> {
+  const c = await wm.relationships.findOne({ _id: connectionId(a, b) });
+  return !!c && c.active && c.status === 'accepted';
+}
+
+export async function loadRelationship(wm: WriteModel, id: string): Promise<RelationshipDoc | null> {
+  return wm.relationships.findOne({ _id: id });
+}
+
+export function staleVersion(what: string, expected: number, current: number): DomainError {
+  return new DomainError(
+    'conflict',
+    `${what} is at version ${current}, not the expected ${expected}; re-read and retry`,
+    'VERSION_CONFLICT',
+  );
+}
+
+/**
+ * Runs a read-check-commit step, re-reading on a version conflict. Commands without an expected version are
+ * retried a few times; the caller sees ABORTED only under sustained contention.
+ */
+export async function withRetry<T>(step: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!(err instanceof VersionConflict)) throw err;
+      if (i >= attempts) {
+        throw new DomainError('conflict', 'too many concurrent changes to this record; retry', 'CONTENDED');
+      }
+      await new Promise((r) => setTimeout(r, 5 * i + Math.random() * 10));
+    }
+  }
+}

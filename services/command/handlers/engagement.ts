@@ -1,0 +1,77 @@
+import { ENGAGEMENT_KINDS, type EngagementKind } from '../../../stores/write-model';
+import { DomainError, invalid } from '../../shared/errors';
+import { type CommandResult, VersionConflict } from '../commit';
+import {
+  type CommandMeta,
+  type HandlerDeps,
+  hashId,
+  isBlockedEitherWay,
+  isConnected,
+  loadLivePost,
+  loadUser,
+  randomId,
+  requireId,
+} from './context';
+
+export interface RecordEngagementCommand {
+  userId: string;
+  postId: string;
+  kind: EngagementKind | '';
+  comment: string;
+}
+
+export function createEngagementHandlers({ wm, committer, moderator, limiter }: HandlerDeps) {
+  /** Whether the member may see the post: the same rule the query side applies. */
+  const canSee = async (userId: string, post: { authorId: string; visibility: string }): Promise<boolean> => {
+    if (post.authorId === userId) return true;
+    if (post.visibility === 'private') return false;
+    if (await isBlockedEitherWay(wm, userId, post.authorId)) return false;
+    return post.visibility === 'public' || (await isConnected(wm, userId, post.authorId));
+  };
+
+  return {
+    /** Records a like, comment, share or view. A member likes a post at most once. */
+    async recordEngagement(meta: CommandMeta, cmd: RecordEngagementCommand): Promise<CommandResult> {
+      requireId(cmd.userId, 'user_id');
+      requireId(cmd.postId, 'post_id');
+      if (!(ENGAGEMENT_KINDS as readonly string[]).includes(cmd.kind)) {
+        throw invalid('kind must be LIKE, COMMENT, SHARE or VIEW', 'INVALID_KIND');
+      }
+      const kind = cmd.kind as EngagementKind;
+      if (kind === 'comment') {
+        const verdict = await moderator.check({ content: cmd.comment, mediaUrls: [] });
+        if (!verdict.ok) throw invalid(verdict.message, verdict.reason);
+      } else if (cmd.comment) {
+        throw invalid('comment is only allowed with kind COMMENT', 'UNEXPECTED_COMMENT');
+      }
+      await limiter.consume(cmd.userId, 'default');
+      await loadUser(wm, cmd.userId);
+      const post = await loadLivePost(wm, cmd.postId);
+      if (!(await canSee(cmd.userId, post))) {
+        throw new DomainError('permission', `member may not see post "${cmd.postId}"`, 'POST_NOT_VISIBLE');
+      }
+      const engagementId =
+        kind === 'like'
+          ? hashId('e', 'like', cmd.postId, cmd.userId)
+          : meta.requestId
+            ? hashId('e', meta.caller, cmd.userId, meta.requestId)
+            : randomId('e');
+      try {
+        return await committer.commit(meta, {
+          type: 'EngagementRecorded',
+          aggregateType: 'engagement',
+          aggregateId: engagementId,
+          version: 1,
+          actorId: cmd.userId,
+          payload: { postId: cmd.postId, userId: cmd.userId, kind, ...(cmd.comment ? { comment: cmd.comment } : {}) },
+          ids: { engagementId },
+        });
+      } catch (err) {
+        if (err instanceof VersionConflict) {
+          throw new DomainError('already_exists', 'this member already liked the post', 'ALREADY_LIKED');
+        }
+        throw err;
+      }
+    },
+  };
+}

@@ -1,0 +1,140 @@
+import { POST_TYPES, VISIBILITIES, type PostType, type Visibility } from '../../../stores/write-model';
+import { DomainError, invalid } from '../../shared/errors';
+import { type CommandResult, VersionConflict } from '../commit';
+import {
+  type CommandMeta,
+  type HandlerDeps,
+  hashId,
+  loadLivePost,
+  loadUser,
+  randomId,
+  requireId,
+  staleVersion,
+} from './context';
+
+export interface CreatePostCommand {
+  authorId: string;
+  content: string;
+  visibility: Visibility | '';
+  type: PostType | '';
+  mediaUrls: string[];
+}
+
+export interface UpdatePostCommand {
+  authorId: string;
+  postId: string;
+  content: string;
+  expectedVersion: number;
+}
+
+export interface DeletePostCommand {
+  authorId: string;
+  postId: string;
+  /** 0: whatever the current version is. */
+  expectedVersion: number;
+}
+
+export function createPostHandlers({ wm, committer, moderator, limiter }: HandlerDeps) {
+  const moderate = async (content: string, mediaUrls: string[]): Promise<void> => {
+    const verdict = await moderator.check({ content, mediaUrls });
+    if (!verdict.ok) throw invalid(verdict.message, verdict.reason);
+  };
+
+  const ownPost = async (authorId: string, postId: string) => {
+    requireId(authorId, 'author_id');
+    requireId(postId, 'post_id');
+    const post = await loadLivePost(wm, postId);
+    if (post.authorId !== authorId) {
+      throw new DomainError('permission', `only the author may change post "${postId}"`, 'NOT_AUTHOR');
+    }
+    return post;
+  };
+
+  return {
+    /**
+     * Publishes a post. With a request id the post id derives from (author, request id), so concurrent retries
+     * all land on one event and one workflow.
+     */
+    async createPost(meta: CommandMeta, cmd: CreatePostCommand): Promise<CommandResult> {
+      requireId(cmd.authorId, 'author_id');
+      if (!(VISIBILITIES as readonly string[]).includes(cmd.visibility)) {
+        throw invalid('visibility must be PUBLIC, CONNECTIONS or PRIVATE', 'INVALID_VISIBILITY');
+      }
+      if (!(POST_TYPES as readonly string[]).includes(cmd.type)) {
+        throw invalid('post_type must be TEXT, IMAGE, VIDEO or ARTICLE', 'INVALID_POST_TYPE');
+      }
+      await moderate(cmd.content, cmd.mediaUrls);
+      const postId = meta.requestId ? hashId('p', meta.caller, cmd.authorId, meta.requestId) : randomId('p');
+      if (meta.requestId) {
+        // A retry must replay, not count against the limit or fail on a deleted author.
+        const earlier = await wm.events.findOne({ requestKey: `${meta.caller}/${meta.rpc}/${meta.requestId}` });
+        if (earlier) return committer.commit(meta, { ...postEvent(), version: 1 });
+      }
+      await loadUser(wm, cmd.authorId, 'author');
+      await limiter.consume(cmd.authorId, 'create_post');
+      return committer.commit(meta, postEvent());
+
+      function postEvent() {
+        return {
+          type: 'PostCreated' as const,
+          aggregateType: 'post' as const,
+          aggregateId: postId,
+          version: 1,
+          actorId: cmd.authorId,
+          payload: {
+            authorId: cmd.authorId,
+            content: cmd.content,
+            visibility: cmd.visibility,
+            type: cmd.type,
+            mediaUrls: cmd.mediaUrls,
+          },
+          ids: { postId },
+        };
+      }
+    },
+
+    /** Replaces the content of the author's own post, at the expected version. */
+    async updatePost(meta: CommandMeta, cmd: UpdatePostCommand): Promise<CommandResult> {
+      if (!cmd.expectedVersion) throw invalid('expected_version is required', 'MISSING_FIELD');
+      const post = await ownPost(cmd.authorId, cmd.postId);
+      await moderate(cmd.content, post.mediaUrls);
+      await limiter.consume(cmd.authorId, 'default');
+      if (post.version !== cmd.expectedVersion) throw staleVersion('post', cmd.expectedVersion, post.version);
+      try {
+        return await committer.commit(meta, {
+          type: 'PostUpdated',
+          aggregateType: 'post',
+          aggregateId: post._id,
+          version: post.version + 1,
+          actorId: cmd.authorId,
+          payload: { authorId: cmd.authorId, content: cmd.content },
+        });
+      } catch (err) {
+        if (!(err instanceof VersionConflict)) throw err;
+        throw staleVersion('post', cmd.expectedVersion, err.current?.aggregateVersion ?? post.version + 1);
+      }
+    },
+
+    /** Deletes the author's own post; the projection purges it from every feed. */
+    async deletePost(meta: CommandMeta, cmd: DeletePostCommand): Promise<CommandResult> {
+      const post = await ownPost(cmd.authorId, cmd.postId);
+      await limiter.consume(cmd.authorId, 'default');
+      if (cmd.expectedVersion && post.version !== cmd.expectedVersion) {
+        throw staleVersion('post', cmd.expectedVersion, post.version);
+      }
+      try {
+        return await committer.commit(meta, {
+          type: 'PostDeleted',
+          aggregateType: 'post',
+          aggregateId: post._id,
+          version: post.version + 1,
+          actorId: cmd.authorId,
+          payload: { authorId: cmd.authorId },
+        });
+      } catch (err) {
+        if (!(err instanceof VersionConflict)) throw err;
+        throw staleVersion('post', cmd.expectedVersion || post.version, err.current?.aggregateVersion ?? post.version + 1);
+      }
+    },
+  };
+}

@@ -1,0 +1,167 @@
+import type { RelationshipDoc } from '../../../stores/write-model';
+import type { EventType } from '../../../workflows/shared';
+import { DomainError, invalid, notFound } from '../../shared/errors';
+import type { CommandResult } from '../commit';
+import { blockId, connectionId, followId } from '../apply';
+import {
+  type CommandMeta,
+  type HandlerDeps,
+  isBlockedEitherWay,
+  loadRelationship,
+  loadUser,
+  requireId,
+  withRetry,
+} from './context';
+
+export interface PairCommand {
+  /** The member acting: requester, follower, blocker, or the one removing. */
+  actorId: string;
+  /** The other member. */
+  otherId: string;
+}
+
+export interface RespondCommand {
+  addresseeId: string;
+  connectionId: string;
+  accept: boolean;
+}
+
+const CONNECTION_ID = /^c-([A-Za-z0-9_]{1,64})-([A-Za-z0-9_]{1,64})$/;
+
+export function createRelationshipHandlers(deps: HandlerDeps) {
+  const { wm, committer, limiter } = deps;
+
+  /** Validates the pair and that both members exist. */
+  const pair = async (cmd: PairCommand, actorField: string, otherField: string): Promise<void> => {
+    requireId(cmd.actorId, actorField);
+    requireId(cmd.otherId, otherField);
+    if (cmd.actorId === cmd.otherId) throw invalid(`${actorField} and ${otherField} must differ`, 'SELF_RELATIONSHIP');
+    await limiter.consume(cmd.actorId, 'default');
+    await loadUser(wm, cmd.actorId, actorField.replace(/_id$/, ''));
+    await loadUser(wm, cmd.otherId, otherField.replace(/_id$/, ''));
+  };
+
+  const notBlocked = async (a: string, b: string): Promise<void> => {
+    if (await isBlockedEitherWay(wm, a, b)) {
+      throw new DomainError('precondition', 'one of these members has blocked the other', 'BLOCKED');
+    }
+  };
+
+  /** Appends the next event for a relationship document. */
+  const change = (
+    meta: CommandMeta,
+    doc: RelationshipDoc | null,
+    id: string,
+    type: EventType,
+    actorId: string,
+    from: string,
+    to: string,
+    ids?: Record<string, string>,
+  ): Promise<CommandResult> =>
+    committer.commit(meta, {
+      type,
+      aggregateType: 'relationship',
+      aggregateId: id,
+      version: (doc?.version ?? 0) + 1,
+      actorId,
+      payload: { from, to },
+      ...(ids ? { ids } : {}),
+    });
+
+  return {
+    /** Creates a pending connection request from the requester to the addressee. */
+    async requestConnection(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
+      await pair(cmd, 'requester_id', 'addressee_id');
+      await notBlocked(cmd.actorId, cmd.otherId);
+      const id = connectionId(cmd.actorId, cmd.otherId);
+      return withRetry(async () => {
+        const doc = await loadRelationship(wm, id);
+        if (doc?.active && doc.status === 'accepted') {
+          throw new DomainError('already_exists', 'these members are already connected', 'ALREADY_CONNECTED');
+        }
+        if (doc?.active && doc.status === 'pending') {
+          throw new DomainError('already_exists', 'a connection request is already pending', 'ALREADY_PENDING');
+        }
+        return change(meta, doc, id, 'ConnectionRequested', cmd.actorId, cmd.actorId, cmd.otherId, {
+          connectionId: id,
+        });
+      });
+    },
+
+    /** Accepts or declines a pending request; only its addressee may. */
+    async respondToConnection(meta: CommandMeta, cmd: RespondCommand): Promise<CommandResult> {
+      requireId(cmd.addresseeId, 'addressee_id');
+      if (!cmd.connectionId) throw invalid('connection_id is required', 'MISSING_FIELD');
+      const m = CONNECTION_ID.exec(cmd.connectionId);
+      if (!m || m[1] >= m[2]) throw invalid('connection_id is malformed', 'MALFORMED_ID');
+      await limiter.consume(cmd.addresseeId, 'default');
+      return withRetry(async () => {
+        const doc = await loadRelationship(wm, cmd.connectionId);
+        if (!doc) throw notFound(`connection "${cmd.connectionId}" not found`);
+        if (doc.to !== cmd.addresseeId) {
+          throw new DomainError('permission', 'only the addressee may respond to a connection request', 'NOT_ADDRESSEE');
+        }
+        if (!doc.active || doc.status !== 'pending') {
+          throw new DomainError('precondition', `the connection is ${doc.active ? doc.status : 'closed'}, not pending`, 'NOT_PENDING');
+        }
+        await notBlocked(doc.from, doc.to);
+        const type = cmd.accept ? 'ConnectionAccepted' : 'ConnectionDeclined';
+        return change(meta, doc, doc._id, type, cmd.addresseeId, doc.from, doc.to);
+      });
+    },
+
+    /** Ends an accepted connection, from either side. */
+    async removeConnection(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
+      await pair(cmd, 'user_id', 'other_user_id');
+      const id = connectionId(cmd.actorId, cmd.otherId);
+      return withRetry(async () => {
+        const doc = await loadRelationship(wm, id);
+        if (!doc?.active || doc.status !== 'accepted') throw notFound('these members are not connected');
+        return change(meta, doc, id, 'ConnectionRemoved', cmd.actorId, cmd.actorId, cmd.otherId);
+      });
+    },
+
+    /** Follows another member's public posts. */
+    async follow(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
+      await pair(cmd, 'follower_id', 'followee_id');
+      await notBlocked(cmd.actorId, cmd.otherId);
+      const id = followId(cmd.actorId, cmd.otherId);
+      return withRetry(async () => {
+        const doc = await loadRelationship(wm, id);
+        if (doc?.active) throw new DomainError('already_exists', 'already following this member', 'ALREADY_FOLLOWING');
+        return change(meta, doc, id, 'Followed', cmd.actorId, cmd.actorId, cmd.otherId, { relationshipId: id });
+      });
+    },
+
+    async unfollow(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
+      await pair(cmd, 'follower_id', 'followee_id');
+      const id = followId(cmd.actorId, cmd.otherId);
+      return withRetry(async () => {
+        const doc = await loadRelationship(wm, id);
+        if (!doc?.active) throw notFound('not following this member');
+        return change(meta, doc, id, 'Unfollowed', cmd.actorId, cmd.actorId, cmd.otherId);
+      });
+    },
+
+    /** Blocks a member; the event also ends any connection and follow between the two, both ways. */
+    async block(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
+      await pair(cmd, 'blocker_id', 'blocked_id');
+      const id = blockId(cmd.actorId, cmd.otherId);
+      return withRetry(async () => {
+        const doc = await loadRelationship(wm, id);
+        if (doc?.active) throw new DomainError('already_exists', 'already blocked', 'ALREADY_BLOCKED');
+        return change(meta, doc, id, 'Blocked', cmd.actorId, cmd.actorId, cmd.otherId, { relationshipId: id });
+      });
+    },
+
+    async unblock(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
+      await pair(cmd, 'blocker_id', 'blocked_id');
+      const id = blockId(cmd.actorId, cmd.otherId);
+      return withRetry(async () => {
+        const doc = await loadRelationship(wm, id);
+        if (!doc?.active) throw notFound('this member is not blocked');
+        return change(meta, doc, id, 'Unblocked', cmd.actorId, cmd.actorId, cmd.otherId);
+      });
+    },
+  };
+}

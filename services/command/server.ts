@@ -1,0 +1,80 @@
+import type { Client } from '@temporalio/client';
+import type { Db } from 'mongodb';
+import { CommandService } from '../../gen/feedflow/v1/command_pb';
+import { loadConfig, type Config } from '../../lib/config';
+import { connectMongo, connectTemporal } from '../../lib/clients';
+import { createLogger, type Logger } from '../../lib/logger';
+import { ensureWriteModelIndexes, writeModel } from '../../stores/write-model';
+import { authInterceptor } from '../shared/auth';
+import { errorInterceptor } from '../shared/errors';
+import { closeOnSignals, serve, startGrpcServer, type GrpcServer } from '../shared/grpc-server';
+import { createCommitter } from './commit';
+import { createCommandHandlers } from './handlers/index';
+import { createRuleModerator } from './moderation';
+import { createOutbox } from './outbox';
+import { createRateLimiter } from './rate-limits';
+import { createCommandService } from './service';
+
+export interface CommandServer extends GrpcServer {
+  /** Runs one outbox sweep now (tests). */
+  sweep(olderThanMs: number): Promise<number>;
+}
+
+/** Wires the command service onto a gRPC server, with the outbox sweeper. Clients are owned by the caller. */
+export async function startCommandServer(deps: {
+  config: Config;
+  db: Db;
+  temporal: Client;
+  logger: Logger;
+  port?: number;
+}): Promise<CommandServer> {
+  const { config, db, temporal, logger } = deps;
+  await ensureWriteModelIndexes(db);
+  const wm = writeModel(db);
+  const outbox = createOutbox({ wm, temporal, config, logger });
+  const handlers = createCommandHandlers({
+    wm,
+    committer: createCommitter({ wm, outbox, config }),
+    moderator: createRuleModerator(config),
+    limiter: createRateLimiter(config),
+  });
+  const server = await startGrpcServer({
+    name: 'command',
+    port: deps.port ?? config.COMMAND_PORT,
+    services: [serve(CommandService, createCommandService(handlers))],
+    maxMessageBytes: config.GRPC_MAX_MESSAGE_BYTES,
+    drainTimeoutMs: config.GRPC_DRAIN_TIMEOUT_MS,
+    interceptors: [
+      errorInterceptor((err, method) => logger.error({ err, method }, 'unexpected error')),
+      authInterceptor(config.FEEDFLOW_TOKENS),
+    ],
+    logger,
+  });
+  const stopSweeper = config.OUTBOX_SWEEPER
+    ? outbox.startSweeper(config.OUTBOX_SWEEP_INTERVAL_MS, config.OUTBOX_SWEEP_AGE_MS)
+    : async () => undefined;
+  return {
+    ...server,
+    sweep: (olderThanMs) => outbox.sweep(olderThanMs),
+    async close() {
+      await server.close();
+      await stopSweeper();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('command', config.LOG_LEVEL);
+  const { mongo, db } = await connectMongo(config);
+  const temporal = await connectTemporal(config);
+  const server = await startCommandServer({ config, db, temporal, logger });
+  closeOnSignals(logger, server.close, () => temporal.connection.close(), () => mongo.close());
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

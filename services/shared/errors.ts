@@ -1,0 +1,80 @@
+import { create } from '@bufbuild/protobuf';
+import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import { ErrorInfoSchema, RetryInfoSchema } from '../../gen/google/rpc/error_details_pb';
+
+/** Failures the domain can name. Services never throw ConnectError themselves; this module maps them. */
+export type DomainErrorKind =
+  | 'invalid'
+  | 'not_found'
+  | 'already_exists'
+  | 'precondition'
+  | 'conflict'
+  | 'permission'
+  | 'unauthenticated'
+  | 'rate_limited'
+  | 'unavailable';
+
+export class DomainError extends Error {
+  constructor(
+    readonly kind: DomainErrorKind,
+    message: string,
+    /** A machine-readable reason, e.g. `BANNED_TERM`, sent as google.rpc.ErrorInfo. */
+    readonly reason?: string,
+    /** For rate limits: how long to wait, sent as google.rpc.RetryInfo. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export const invalid = (message: string, reason = 'INVALID_ARGUMENT'): DomainError =>
+  new DomainError('invalid', message, reason);
+export const notFound = (message: string): DomainError => new DomainError('not_found', message, 'NOT_FOUND');
+
+const codes: Record<DomainErrorKind, Code> = {
+  invalid: Code.InvalidArgument,
+  not_found: Code.NotFound,
+  already_exists: Code.AlreadyExists,
+  precondition: Code.FailedPrecondition,
+  conflict: Code.Aborted,
+  permission: Code.PermissionDenied,
+  unauthenticated: Code.Unauthenticated,
+  rate_limited: Code.ResourceExhausted,
+  unavailable: Code.Unavailable,
+};
+
+export const ERROR_DOMAIN = 'feedflow.dev';
+
+export function toConnectError(err: DomainError): ConnectError {
+  const details = [];
+  if (err.reason) {
+    details.push({ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: err.reason, domain: ERROR_DOMAIN }) });
+  }
+  if (err.retryAfterMs !== undefined) {
+    const ms = Math.max(0, Math.ceil(err.retryAfterMs));
+    details.push({
+      desc: RetryInfoSchema,
+      value: create(RetryInfoSchema, {
+        retryDelay: { seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 },
+      }),
+    });
+  }
+  return new ConnectError(err.message, codes[err.kind], undefined, details);
+}
+
+/**
+ * Maps domain errors to gRPC statuses in one place. Anything unexpected becomes INTERNAL with a generic message,
+ * logged with its stack, so internals never leak to callers.
+ */
+export function errorInterceptor(onUnexpected: (err: unknown, method: string) => void): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      if (err instanceof DomainError) throw toConnectError(err);
+      if (err instanceof ConnectError) throw err;
+      onUnexpected(err, `${req.service.typeName}/${req.method.name}`);
+      throw new ConnectError('internal error', Code.Internal);
+    }
+  };
+}

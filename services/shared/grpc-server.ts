@@ -1,0 +1,135 @@
+import * as http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type { DescService } from '@bufbuild/protobuf';
+import type { ConnectRouter, Interceptor, ServiceImpl } from '@connectrpc/connect';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { Health, HealthCheckResponse_ServingStatus as Status } from '../../gen/grpc/health/v1/health_pb';
+import { ServerReflection } from '../../gen/grpc/reflection/v1/reflection_pb';
+import { DiagnosticsService } from '../../gen/feedflow/v1/diagnostics_pb';
+import { createHealthService, HealthState } from '../health/service';
+import { createReflectionService } from '../reflection/service';
+import { createDiagnosticsService } from '../diagnostics/service';
+import type { Logger } from '../../lib/logger';
+
+/** One service to host: its descriptor and its implementation. */
+export interface ServiceRegistration {
+  desc: DescService;
+  register(router: ConnectRouter): void;
+}
+
+export function serve<T extends DescService>(desc: T, impl: Partial<ServiceImpl<T>>): ServiceRegistration {
+  return { desc, register: (router) => void router.service(desc, impl) };
+}
+
+export interface GrpcServerOptions {
+  /** Process name, answered by Echo and used in logs. */
+  name: string;
+  host?: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  services: ServiceRegistration[];
+  maxMessageBytes: number;
+  drainTimeoutMs: number;
+  interceptors?: Interceptor[];
+  logger: Logger;
+}
+
+export interface GrpcServer {
+  port: number;
+  health: HealthState;
+  /** Stops taking new calls, lets in-flight calls finish (up to the drain timeout), then closes. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the given services over the gRPC protocol on HTTP/2 cleartext, beside grpc.health.v1, server
+ * reflection and the Echo diagnostics RPC.
+ */
+export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServer> {
+  const health = new HealthState();
+  const shutdown = new AbortController();
+  const all: ServiceRegistration[] = [
+    ...opts.services,
+    serve(DiagnosticsService, createDiagnosticsService(opts.name)),
+    serve(Health, createHealthService(health)),
+  ];
+  const reflected = [...all.map((s) => s.desc), ServerReflection];
+  all.push(serve(ServerReflection, createReflectionService(reflected)));
+
+  const handler = connectNodeAdapter({
+    grpc: true,
+    grpcWeb: false,
+    connect: false,
+    readMaxBytes: opts.maxMessageBytes,
+    writeMaxBytes: opts.maxMessageBytes,
+    shutdownSignal: shutdown.signal,
+    interceptors: opts.interceptors ?? [],
+    routes: (router) => all.forEach((s) => s.register(router)),
+  });
+
+  const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } }, handler);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+    // A misbehaving client must not crash the process.
+    session.on('error', (err) => opts.logger.debug({ err }, 'http2 session error'));
+  });
+  server.on('error', (err) => opts.logger.error({ err }, 'http2 server error'));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  health.set('', Status.SERVING);
+  for (const s of opts.services) health.set(s.desc.typeName, Status.SERVING);
+  opts.logger.info({ port, services: reflected.map((d) => d.typeName) }, 'grpc server listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      opts.logger.info({ inFlightSessions: sessions.size }, 'draining grpc server');
+      health.drain();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // GOAWAY: clients stop opening streams on these sessions, streams already open run to completion.
+      for (const s of sessions) s.close();
+      const timer = setTimeout(() => {
+        opts.logger.warn({ remaining: sessions.size }, 'drain timeout, cancelling remaining calls');
+        shutdown.abort();
+        for (const s of sessions) s.destroy();
+      }, opts.drainTimeoutMs);
+      timer.unref();
+      await closed;
+      clearTimeout(timer);
+      shutdown.abort();
+      opts.logger.info('grpc server closed');
+    })());
+
+  return { port, health, close };
+}
+
+/** Closes the server and then the process's clients on SIGTERM or SIGINT, once. */
+export function closeOnSignals(logger: Logger, ...closers: Array<() => Promise<unknown>>): void {
+  let done = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (done) return;
+    done = true;
+    logger.info({ signal }, 'shutting down');
+    void (async () => {
+      for (const c of closers) {
+        try {
+          await c();
+        } catch (err) {
+          logger.error({ err }, 'error during shutdown');
+        }
+      }
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

@@ -1,0 +1,223 @@
+import type { Driver, ManagedTransaction } from 'neo4j-driver';
+
+/**
+ * The social graph over Bolt: the only module that knows Cypher. Portable between Memgraph and Neo4j: MERGE,
+ * UNWIND batches and parameters only; the index DDL is the one dialect-specific part.
+ *
+ * Every edge keeps the write-model relationship's `version` and an `active` flag. An ended relationship keeps
+ * its edge (inactive) so an older, late event can never revive it: a sync applies only a newer version.
+ * CONNECTED is stored once per pair, from the lower id to the higher, and is matched undirected.
+ */
+
+export type GraphDialect = 'memgraph' | 'neo4j';
+export type EdgeKind = 'CONNECTED' | 'FOLLOWS' | 'BLOCKED';
+
+/** The write-model state of one relationship, as the graph should hold it. */
+export interface EdgeState {
+  kind: EdgeKind;
+  from: string;
+  to: string;
+  active: boolean;
+  version: number;
+}
+
+export type AudienceReason = 'connection' | 'follow';
+export interface AudienceMember {
+  id: string;
+  reason: AudienceReason;
+}
+export interface AudiencePage {
+  members: AudienceMember[];
+  /** Cursor for the next page (the last id examined), or null when the audience is exhausted. */
+  next: string | null;
+}
+/** Who a post reaches: everyone allowed, connections only (private posts and pull authors' followers aside). */
+export type AudienceScope = 'connections' | 'connections+followers';
+
+export interface NetworkMember {
+  id: string;
+  degree: 1 | 2;
+  weight: number;
+  /** First-degree members linking to this one (1 for a first-degree member). */
+  mutual: number;
+}
+
+/** The seed's edge weights: a connection counts fully, a follow more from the follower's side. */
+export const EDGE_WEIGHTS = { connected: 1.0, following: 0.7, followedBy: 0.5 } as const;
+
+const DDL: Record<GraphDialect, string[]> = {
+  neo4j: ['CREATE CONSTRAINT user_id_unique IF NOT EXISTS FOR (u:User) REQUIRE u.id IS UNIQUE'],
+  memgraph: ['CREATE INDEX ON :User(id)', 'CREATE CONSTRAINT ON (u:User) ASSERT u.id IS UNIQUE'],
+};
+
+// Relationship types cannot be parameters, so each kind gets its own statement.
+const SYNC_EDGES = (kind: EdgeKind) => `
+UNWIND $edges AS e
+MERGE (a:User {id: e.from})
+MERGE (b:User {id: e.to})
+MERGE (a)-[r:${kind}]->(b)
+ON CREATE SET r.version = -1, r.active = false
+WITH r, e WHERE r.version < e.version
+SET r.version = e.version, r.active = e.active
+RETURN count(r) AS applied`;
+
+// Keyset paging: the candidates above the cursor, deduplicated per viewer, in id order. Blocks are checked after
+// the LIMIT (they are rare), so a page may come back short while the cursor still advances past the blocked id.
+const AUDIENCE_PAGE = (scope: AudienceScope) => `
+MATCH (a:User {id: $authorId})-[r:${scope === 'connections' ? 'CONNECTED' : 'CONNECTED|FOLLOWS'}]-(v:User)
+WHERE r.active AND v.id > $cursor AND (type(r) = 'CONNECTED' OR startNode(r) = v)
+WITH a, v, max(CASE type(r) WHEN 'CONNECTED' THEN 1 ELSE 0 END) AS connected
+ORDER BY v.id
+LIMIT $limit
+OPTIONAL MATCH (a)-[b:BLOCKED]-(v)
+WHERE b.active
+RETURN v.id AS id, connected, count(b) AS blocks
+ORDER BY id`;
+
+const AUDIENCE_SIZE = `
+MATCH (a:User {id: $authorId})-[r:CONNECTED|FOLLOWS]-(v:User)
+WHERE r.active AND (type(r) = 'CONNECTED' OR startNode(r) = v)
+RETURN count(DISTINCT CASE type(r) WHEN 'CONNECTED' THEN v.id END) AS connections,
+       count(DISTINCT CASE type(r) WHEN 'FOLLOWS' THEN v.id END) AS followers,
+       count(DISTINCT v.id) AS total`;
+
+const FIRST_DEGREE = `
+MATCH (u:User {id: $id})-[r:CONNECTED|FOLLOWS]-(m:User)
+WHERE r.active
+WITH m, max(CASE WHEN type(r) = 'CONNECTED' THEN $w.connected
+                 WHEN startNode(r) = m THEN $w.followedBy
+                 ELSE $w.following END) AS weight
+OPTIONAL MATCH (u2:User {id: $id})-[b:BLOCKED]-(m)
+WHERE b.active
+WITH m, weight, count(b) AS blocks
+WHERE blocks = 0
+RETURN m.id AS id, weight
+ORDER BY weight DESC, id
+LIMIT $limit`;
+
+const SECOND_DEGREE = `
+UNWIND $firsts AS f
+MATCH (m:User {id: f.id})-[r:CONNECTED|FOLLOWS]-(v:User)
+WHERE r.active AND NOT v.id IN $exclude
+WITH v, f.weight * CASE WHEN type(r) = 'CONNECTED' THEN $w.connected
+                        WHEN startNode(r) = m THEN $w.following
+                        ELSE $w.followedBy END AS weight, m
+WITH v, max(weight) AS weight, count(DISTINCT m) AS mutual
+OPTIONAL MATCH (u:User {id: $id})-[b:BLOCKED]-(v)
+WHERE b.active
+WITH v, weight, mutual, count(b) AS blocks
+WHERE blocks = 0
+RETURN v.id AS id, weight, mutual
+ORDER BY weight DESC, mutual DESC, id
+LIMIT $limit`;
+
+const toNumber = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+
+/** The graph adapter. `driver` must be built with `disableLosslessIntegers` (see lib/clients.ts). */
+export function createGraph(driver: Driver, dialect: GraphDialect) {
+  const read = <T>(work: (tx: ManagedTransaction) => Promise<T>) =>
+    withSession((s) => s.executeRead(work), 'READ');
+  const write = <T>(work: (tx: ManagedTransaction) => Promise<T>) =>
+    withSession((s) => s.executeWrite(work), 'WRITE');
+
+  async function withSession<T>(
+    fn: (s: ReturnType<Driver['session']>) => Promise<T>,
+    mode: 'READ' | 'WRITE',
+  ): Promise<T> {
+    const session = driver.session({ defaultAccessMode: mode });
+    try {
+      return await fn(session);
+    } finally {
+      await session.close();
+    }
+  }
+
+  return {
+    /** Creates the User id index/constraint. Schema statements cannot run inside explicit transactions. */
+    async ensureSchema(): Promise<void> {
+      const session = driver.session();
+      try {
+        for (const statement of DDL[dialect]) {
+          try {
+            await session.run(statement);
+          } catch (err) {
+            // Memgraph has no IF NOT EXISTS; an existing index or constraint is what we want.
+            if (!/already exists|exists already/i.test(String((err as Error).message))) throw err;
+          }
+        }
+      } finally {
+        await session.close();
+      }
+    },
+
+    /** Makes sure every member has a node, so later edge syncs and audience queries find them. */
+    async ensureUsers(ids: string[]): Promise<void> {
+      if (ids.length === 0) return;
+      await write((tx) => tx.run('UNWIND $ids AS id MERGE (:User {id: id})', { ids }));
+    },
+
+    /** Applies relationship states newer than what the graph holds; returns how many edges changed. */
+    async syncEdges(edges: EdgeState[]): Promise<number> {
+      let applied = 0;
+      for (const kind of ['CONNECTED', 'FOLLOWS', 'BLOCKED'] as const) {
+        const batch = edges
+          .filter((e) => e.kind === kind)
+          .map((e) => (kind === 'CONNECTED' && e.from > e.to ? { ...e, from: e.to, to: e.from } : e));
+        if (batch.length === 0) continue;
+        const res = await write((tx) => tx.run(SYNC_EDGES(kind), { edges: batch }));
+        applied += toNumber(res.records[0]?.get('applied') ?? 0);
+      }
+      return applied;
+    },
+
+    /** One page of a post's audience, excluding the author and anyone blocked either way, in id order. */
+    async audiencePage(authorId: string, scope: AudienceScope, cursor: string, limit: number): Promise<AudiencePage> {
+      const res = await read((tx) => tx.run(AUDIENCE_PAGE(scope), { authorId, cursor, limit }));
+      const rows = res.records.map((r) => ({
+        id: r.get('id') as string,
+        connected: toNumber(r.get('connected')) > 0,
+        blocked: toNumber(r.get('blocks')) > 0,
+      }));
+      const members = rows
+        .filter((r) => !r.blocked)
+        .map((r): AudienceMember => ({ id: r.id, reason: r.connected ? 'connection' : 'follow' }));
+      return { members, next: rows.length < limit ? null : rows[rows.length - 1].id };
+    },
+
+    /** Accepted connections and followers of a member (blocks not subtracted: they end both anyway). */
+    async audienceSize(authorId: string): Promise<{ connections: number; followers: number; total: number }> {
+      const res = await read((tx) => tx.run(AUDIENCE_SIZE, { authorId }));
+      const r = res.records[0];
+      if (!r) return { connections: 0, followers: 0, total: 0 };
+      return {
+        connections: toNumber(r.get('connections')),
+        followers: toNumber(r.get('followers')),
+        total: toNumber(r.get('total')),
+      };
+    },
+
+    /** First- then second-degree network with weights, strongest first; blocked members never appear. */
+    async network(userId: string, limit = 200): Promise<NetworkMember[]> {
+      const w = EDGE_WEIGHTS;
+      const firstRes = await read((tx) => tx.run(FIRST_DEGREE, { id: userId, w, limit }));
+      const firsts = firstRes.records.map((r) => ({ id: r.get('id') as string, weight: toNumber(r.get('weight')) }));
+      const result: NetworkMember[] = firsts.map((f) => ({ ...f, degree: 1, mutual: 1 }));
+      if (firsts.length === 0 || result.length >= limit) return result;
+      const exclude = [userId, ...firsts.map((f) => f.id)];
+      const secondRes = await read((tx) =>
+        tx.run(SECOND_DEGREE, { id: userId, firsts, exclude, w, limit: limit - result.length }),
+      );
+      for (const r of secondRes.records) {
+        result.push({
+          id: r.get('id') as string,
+          degree: 2,
+          weight: toNumber(r.get('weight')),
+          mutual: toNumber(r.get('mutual')),
+        });
+      }
+      return result;
+    },
+  };
+}
+
+export type Graph = ReturnType<typeof createGraph>;

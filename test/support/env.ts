@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import { type Db, MongoClient } from 'mongodb';
+import type { Driver } from 'neo4j-driver';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { loadConfig, type Config } from '../../lib/config';
+import { connectGraph } from '../../lib/clients';
+
+/**
+ * Test wiring against the real local stack. Each suite gets its own MongoDB database and a unique id prefix,
+ * so suites never see each other's data, and a fresh Temporal task queue per test.
+ */
+
+export function uniqueId(prefix = 't'): string {
+  return `${prefix}${randomBytes(6).toString('hex')}`;
+}
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({ ...process.env, MONGODB_DB: uniqueId('feedflow_test_'), LOG_LEVEL: 'silent', ...overrides });
+}
+
+export interface TestStores {
+  config: Config;
+  mongo: MongoClient;
+  db: Db;
+  graph: Driver;
+  close(): Promise<void>;
+}
+
+export async function openStores(overrides: Record<string, string> = {}): Promise<TestStores> {
+  const config = testConfig(overrides);
+  const mongo = await MongoClient.connect(config.MONGODB_URI, { serverSelectionTimeoutMS: 10_000 });
+  const db = mongo.db(config.MONGODB_DB);
+  const graph = connectGraph(config);
+  return {
+    config,
+    mongo,
+    db,
+    graph,
+    async close() {
+      await db.dropDatabase().catch(() => undefined);
+      await mongo.close();
+      await graph.close();
+    },
+  };
+}
+
+/** The running dev server; never downloads a binary. */
+export async function temporalEnv(config: Config): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createFromExistingServer({
+    address: config.TEMPORAL_ADDRESS,
+    namespace: config.TEMPORAL_NAMESPACE,
+  });
+}
