@@ -72,7 +72,13 @@ export function errorInterceptor(onUnexpected: (err: unknown, method: string) =>
       return await next(req);
     } catch (err) {
       if (err instanceof DomainError) throw toConnectError(err);
-      if (err instanceof ConnectError) throw err;
+      if (err instanceof ConnectError) {
+        // The framework reports an undecodable request as INTERNAL; to the caller it is bad input.
+        if (err.code === Code.Internal && /^parse (binary|json)/.test(err.rawMessage)) {
+          throw new ConnectError(`malformed request message: ${err.rawMessage}`, Code.InvalidArgument);
+        }
+        throw err;
+      }
       onUnexpected(err, `${req.service.typeName}/${req.method.name}`);
       throw new ConnectError('internal error', Code.Internal);
     }

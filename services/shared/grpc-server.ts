@@ -48,11 +48,10 @@ export interface GrpcServer {
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServer> {
   const health = new HealthState();
   const shutdown = new AbortController();
-  const all: ServiceRegistration[] = [
-    ...opts.services,
-    serve(DiagnosticsService, createDiagnosticsService(opts.name)),
-    serve(Health, createHealthService(health)),
-  ];
+  const all: ServiceRegistration[] = [...opts.services, serve(Health, createHealthService(health))];
+  if (!opts.services.some((s) => s.desc.typeName === DiagnosticsService.typeName)) {
+    all.push(serve(DiagnosticsService, createDiagnosticsService(opts.name)));
+  }
   const reflected = [...all.map((s) => s.desc), ServerReflection];
   all.push(serve(ServerReflection, createReflectionService(reflected)));
 
@@ -67,7 +66,10 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     routes: (router) => all.forEach((s) => s.register(router)),
   });
 
-  const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } }, handler);
+  const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } }, (req, res) => {
+    mapParseFailures(res);
+    handler(req, res);
+  });
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (session) => {
     sessions.add(session);
@@ -110,6 +112,22 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     })());
 
   return { port, health, close };
+}
+
+/**
+ * The framework decodes request messages before any interceptor runs and reports an undecodable one as INTERNAL.
+ * For the caller that is bad input, so the status is rewritten to INVALID_ARGUMENT on its way out.
+ */
+function mapParseFailures(res: http2.Http2ServerResponse): void {
+  const addTrailers = res.addTrailers.bind(res);
+  res.addTrailers = (trailers) => {
+    const message = trailers['grpc-message'];
+    if (trailers['grpc-status'] === '13' && typeof message === 'string' && message.startsWith('parse%20binary')) {
+      trailers['grpc-status'] = '3';
+      trailers['grpc-message'] = encodeURIComponent('malformed request message: ') + message;
+    }
+    addTrailers(trailers);
+  };
 }
 
 /** Closes the server and then the process's clients on SIGTERM or SIGINT, once. */

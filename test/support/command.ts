@@ -1,0 +1,68 @@
+import type { Client } from '@connectrpc/connect';
+import type { Client as TemporalClient } from '@temporalio/client';
+import { CommandService } from '../../gen/feedflow/v1/command_pb';
+import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
+import { connectTemporal } from '../../lib/clients';
+import { createLogger } from '../../lib/logger';
+import { startCommandServer, type CommandServer } from '../../services/command/server';
+import { writeModel } from '../../stores/write-model';
+import { openStores, uniqueId, type TestStores } from './env';
+import { grpcClient } from './grpc';
+
+export interface CommandHarness {
+  stores: TestStores;
+  temporal: TemporalClient;
+  server: CommandServer;
+  client: Client<typeof CommandService>;
+  /** Task-queue prefix: no worker polls it, so started workflows stay put for inspection. */
+  prefix: string;
+  register(name?: string): Promise<string>;
+  post(authorId: string, opts?: { visibility?: Visibility; requestId?: string; content?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** A command server in this process on a free port, over a fresh database, with a gRPC client to it. */
+export async function startCommandHarness(env: Record<string, string> = {}): Promise<CommandHarness> {
+  const prefix = uniqueId('cmdtest-') + '-';
+  const stores = await openStores({ TASK_QUEUE_PREFIX: prefix, RATE_LIMITS_ENABLED: 'false', ...env });
+  const temporal = await connectTemporal(stores.config);
+  const server = await startCommandServer({
+    config: stores.config,
+    db: stores.db,
+    temporal,
+    logger: createLogger('command-test', 'silent'),
+    port: 0,
+  });
+  const client = grpcClient(CommandService, server.port, 'dev-commands');
+  return {
+    stores,
+    temporal,
+    server,
+    client,
+    prefix,
+    async register(name = 'Member') {
+      const res = await client.registerUser({ email: `${uniqueId('m')}@example.com`, displayName: name });
+      return res.userId;
+    },
+    async post(authorId, opts = {}) {
+      const res = await client.createPost({
+        authorId,
+        content: opts.content ?? `hello from ${authorId}`,
+        visibility: opts.visibility ?? Visibility.PUBLIC,
+        postType: PostType.TEXT,
+        requestId: opts.requestId ?? '',
+      });
+      return res.postId;
+    },
+    async close() {
+      await server.close();
+      // Nothing polls the test queue; end the workflows the suite started so the dev server stays tidy.
+      const events = await writeModel(stores.db).events.find({ workflowId: { $exists: true } }).toArray();
+      await Promise.allSettled(
+        events.map((e) => temporal.workflow.getHandle(e._id).terminate('command test finished')),
+      );
+      await temporal.connection.close();
+      await stores.close();
+    },
+  };
+}
