@@ -47,8 +47,11 @@ export default tseslint.config(
             message: 'Workflows run in a deterministic sandbox; do I/O in activities.',
           })),
           patterns: [
-            { group: ['**/services/**', '**/activities/**', '**/lib/**', '**/workers/**'], allowTypeImports: true,
-              message: 'Workflows may import only types from activities and services.' },
+            {
+              group: ['**/services/**', '**/activities/**', '**/lib/**', '**/workers/**'],
+              allowTypeImports: true,
+              message: 'Workflows may import only types from activities and services.',
+            },
           ],
         },
       ],

@@ -16,7 +16,8 @@ const bool = z
  * Format: `token=service:scope1+scope2,token2=service2:scope`. The defaults are documented dev tokens for the
  * local stack only; production overrides FEEDFLOW_TOKENS from its secret store.
  */
-export const DEV_TOKENS = 'dev-commands=dev-writer:commands,dev-queries=dev-reader:queries,dev-ops=dev-operator:operations';
+export const DEV_TOKENS =
+  'dev-commands=dev-writer:commands,dev-queries=dev-reader:queries,dev-ops=dev-operator:operations';
 
 const scopes = ['commands', 'queries', 'operations'] as const;
 export type Scope = (typeof scopes)[number];
@@ -27,7 +28,10 @@ export interface Caller {
 
 const tokens = z.string().transform((raw, ctx) => {
   const map = new Map<string, Caller>();
-  for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([^=]+)=([^:]+):([a-z+]+)$/.exec(entry);
     const granted = m?.[3].split('+') ?? [];
     if (!m || granted.some((s) => !(scopes as readonly string[]).includes(s))) {

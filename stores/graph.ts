@@ -115,10 +115,8 @@ const toNumber = (v: unknown): number => (typeof v === 'number' ? v : Number(v))
 
 /** The graph adapter. `driver` must be built with `disableLosslessIntegers` (see lib/clients.ts). */
 export function createGraph(driver: Driver, dialect: GraphDialect) {
-  const read = <T>(work: (tx: ManagedTransaction) => Promise<T>) =>
-    withSession((s) => s.executeRead(work), 'READ');
-  const write = <T>(work: (tx: ManagedTransaction) => Promise<T>) =>
-    withSession((s) => s.executeWrite(work), 'WRITE');
+  const read = <T>(work: (tx: ManagedTransaction) => Promise<T>) => withSession((s) => s.executeRead(work), 'READ');
+  const write = <T>(work: (tx: ManagedTransaction) => Promise<T>) => withSession((s) => s.executeWrite(work), 'WRITE');
 
   async function withSession<T>(
     fn: (s: ReturnType<Driver['session']>) => Promise<T>,

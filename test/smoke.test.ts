@@ -37,9 +37,17 @@ describe('the local stack', function () {
 
   it('round-trips MERGE and MATCH through neo4j-driver', async () => {
     const id = uniqueId('smoke');
-    await stores.graph.executeQuery('MERGE (a:Smoke {id: $id}) MERGE (b:Smoke {id: $id + "-b"}) MERGE (a)-[:KNOWS {w: 0.5}]->(b)', { id });
-    const res = await stores.graph.executeQuery('MATCH (a:Smoke {id: $id})-[k:KNOWS]->(b) RETURN b.id AS b, k.w AS w', { id });
-    assert.deepEqual(res.records.map((r) => [r.get('b'), r.get('w')]), [[`${id}-b`, 0.5]]);
+    await stores.graph.executeQuery(
+      'MERGE (a:Smoke {id: $id}) MERGE (b:Smoke {id: $id + "-b"}) MERGE (a)-[:KNOWS {w: 0.5}]->(b)',
+      { id },
+    );
+    const res = await stores.graph.executeQuery('MATCH (a:Smoke {id: $id})-[k:KNOWS]->(b) RETURN b.id AS b, k.w AS w', {
+      id,
+    });
+    assert.deepEqual(
+      res.records.map((r) => [r.get('b'), r.get('w')]),
+      [[`${id}-b`, 0.5]],
+    );
     await stores.graph.executeQuery('MATCH (n:Smoke) WHERE n.id STARTS WITH $id DETACH DELETE n', { id });
   });
 
@@ -99,9 +107,14 @@ describe('the gRPC server skeleton', function () {
         yield { messageRequest: { case: 'listServices' as const, value: '' } };
       })(),
     )) {
-      if (res.messageResponse.case === 'listServicesResponse') names.push(...res.messageResponse.value.service.map((s) => s.name));
+      if (res.messageResponse.case === 'listServicesResponse')
+        names.push(...res.messageResponse.value.service.map((s) => s.name));
     }
-    assert.deepEqual(names.sort(), ['feedflow.v1.DiagnosticsService', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection']);
+    assert.deepEqual(names.sort(), [
+      'feedflow.v1.DiagnosticsService',
+      'grpc.health.v1.Health',
+      'grpc.reflection.v1.ServerReflection',
+    ]);
   });
 
   it('works with grpcurl and grpc-health-probe', async function () {
@@ -110,7 +123,15 @@ describe('the gRPC server skeleton', function () {
     const list = await run(`${TOOLS}/bin/grpcurl`, ['-plaintext', addr, 'list']);
     assert.match(list.stdout, /grpc\.health\.v1\.Health/);
     assert.match(list.stdout, /grpc\.reflection\.v1\.ServerReflection/);
-    const echo = await run(`${TOOLS}/bin/grpcurl`, ['-plaintext', '-H', 'authorization: Bearer dev-queries', '-d', '{"message":"hi"}', addr, 'feedflow.v1.DiagnosticsService/Echo']);
+    const echo = await run(`${TOOLS}/bin/grpcurl`, [
+      '-plaintext',
+      '-H',
+      'authorization: Bearer dev-queries',
+      '-d',
+      '{"message":"hi"}',
+      addr,
+      'feedflow.v1.DiagnosticsService/Echo',
+    ]);
     assert.equal(JSON.parse(echo.stdout).message, 'hi');
     const probe = await run(`${TOOLS}/bin/grpc-health-probe`, [`-addr=${addr}`]);
     assert.match(probe.stdout + probe.stderr, /SERVING/);
@@ -132,12 +153,24 @@ describe('the gRPC server skeleton', function () {
   it('exits cleanly on SIGTERM', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
     const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'services/command/server.ts'], {
-      env: { ...process.env, COMMAND_PORT: String(port), MONGODB_DB: uniqueId('feedflow_test_'), LOG_LEVEL: 'silent', OUTBOX_SWEEPER: 'false' },
+      env: {
+        ...process.env,
+        COMMAND_PORT: String(port),
+        MONGODB_DB: uniqueId('feedflow_test_'),
+        LOG_LEVEL: 'silent',
+        OUTBOX_SWEEPER: 'false',
+      },
       stdio: 'ignore',
     });
     const probe = grpcClient(DiagnosticsService, port, 'dev-commands');
     for (let i = 0; ; i++) {
-      if (await probe.echo({ message: 'up' }).then(() => true, () => false)) break;
+      if (
+        await probe.echo({ message: 'up' }).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
       if (i > 200) throw new Error('server did not start');
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -149,7 +182,10 @@ describe('the gRPC server skeleton', function () {
 
 describe('configuration', () => {
   it('fails at once naming the bad variable', () => {
-    assert.throws(() => loadConfig({ GRAPH_DIALECT: 'oracle' }), (e: Error) => e instanceof ConfigError && /GRAPH_DIALECT/.test(e.message));
+    assert.throws(
+      () => loadConfig({ GRAPH_DIALECT: 'oracle' }),
+      (e: Error) => e instanceof ConfigError && /GRAPH_DIALECT/.test(e.message),
+    );
     assert.throws(() => loadConfig({ COMMAND_PORT: '70000' }), /COMMAND_PORT/);
     assert.throws(() => loadConfig({ MONGODB_URI: 'http://x' }), /MONGODB_URI/);
     assert.throws(() => loadConfig({ FEEDFLOW_TOKENS: 'abc=svc:root' }), /FEEDFLOW_TOKENS/);

@@ -73,7 +73,12 @@ export type AggregateType = 'user' | 'post' | 'relationship' | 'engagement';
  * Deterministic event id, which is also the projecting workflow's id: `post/{postId}/v{version}/created`.
  * Starting the same id twice is harmless (Temporal rejects the duplicate start).
  */
-export function eventIdFor(aggregateType: AggregateType, aggregateId: string, version: number, type: EventType): string {
+export function eventIdFor(
+  aggregateType: AggregateType,
+  aggregateId: string,
+  version: number,
+  type: EventType,
+): string {
   const verb = PROJECTIONS[type]?.verb ?? type.replace(/^Connection/, '').toLowerCase();
   return `${aggregateType}/${aggregateId}/v${version}/${verb}`;
 }

@@ -8,12 +8,7 @@ export interface ModerationInput {
 export type ModerationVerdict = { ok: true } | { ok: false; reason: ModerationReason; message: string };
 
 export type ModerationReason =
-  | 'EMPTY_CONTENT'
-  | 'CONTENT_TOO_LONG'
-  | 'BANNED_TERM'
-  | 'TOO_MANY_LINKS'
-  | 'INVALID_MEDIA_URL'
-  | 'TOO_MANY_MEDIA';
+  'EMPTY_CONTENT' | 'CONTENT_TOO_LONG' | 'BANNED_TERM' | 'TOO_MANY_LINKS' | 'INVALID_MEDIA_URL' | 'TOO_MANY_MEDIA';
 
 /** Pluggable content moderation: the command side asks one Moderator before accepting content. */
 export interface Moderator {

@@ -83,12 +83,19 @@ export function createOutbox({ wm, temporal, config, logger }: OutboxDeps): Outb
     }
     if (ev.status !== 'pending') return;
     await startProjection(ev);
-    await wm.events.updateOne({ _id: ev._id, status: 'pending' }, { $set: { status: 'started', startedAt: new Date() } });
+    await wm.events.updateOne(
+      { _id: ev._id, status: 'pending' },
+      { $set: { status: 'started', startedAt: new Date() } },
+    );
   };
 
   const sweep = async (olderThanMs: number): Promise<number> => {
     const cutoff = new Date(Date.now() - olderThanMs);
-    const pending = await wm.events.find({ status: 'pending', at: { $lte: cutoff } }).sort({ at: 1 }).limit(500).toArray();
+    const pending = await wm.events
+      .find({ status: 'pending', at: { $lte: cutoff } })
+      .sort({ at: 1 })
+      .limit(500)
+      .toArray();
     let done = 0;
     for (const ev of pending) {
       try {

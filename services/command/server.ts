@@ -69,7 +69,12 @@ async function main(): Promise<void> {
   const { mongo, db } = await connectMongo(config);
   const temporal = await connectTemporal(config);
   const server = await startCommandServer({ config, db, temporal, logger });
-  closeOnSignals(logger, server.close, () => temporal.connection.close(), () => mongo.close());
+  closeOnSignals(
+    logger,
+    server.close,
+    () => temporal.connection.close(),
+    () => mongo.close(),
+  );
 }
 
 if (require.main === module) {

@@ -1,5 +1,5 @@
 import type { ServiceImpl } from '@connectrpc/connect';
-import { DiagnosticsService } from '../../gen/feedflow/v1/diagnostics_pb';
+import { type DiagnosticsService } from '../../gen/feedflow/v1/diagnostics_pb';
 
 /** feedflow.v1.DiagnosticsService: a no-op RPC that measures the framework's own ceiling. */
 export function createDiagnosticsService(server: string): ServiceImpl<typeof DiagnosticsService> {

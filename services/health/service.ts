@@ -1,7 +1,11 @@
 import type { ServiceImpl } from '@connectrpc/connect';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { create } from '@bufbuild/protobuf';
-import { Health, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus as Status } from '../../gen/grpc/health/v1/health_pb';
+import {
+  type Health,
+  HealthCheckResponseSchema,
+  HealthCheckResponse_ServingStatus as Status,
+} from '../../gen/grpc/health/v1/health_pb';
 
 /** Serving status per service name; "" is the whole server. Flipped to NOT_SERVING when the server drains. */
 export class HealthState {

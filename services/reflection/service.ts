@@ -3,7 +3,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import type { DescFile, DescService } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import {
-  ServerReflection,
+  type ServerReflection,
   ServerReflectionResponseSchema,
   type ServerReflectionRequest,
   type ServerReflectionResponse,

@@ -48,7 +48,10 @@ export const ERROR_DOMAIN = 'feedflow.dev';
 export function toConnectError(err: DomainError): ConnectError {
   const details = [];
   if (err.reason) {
-    details.push({ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: err.reason, domain: ERROR_DOMAIN }) });
+    details.push({
+      desc: ErrorInfoSchema,
+      value: create(ErrorInfoSchema, { reason: err.reason, domain: ERROR_DOMAIN }),
+    });
   }
   if (err.retryAfterMs !== undefined) {
     const ms = Math.max(0, Math.ceil(err.retryAfterMs));

@@ -19,7 +19,9 @@ function rawCall(session: http2.ClientHttp2Session, path: string, body: Buffer, 
     stream.on('response', (headers) => (status ??= headers['grpc-status'] as string | undefined));
     stream.on('trailers', (trailers) => (status = (trailers['grpc-status'] as string | undefined) ?? status));
     stream.on('data', () => undefined);
-    stream.on('end', () => (status === undefined ? reject(new Error(`no grpc-status for ${path}`)) : resolve(Number(status))));
+    stream.on('end', () =>
+      status === undefined ? reject(new Error(`no grpc-status for ${path}`)) : resolve(Number(status)),
+    );
     stream.on('error', reject);
     const header = Buffer.alloc(5);
     header.writeUInt8(compressedFlag, 0);
@@ -57,7 +59,11 @@ describe('CommandService under malformed input', function () {
         ...(Object.fromEntries(
           method.input.fields.map((f) => [
             f.localName,
-            f.fieldKind === 'scalar' && f.scalar === 9 ? (f.localName.endsWith('Id') ? author : 'hello world') : undefined,
+            f.fieldKind === 'scalar' && f.scalar === 9
+              ? f.localName.endsWith('Id')
+                ? author
+                : 'hello world'
+              : undefined,
           ]),
         ) as object),
       } as never);
@@ -90,7 +96,10 @@ describe('CommandService under malformed input', function () {
     // gRPC reserves INTERNAL for protocol violations: a compressed flag without a negotiated encoding.
     assert.ok((statuses.get(13) ?? 0) <= flagged, `INTERNAL only for flagged frames: ${seen}`);
     const allowed = new Set([0, 3, 5, 6, 7, 8, 9, 10, 13]);
-    assert.ok([...statuses.keys()].every((s) => allowed.has(s)), `only meaningful statuses: ${seen}`);
+    assert.ok(
+      [...statuses.keys()].every((s) => allowed.has(s)),
+      `only meaningful statuses: ${seen}`,
+    );
     assert.ok((statuses.get(3) ?? 0) > calls / 2, `most garbage is INVALID_ARGUMENT: ${seen}`);
     assert.ok([3, 8].includes(big), `oversized message answered ${big}`);
     // Still serving.

@@ -45,8 +45,19 @@ describe('Durable hand-off to Temporal', function () {
     const track = (eventId: string | undefined, expected: Partial<ProjectionInput>) =>
       receipts.push({ eventId: eventId ?? '', expected });
 
-    const post = await c.createPost({ authorId: a, content: 'hi', visibility: Visibility.PUBLIC, postType: PostType.TEXT });
-    track(post.receipt?.eventId, { type: 'PostCreated', aggregateId: post.postId, postId: post.postId, actorId: a, version: 1 });
+    const post = await c.createPost({
+      authorId: a,
+      content: 'hi',
+      visibility: Visibility.PUBLIC,
+      postType: PostType.TEXT,
+    });
+    track(post.receipt?.eventId, {
+      type: 'PostCreated',
+      aggregateId: post.postId,
+      postId: post.postId,
+      actorId: a,
+      version: 1,
+    });
     const upd = await c.updatePost({ authorId: a, postId: post.postId, content: 'hi!', expectedVersion: 1 });
     track(upd.receipt?.eventId, { type: 'PostUpdated', version: 2, postId: post.postId });
     const prof = await c.updateProfile({ userId: a, displayName: 'Ann B', expectedVersion: 1 });
@@ -78,13 +89,17 @@ describe('Durable hand-off to Temporal', function () {
       assert.equal(desc.taskQueue, h.prefix + (route.queue === 'priority' ? 'projection-priority' : 'projection'));
       const input = await startedInput(h, eventId);
       assert.equal(input.eventId, eventId);
-      for (const [k, v] of Object.entries(expected)) assert.deepEqual(input[k as keyof ProjectionInput], v, `${eventId} ${k}`);
+      for (const [k, v] of Object.entries(expected))
+        assert.deepEqual(input[k as keyof ProjectionInput], v, `${eventId} ${k}`);
       const ev = await writeModel(h.stores.db).events.findOne({ _id: eventId });
       assert.equal(ev?.status, 'started');
       assert.equal(ev?.workflowId, eventId);
     }
     // Audit-only events start nothing.
-    const requested = await writeModel(h.stores.db).events.findOne({ type: 'ConnectionRequested', aggregateId: conn.connectionId });
+    const requested = await writeModel(h.stores.db).events.findOne({
+      type: 'ConnectionRequested',
+      aggregateId: conn.connectionId,
+    });
     assert.equal(requested?.status, 'none');
     await assert.rejects(h.temporal.workflow.getHandle(requested!._id).describe(), WorkflowNotFoundError);
   });
@@ -101,7 +116,13 @@ describe('Durable hand-off to Temporal', function () {
 
   it('turns 50 concurrent identical CreatePost retries into one post, one event and one workflow', async () => {
     const a = await h.register();
-    const req = { authorId: a, content: 'storm', visibility: Visibility.PUBLIC, postType: PostType.TEXT, requestId: 'storm-1' };
+    const req = {
+      authorId: a,
+      content: 'storm',
+      visibility: Visibility.PUBLIC,
+      postType: PostType.TEXT,
+      requestId: 'storm-1',
+    };
     const answers = await Promise.all(Array.from({ length: 50 }, () => h.client.createPost(req)));
     const ids = new Set(answers.map((r) => r.postId));
     assert.equal(ids.size, 1);
@@ -111,7 +132,8 @@ describe('Durable hand-off to Temporal', function () {
     assert.equal(await wm.events.countDocuments({ aggregateId: postId }), 1);
     assert.equal(answers.filter((r) => !r.receipt?.replayed).length, 1, 'exactly one original answer');
     const runs = [];
-    for await (const wf of h.temporal.workflow.list({ query: `WorkflowId = 'post/${postId}/v1/created'` })) runs.push(wf);
+    for await (const wf of h.temporal.workflow.list({ query: `WorkflowId = 'post/${postId}/v1/created'` }))
+      runs.push(wf);
     assert.equal(runs.length, 1);
   });
 
@@ -146,9 +168,18 @@ describe('Durable hand-off to Temporal', function () {
     const probe = grpcClient(DiagnosticsService, port, 'dev-commands');
     await waitFor('the doomed server to listen', () => probe.echo({ message: 'up?' }));
     const code = await codeOf(
-      doomed.createPost({ authorId: a, content: 'survives a crash', visibility: Visibility.PUBLIC, postType: PostType.TEXT, requestId: 'crash-1' }),
+      doomed.createPost({
+        authorId: a,
+        content: 'survives a crash',
+        visibility: Visibility.PUBLIC,
+        postType: PostType.TEXT,
+        requestId: 'crash-1',
+      }),
     );
-    assert.ok([Code.Unavailable, Code.Internal, Code.Unknown, Code.Canceled].includes(code), `call failed with ${code}`);
+    assert.ok(
+      [Code.Unavailable, Code.Internal, Code.Unknown, Code.Canceled].includes(code),
+      `call failed with ${code}`,
+    );
     const [exitCode] = await exited;
     assert.equal(exitCode, 137, 'the process died at the injected fault');
 
@@ -162,10 +193,18 @@ describe('Durable hand-off to Temporal', function () {
     // The sweeper in the surviving server starts it.
     const desc = await waitFor('the swept workflow', () => h.temporal.workflow.getHandle(eventId).describe());
     assert.equal(desc.type, 'fanoutPostWorkflow');
-    await waitFor('status started', async () => ((await wm.events.findOne({ _id: eventId }))?.status === 'started' ? true : undefined));
+    await waitFor('status started', async () =>
+      (await wm.events.findOne({ _id: eventId }))?.status === 'started' ? true : undefined,
+    );
 
     // The client's retry with the same request id gets the original answer.
-    const retry = await h.client.createPost({ authorId: a, content: 'survives a crash', visibility: Visibility.PUBLIC, postType: PostType.TEXT, requestId: 'crash-1' });
+    const retry = await h.client.createPost({
+      authorId: a,
+      content: 'survives a crash',
+      visibility: Visibility.PUBLIC,
+      postType: PostType.TEXT,
+      requestId: 'crash-1',
+    });
     assert.equal(retry.postId, post._id);
     assert.equal(retry.receipt?.replayed, true);
   });

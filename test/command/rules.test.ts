@@ -61,7 +61,10 @@ describe('CommandService rules', function () {
       }
     });
     it('answers NOT_FOUND for an unknown member and INVALID_ARGUMENT for a malformed id', async () => {
-      assert.equal(await codeOf(h.client.updateProfile({ userId: 'u0', headline: 'x', expectedVersion: 1 })), Code.NotFound);
+      assert.equal(
+        await codeOf(h.client.updateProfile({ userId: 'u0', headline: 'x', expectedVersion: 1 })),
+        Code.NotFound,
+      );
       assert.equal(
         await codeOf(h.client.updateProfile({ userId: 'bad id!', headline: 'x', expectedVersion: 1 })),
         Code.InvalidArgument,
@@ -107,17 +110,32 @@ describe('CommandService rules', function () {
       ['empty content', { content: '   ' }, 'EMPTY_CONTENT'],
       ['content over 3,000 characters', { content: 'x'.repeat(3001) }, 'CONTENT_TOO_LONG'],
       ['a banned term', { content: 'Get SPAMCOIN now' }, 'BANNED_TERM'],
-      ['too many links', { content: Array.from({ length: 6 }, (_, i) => `https://e.com/${i}`).join(' ') }, 'TOO_MANY_LINKS'],
+      [
+        'too many links',
+        { content: Array.from({ length: 6 }, (_, i) => `https://e.com/${i}`).join(' ') },
+        'TOO_MANY_LINKS',
+      ],
       ['a non-http media url', { content: 'pic', mediaUrls: ['ftp://x.com/a.png'] }, 'INVALID_MEDIA_URL'],
-      ['more than 20 media urls', { content: 'pics', mediaUrls: Array.from({ length: 21 }, (_, i) => `https://m.com/${i}`) }, 'TOO_MANY_MEDIA'],
+      [
+        'more than 20 media urls',
+        { content: 'pics', mediaUrls: Array.from({ length: 21 }, (_, i) => `https://m.com/${i}`) },
+        'TOO_MANY_MEDIA',
+      ],
     ];
     for (const [what, body, reason] of cases) {
       it(`rejects ${what} as INVALID_ARGUMENT with reason ${reason}`, async () => {
         const a = await h.register();
-        const call = h.client.createPost({ authorId: a, visibility: Visibility.PUBLIC, postType: PostType.TEXT, ...body });
+        const call = h.client.createPost({
+          authorId: a,
+          visibility: Visibility.PUBLIC,
+          postType: PostType.TEXT,
+          ...body,
+        });
         assert.equal(await reasonOf(call), reason);
         assert.equal(
-          await codeOf(h.client.createPost({ authorId: a, visibility: Visibility.PUBLIC, postType: PostType.TEXT, ...body })),
+          await codeOf(
+            h.client.createPost({ authorId: a, visibility: Visibility.PUBLIC, postType: PostType.TEXT, ...body }),
+          ),
           Code.InvalidArgument,
         );
       });
@@ -185,10 +203,19 @@ describe('CommandService rules', function () {
       await h.client.follow({ followerId: a, followeeId: b });
       await h.client.follow({ followerId: b, followeeId: a });
       await h.client.block({ blockerId: b, blockedId: a });
-      const rels = await h.stores.db.collection('connections').find({ _id: { $in: [req.connectionId, `f-${a}-${b}`, `f-${b}-${a}`] } as never }).toArray();
+      const rels = await h.stores.db
+        .collection('connections')
+        .find({ _id: { $in: [req.connectionId, `f-${a}-${b}`, `f-${b}-${a}`] } as never })
+        .toArray();
       assert.equal(rels.length, 3);
-      assert.ok(rels.every((r) => r.active === false), 'every edge between the pair is ended');
-      assert.equal(await codeOf(h.client.requestConnection({ requesterId: a, addresseeId: b })), Code.FailedPrecondition);
+      assert.ok(
+        rels.every((r) => r.active === false),
+        'every edge between the pair is ended',
+      );
+      assert.equal(
+        await codeOf(h.client.requestConnection({ requesterId: a, addresseeId: b })),
+        Code.FailedPrecondition,
+      );
       assert.equal(await codeOf(h.client.follow({ followerId: a, followeeId: b })), Code.FailedPrecondition);
       assert.equal(await codeOf(h.client.follow({ followerId: b, followeeId: a })), Code.FailedPrecondition);
       assert.equal(await codeOf(h.client.block({ blockerId: b, blockedId: a })), Code.AlreadyExists);
@@ -232,7 +259,12 @@ describe('CommandService rules', function () {
         await codeOf(h.client.recordEngagement({ userId: friend, postId: pub, kind: EngagementKind.COMMENT })),
         Code.InvalidArgument,
       );
-      const c = await h.client.recordEngagement({ userId: friend, postId: pub, kind: EngagementKind.COMMENT, comment: 'Nice' });
+      const c = await h.client.recordEngagement({
+        userId: friend,
+        postId: pub,
+        kind: EngagementKind.COMMENT,
+        comment: 'Nice',
+      });
       assert.ok(c.engagementId);
       assert.equal(
         await codeOf(h.client.recordEngagement({ userId: friend, postId: 'p404', kind: EngagementKind.VIEW })),
@@ -248,7 +280,13 @@ describe('CommandService rules', function () {
   describe('idempotency', () => {
     it('replays the original answer for a repeated request id and refuses a changed payload', async () => {
       const a = await h.register();
-      const req = { authorId: a, content: 'once', visibility: Visibility.PUBLIC, postType: PostType.TEXT, requestId: 'req-1' };
+      const req = {
+        authorId: a,
+        content: 'once',
+        visibility: Visibility.PUBLIC,
+        postType: PostType.TEXT,
+        requestId: 'req-1',
+      };
       const first = await h.client.createPost(req);
       const again = await h.client.createPost(req);
       assert.equal(again.postId, first.postId);

@@ -57,7 +57,9 @@ export async function startCommandHarness(env: Record<string, string> = {}): Pro
     async close() {
       await server.close();
       // Nothing polls the test queue; end the workflows the suite started so the dev server stays tidy.
-      const events = await writeModel(stores.db).events.find({ workflowId: { $exists: true } }).toArray();
+      const events = await writeModel(stores.db)
+        .events.find({ workflowId: { $exists: true } })
+        .toArray();
       await Promise.allSettled(
         events.map((e) => temporal.workflow.getHandle(e._id).terminate('command test finished')),
       );

@@ -133,7 +133,11 @@ export function createPostHandlers({ wm, committer, moderator, limiter }: Handle
         });
       } catch (err) {
         if (!(err instanceof VersionConflict)) throw err;
-        throw staleVersion('post', cmd.expectedVersion || post.version, err.current?.aggregateVersion ?? post.version + 1);
+        throw staleVersion(
+          'post',
+          cmd.expectedVersion || post.version,
+          err.current?.aggregateVersion ?? post.version + 1,
+        );
       }
     },
   };

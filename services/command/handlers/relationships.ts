@@ -99,10 +99,18 @@ export function createRelationshipHandlers(deps: HandlerDeps) {
         const doc = await loadRelationship(wm, cmd.connectionId);
         if (!doc) throw notFound(`connection "${cmd.connectionId}" not found`);
         if (doc.to !== cmd.addresseeId) {
-          throw new DomainError('permission', 'only the addressee may respond to a connection request', 'NOT_ADDRESSEE');
+          throw new DomainError(
+            'permission',
+            'only the addressee may respond to a connection request',
+            'NOT_ADDRESSEE',
+          );
         }
         if (!doc.active || doc.status !== 'pending') {
-          throw new DomainError('precondition', `the connection is ${doc.active ? doc.status : 'closed'}, not pending`, 'NOT_PENDING');
+          throw new DomainError(
+            'precondition',
+            `the connection is ${doc.active ? doc.status : 'closed'}, not pending`,
+            'NOT_PENDING',
+          );
         }
         await notBlocked(doc.from, doc.to);
         const type = cmd.accept ? 'ConnectionAccepted' : 'ConnectionDeclined';

@@ -1,0 +1,23 @@
+# One image for every feedflow process; the compose file picks the entrypoint per service.
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json tsconfig.json ./
+COPY gen ./gen
+COPY lib ./lib
+COPY stores ./stores
+COPY services ./services
+COPY workflows ./workflows
+COPY activities ./activities
+COPY workers ./workers
+USER node
+# tsx runs the TypeScript sources directly; workers bundle workflows at start.
+ENTRYPOINT ["node", "--require", "tsx/cjs"]
+CMD ["services/command/server.ts"]

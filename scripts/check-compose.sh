@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Validates docker-compose.yml without a Docker engine: `docker compose config -q` parses and checks the file
+# client-side. This machine's docker client has no compose plugin, so the standalone compose binary is built into
+# .tools/ by install-tools.sh and used the same way.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+TOOLS="${FEEDFLOW_TOOLS_DIR:-$ROOT/.tools}"
+if docker compose version >/dev/null 2>&1; then
+  docker compose -f docker-compose.yml config -q
+elif [[ -x "$TOOLS/bin/docker-compose" ]]; then
+  "$TOOLS/bin/docker-compose" -f docker-compose.yml config -q
+else
+  echo "[check-compose] no compose client: run scripts/install-tools.sh" >&2
+  exit 1
+fi
+echo "[check-compose] docker-compose.yml is valid"
