@@ -23,6 +23,7 @@ FERRETDB_VERSION=v1.24.2
 GRPCURL_VERSION=v1.9.3
 GHZ_VERSION=v0.120.0
 HEALTH_PROBE_VERSION=v0.4.62
+COMPOSE_VERSION=v2.29.7       # only to validate docker-compose.yml (`config -q`); this machine has no engine
 
 # FerretDB cannot simply be `go install`ed: the binary then panics at start because its
 # build/version package insists on build/version/version.txt, which upstream generates with
@@ -66,6 +67,18 @@ build_graph() {
   echo "[tools] graph: done in $((SECONDS - t0))s ($(ls "$out/lib" | wc -l) jars)"
 }
 
+# The compose CLI's main package is named `cmd`, so build it into a scratch GOBIN and rename it.
+build_compose() {
+  if [[ -x "$BIN/docker-compose" ]]; then echo "[tools] docker-compose: cached ($BIN/docker-compose)"; return 0; fi
+  local t0=$SECONDS tmp
+  echo "[tools] docker-compose: building (for config validation only)..."
+  tmp="$(mktemp -d)"
+  GOBIN="$tmp" go install "github.com/docker/compose/v2/cmd@$COMPOSE_VERSION"
+  mv -f "$tmp/cmd" "$BIN/docker-compose"
+  rm -rf "$tmp"
+  echo "[tools] docker-compose: done in $((SECONDS - t0))s"
+}
+
 want="${1:-all}"
 case "$want" in all|go|graph) ;; *) echo "usage: $0 [all|go|graph]" >&2; exit 2 ;; esac
 if [[ "$want" == all || "$want" == go ]]; then
@@ -74,6 +87,7 @@ if [[ "$want" == all || "$want" == go ]]; then
   step grpcurl grpcurl go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@$GRPCURL_VERSION"
   step grpc-health-probe grpc-health-probe go install "github.com/grpc-ecosystem/grpc-health-probe@$HEALTH_PROBE_VERSION"
   step ghz ghz go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"
+  build_compose
 fi
 if [[ "$want" == all || "$want" == graph ]]; then
   build_graph
