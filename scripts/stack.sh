@@ -171,7 +171,9 @@ register_search_attributes() {
 # ---------- start / stop ----------
 # Starts one server in its own session (setsid) so it outlives this shell and its terminal.
 # The wrapper writes its own pid ($$) before exec'ing the server, so the pid file holds the
-# server's real pid even if setsid had to fork. Sets LAUNCH_PID and LAUNCH_OFFSET (where this
+# server's real pid even if setsid had to fork. It also closes every inherited fd above 2:
+# otherwise a pipe from whoever ran us (`stack.sh up | tee`, `$(...)`, a CI step) stays open
+# in the daemon and the caller hangs until the stack is stopped. Sets LAUNCH_PID and LAUNCH_OFFSET (where this
 # run's output starts in the log, so readiness never matches a line from an earlier run).
 launch() {
   local name="$1" log pidfile i part cmd=()
@@ -184,7 +186,10 @@ launch() {
   printf '\n===== %s start %s =====\n' "$name" "$(date -Is)" >>"$log"
   LAUNCH_OFFSET=$(stat -c %s "$log")
   rm -f "$pidfile"
-  (cd "$DATA/$name" && GRAPH_PORT="$GRAPH_PORT" setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "${cmd[@]}" \
+  (cd "$DATA/$name" && GRAPH_PORT="$GRAPH_PORT" setsid bash -c '
+      echo $$ >"$0"
+      for fd in $(ls /proc/$$/fd 2>/dev/null); do ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null; done
+      exec "$@"' "$pidfile" "${cmd[@]}" \
     </dev/null >>"$log" 2>&1 &)
   for ((i = 0; i < 50; i++)); do [[ -s "$pidfile" ]] && break; sleep 0.1; done
   [[ -s "$pidfile" ]] || { show_failure "$name" "did not record a pid"; exit 1; }

@@ -1,0 +1,118 @@
+/**
+ * `npm run bench:commands`: CreatePost over gRPC with ghz against a command server on the local stack, beside
+ * the Echo no-op RPC on the same server as the framework's ceiling. A benchmark, not a test: it prints numbers.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { connectMongo, connectTemporal } from '../lib/clients';
+import { loadConfig } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { startCommandServer } from '../services/command/server';
+import { grpcClient } from '../test/support/grpc';
+import { CommandService } from '../gen/feedflow/v1/command_pb';
+
+const run = promisify(execFile);
+const GHZ = `${process.env.FEEDFLOW_TOOLS_DIR ?? `${__dirname}/../.tools`}/bin/ghz`;
+const TEMPORAL = `${process.env.FEEDFLOW_TOOLS_DIR ?? `${__dirname}/../.tools`}/bin/temporal`;
+const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,8,32').split(',').map(Number);
+const TOTAL = Number(process.env.BENCH_REQUESTS ?? 2000);
+
+interface GhzReport {
+  rps: number;
+  count: number;
+  latencyDistribution: Array<{ percentage: number; latency: number }>;
+  statusCodeDistribution: Record<string, number>;
+}
+
+async function ghz(port: number, call: string, data: object, concurrency: number): Promise<GhzReport> {
+  const { stdout } = await run(
+    GHZ,
+    [
+      '--insecure',
+      '--call',
+      call,
+      '-d',
+      JSON.stringify(data),
+      '-m',
+      JSON.stringify({ authorization: 'Bearer dev-commands' }),
+      '-c',
+      String(concurrency),
+      '-n',
+      String(TOTAL),
+      '-O',
+      'json',
+      `127.0.0.1:${port}`,
+    ],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  return JSON.parse(stdout) as GhzReport;
+}
+
+const pct = (r: GhzReport, p: number): number =>
+  (r.latencyDistribution.find((d) => d.percentage === p)?.latency ?? NaN) / 1e6;
+
+async function main(): Promise<void> {
+  const prefix = `bench-${Date.now()}-`;
+  const config = loadConfig({
+    ...process.env,
+    MONGODB_DB: 'feedflow_bench_commands',
+    RATE_LIMITS_ENABLED: 'false',
+    LOG_LEVEL: 'warn',
+    TASK_QUEUE_PREFIX: prefix,
+  });
+  const { mongo, db } = await connectMongo(config);
+  await db.dropDatabase();
+  const temporal = await connectTemporal(config);
+  const server = await startCommandServer({ config, db, temporal, logger: createLogger('bench', 'warn'), port: 0 });
+  const client = grpcClient(CommandService, server.port, 'dev-commands');
+  const { userId } = await client.registerUser({ email: `bench-${Date.now()}@example.com`, displayName: 'Bench' });
+
+  console.log(`# CreatePost vs Echo, ${TOTAL} requests per row, command server on :${server.port}`);
+  console.log('| RPC | concurrency | p50 ms | p99 ms | rps | non-OK |');
+  console.log('|---|---|---|---|---|---|');
+  for (const c of LEVELS) {
+    const echo = await ghz(server.port, 'feedflow.v1.DiagnosticsService.Echo', { message: 'x' }, c);
+    const post = await ghz(
+      server.port,
+      'feedflow.v1.CommandService.CreatePost',
+      {
+        author_id: userId,
+        content: 'benchmark post {{.RequestNumber}}',
+        visibility: 'VISIBILITY_PUBLIC',
+        post_type: 'POST_TYPE_TEXT',
+      },
+      c,
+    );
+    for (const [name, r] of [
+      ['Echo (ceiling)', echo],
+      ['CreatePost', post],
+    ] as const) {
+      const bad = Object.entries(r.statusCodeDistribution)
+        .filter(([k]) => k !== 'OK')
+        .reduce((n, [, v]) => n + v, 0);
+      console.log(
+        `| ${name} | ${c} | ${pct(r, 50).toFixed(2)} | ${pct(r, 99).toFixed(2)} | ${r.rps.toFixed(0)} | ${bad} |`,
+      );
+    }
+    console.log(`| ratio CreatePost/Echo rps | ${c} | | | ${(post.rps / echo.rps).toFixed(3)} | |`);
+  }
+  await server.close();
+  // Nothing polls the bench queues; end what the bench started.
+  await run(TEMPORAL, [
+    'workflow',
+    'terminate',
+    '--query',
+    `TaskQueue = '${prefix}projection'`,
+    '--reason',
+    'bench cleanup',
+    '--yes',
+  ]).catch(() => undefined);
+  await temporal.connection.close();
+  await db.dropDatabase();
+  await mongo.close();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
