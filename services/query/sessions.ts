@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { Collection, Db } from 'mongodb';
+
+/** Why a viewer sees an item, as the query side reports it. */
+export type ItemReason = 'connection' | 'follow' | 'second_degree' | 'backfill' | 'popular_author' | 'own';
+
+/** One ranked candidate of a session window. Ids and ordering only; content is hydrated per page. */
+export interface WindowEntry {
+  postId: string;
+  authorId: string;
+  createdAt: number;
+  rank: number;
+  score: number;
+  modelVersion: string;
+  reason: ItemReason;
+  /** Where the item's data lives: the viewer's pushed feed item, or the post store (pull authors, past the cap). */
+  source: 'feed' | 'post';
+}
+
+/**
+ * A feed session: the ranked candidate window computed once at a snapshot time. Pages are slices of it, so
+ * inserts after the snapshot cannot shift later pages (no repeats, no gaps).
+ */
+export interface FeedSession {
+  _id: string;
+  viewerId: string;
+  snapshot: number;
+  entries: WindowEntry[];
+  /** True when the window ended because candidates ran out, not because it was full. */
+  complete: boolean;
+  /** Only the current session serves new first pages; invalidation clears it. */
+  current: boolean;
+  createdAt: Date;
+}
+
+/** L2: the shared cache of precomputed sessions (first pages). A Redis implementation can replace this one. */
+export interface SessionStore {
+  current(viewerId: string, maxAgeMs: number): Promise<FeedSession | undefined>;
+  byId(id: string): Promise<FeedSession | undefined>;
+  save(session: FeedSession): Promise<void>;
+  /** Stops these viewers' sessions from serving new first pages; open sessions keep paging. */
+  invalidate(viewerIds: string[]): Promise<void>;
+  /** Drops sessions older than maxAgeMs (no TTL indexes on FerretDB). */
+  prune(maxAgeMs: number): Promise<number>;
+}
+
+export function newSessionId(): string {
+  return randomBytes(9).toString('base64url');
+}
+
+export function createMongoSessionStore(db: Db): SessionStore & { ensureIndexes(): Promise<void> } {
+  const coll: Collection<FeedSession> = db.collection<FeedSession>('feed_sessions');
+  return {
+    async ensureIndexes() {
+      await coll.createIndex({ viewerId: 1, current: 1, createdAt: -1 }, { name: 'viewer_current' });
+      await coll.createIndex({ createdAt: 1 }, { name: 'age' });
+    },
+    async current(viewerId, maxAgeMs) {
+      const s = await coll.findOne(
+        { viewerId, current: true, createdAt: { $gt: new Date(Date.now() - maxAgeMs) } },
+        { sort: { createdAt: -1 } },
+      );
+      return s ?? undefined;
+    },
+    async byId(id) {
+      return (await coll.findOne({ _id: id })) ?? undefined;
+    },
+    async save(session) {
+      await coll.updateMany({ viewerId: session.viewerId, current: true }, { $set: { current: false } });
+      await coll.insertOne(session);
+    },
+    async invalidate(viewerIds) {
+      if (viewerIds.length)
+        await coll.updateMany({ viewerId: { $in: viewerIds }, current: true }, { $set: { current: false } });
+    },
+    async prune(maxAgeMs) {
+      const res = await coll.deleteMany({ createdAt: { $lt: new Date(Date.now() - maxAgeMs) } });
+      return res.deletedCount;
+    },
+  };
+}
+
+export interface CacheCounters {
+  l1Hits: number;
+  l1Misses: number;
+  l2Hits: number;
+  l2Misses: number;
+}
+
+/** The seed's activity-based TTLs: the more a member reads, the fresher their cached feed must be. */
+export const ACTIVITY_TTL_MS = { high: 2 * 60_000, medium: 5 * 60_000, low: 15 * 60_000 } as const;
+
+/**
+ * L1 in front of L2: an in-process LRU of sessions. The TTL of a viewer's entry follows their activity level
+ * (reads in the last hour). Counters feed the metrics.
+ */
+export function createSessionCache(l2: SessionStore, opts: { maxEntries: number; enabled: boolean }) {
+  const l1 = new LRUCache<string, FeedSession>({ max: opts.maxEntries, ttlAutopurge: false });
+  const currentByViewer = new LRUCache<string, string>({ max: opts.maxEntries });
+  const reads = new LRUCache<string, number[]>({ max: opts.maxEntries * 2 });
+  const counters: CacheCounters = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0 };
+
+  const ttlFor = (viewerId: string): number => {
+    const now = Date.now();
+    const recent = (reads.get(viewerId) ?? []).filter((t) => now - t < 3_600_000);
+    recent.push(now);
+    reads.set(viewerId, recent.slice(-50));
+    if (recent.length >= 20) return ACTIVITY_TTL_MS.high;
+    if (recent.length >= 5) return ACTIVITY_TTL_MS.medium;
+    return ACTIVITY_TTL_MS.low;
+  };
+
+  return {
+    counters,
+    /** The viewer's current session, from L1 then L2, or undefined (a miss). */
+    async current(viewerId: string): Promise<FeedSession | undefined> {
+      const ttl = ttlFor(viewerId);
+      if (!opts.enabled) return undefined;
+      const sid = currentByViewer.get(viewerId);
+      const hit = sid ? l1.get(sid) : undefined;
+      if (hit?.current) {
+        counters.l1Hits++;
+        return hit;
+      }
+      counters.l1Misses++;
+      const s = await l2.current(viewerId, ttl);
+      if (s) {
+        counters.l2Hits++;
+        l1.set(s._id, s, { ttl });
+        currentByViewer.set(viewerId, s._id, { ttl });
+        return s;
+      }
+      counters.l2Misses++;
+      return undefined;
+    },
+    /** A session by id, for later pages; open sessions outlive invalidation so paging stays stable. */
+    async byId(id: string): Promise<FeedSession | undefined> {
+      const hit = l1.get(id);
+      if (hit) return hit;
+      const s = await l2.byId(id);
+      if (s) l1.set(id, s, { ttl: ACTIVITY_TTL_MS.low });
+      return s;
+    },
+    async save(session: FeedSession): Promise<void> {
+      await l2.save(session);
+      const ttl = ACTIVITY_TTL_MS.low;
+      l1.set(session._id, session, { ttl });
+      if (session.current) currentByViewer.set(session.viewerId, session._id, { ttl });
+    },
+    /** Evicts these viewers' current sessions in this process and in L2. */
+    async invalidate(viewerIds: string[]): Promise<void> {
+      this.evictLocal(viewerIds);
+      await l2.invalidate(viewerIds);
+    },
+    evictLocal(viewerIds: string[]): void {
+      for (const v of viewerIds) {
+        const sid = currentByViewer.get(v);
+        if (sid) {
+          const s = l1.get(sid);
+          if (s) s.current = false;
+          currentByViewer.delete(v);
+        }
+      }
+    },
+    /** Evicts every current session that contains the post (a delete), in this process. */
+    evictPost(postId: string): string[] {
+      const viewers: string[] = [];
+      for (const [viewerId, sid] of currentByViewer.entries()) {
+        if (l1.get(sid)?.entries.some((e) => e.postId === postId)) viewers.push(viewerId);
+      }
+      this.evictLocal(viewers);
+      return viewers;
+    },
+  };
+}
+export type SessionCache = ReturnType<typeof createSessionCache>;
