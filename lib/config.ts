@@ -97,6 +97,16 @@ const schema = z.object({
   FANOUT_PAGE_SIZE: positiveInt.default(1000),
   PULL_AUTHOR_THRESHOLD: positiveInt.default(10_000),
   TASK_QUEUE_PREFIX: z.string().default(''),
+  FEED_WINDOW_SIZE: positiveInt.default(200),
+  FEED_HALF_LIFE_HOURS: z.coerce.number().positive().default(24),
+  PULL_LOOKBACK_DAYS: z.coerce.number().positive().default(7),
+  CONSISTENCY_MAX_WAIT_MS: positiveInt.default(3000),
+  FEED_CACHE_ENABLED: bool.prefault('true'),
+  FEED_CACHE_MAX_ENTRIES: positiveInt.default(10_000),
+  FEED_SESSION_MAX_AGE_MS: positiveInt.default(3_600_000),
+  INVALIDATION_POLL_MS: positiveInt.default(50),
+  /** Signs page cursors so tampered ones are refused; set per deployment. */
+  CURSOR_SECRET: z.string().min(16, 'must be at least 16 characters').default('feedflow-dev-cursor-secret'),
   /** Test-only fault injection: `exit-after-commit` kills the process between the write-model commit and the
    * workflow start, to prove the outbox sweeper recovers the projection. */
   FAULT_INJECTION: z.enum(['none', 'exit-after-commit']).default('none'),

@@ -65,6 +65,11 @@ export interface RelationshipDoc {
   updatedAt: Date;
 }
 
+/** Deterministic relationship ids: one connection per pair (lower id first), one follow or block per direction. */
+export const connectionId = (a: string, b: string): string => (a < b ? `c-${a}-${b}` : `c-${b}-${a}`);
+export const followId = (from: string, to: string): string => `f-${from}-${to}`;
+export const blockId = (from: string, to: string): string => `b-${from}-${to}`;
+
 export interface EngagementDoc {
   _id: string;
   postId: string;

@@ -1,4 +1,13 @@
-import type { EventDoc, PostDoc, RelationshipDoc, UserDoc, WriteModel } from '../../stores/write-model';
+import {
+  blockId,
+  connectionId,
+  followId,
+  type EventDoc,
+  type PostDoc,
+  type RelationshipDoc,
+  type UserDoc,
+  type WriteModel,
+} from '../../stores/write-model';
 
 /**
  * Applies an accepted event to the write model. Idempotent: every change is conditional on the aggregate's
@@ -102,9 +111,7 @@ export async function applyEvent(wm: WriteModel, ev: EventDoc): Promise<void> {
   }
 }
 
-export const connectionId = (a: string, b: string): string => (a < b ? `c-${a}-${b}` : `c-${b}-${a}`);
-export const followId = (from: string, to: string): string => `f-${from}-${to}`;
-export const blockId = (from: string, to: string): string => `b-${from}-${to}`;
+export { blockId, connectionId, followId };
 
 async function setRelationship(
   wm: WriteModel,

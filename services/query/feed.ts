@@ -1,0 +1,246 @@
+import type { Db } from 'mongodb';
+import { followId, writeModel } from '../../stores/write-model';
+import type { CursorCodec } from './cursor';
+import type { FeedEntryData, ItemSource, Keyset } from './items';
+import { diversify, rank } from './ranking';
+import type { SafetyNet } from './safety';
+import { newSessionId, type FeedSession, type SessionCache, type WindowEntry } from './sessions';
+
+export interface FeedReaderConfig {
+  /** Candidates ranked per session; pages past it continue in recency order. */
+  windowSize: number;
+  halfLifeMs: number;
+  /** Pushed feeds hold at most this many items; past it, pages come from the post store. */
+  feedCap: number;
+  /** How far back pull authors' posts are merged in. */
+  pullLookbackMs: number;
+}
+
+export interface ServedItem extends FeedEntryData {
+  rank: number;
+}
+
+export interface FeedPage {
+  items: ServedItem[];
+  nextCursor: string;
+  cache: 'l1' | 'l2' | 'miss' | 'bypass';
+}
+
+const byRecency = (a: Keyset, b: Keyset): number =>
+  b.createdAt - a.createdAt || (a.postId < b.postId ? 1 : a.postId > b.postId ? -1 : 0);
+
+/**
+ * Assembles feed pages: a ranked window per session (pushed items plus followed pull authors' recent posts),
+ * sliced into pages, then a recency-ordered tail that falls back to the post store past the cap. Every page goes
+ * through the safety net.
+ */
+export function createFeedReader(deps: {
+  db: Db;
+  items: ItemSource;
+  safety: SafetyNet;
+  sessions: SessionCache;
+  cursors: CursorCodec;
+  config: FeedReaderConfig;
+}) {
+  const { items, safety, sessions, cursors, config } = deps;
+  const wm = writeModel(deps.db);
+  const pullAuthors = deps.db.collection<{ _id: string }>('pull_authors');
+
+  /** Pull authors this viewer follows: their posts are merged at read time instead of pushed. */
+  const followedPullAuthors = async (viewerId: string): Promise<string[]> => {
+    const all = await pullAuthors
+      .find({}, { projection: { _id: 1 } })
+      .limit(10_000)
+      .toArray();
+    if (!all.length) return [];
+    const follows = await wm.relationships
+      .find({ _id: { $in: all.map((a) => followId(viewerId, a._id)) }, active: true }, { projection: { to: 1 } })
+      .toArray();
+    return follows.map((f) => f.to);
+  };
+
+  /** The viewer's network authors, for pages past the pushed cap. */
+  const networkAuthors = async (viewerId: string): Promise<{ connections: string[]; follows: string[] }> => {
+    const rels = await wm.relationships
+      .find(
+        { $or: [{ from: viewerId }, { to: viewerId }], type: { $in: ['connection', 'follow'] }, active: true },
+        { projection: { type: 1, status: 1, from: 1, to: 1 } },
+      )
+      .toArray();
+    const connections = rels
+      .filter((r) => r.type === 'connection' && r.status === 'accepted')
+      .map((r) => (r.from === viewerId ? r.to : r.from));
+    const follows = rels.filter((r) => r.type === 'follow' && r.from === viewerId).map((r) => r.to);
+    return { connections, follows };
+  };
+
+  /** Candidates strictly older than the keyset, newest first, from every source, deduplicated. */
+  const candidates = async (
+    viewerId: string,
+    snapshot: number,
+    limit: number,
+    after?: Keyset,
+  ): Promise<FeedEntryData[]> => {
+    const [pushed, pulls] = await Promise.all([
+      items.pushed(viewerId, snapshot, limit, after),
+      followedPullAuthors(viewerId).then((authors) =>
+        items.fromAuthors(
+          authors,
+          ['public'],
+          snapshot,
+          snapshot - config.pullLookbackMs,
+          limit,
+          'popular_author',
+          after,
+        ),
+      ),
+    ]);
+    const merged = [...pushed, ...pulls];
+    if (pushed.length < limit && (await items.pushedCount(viewerId)) >= config.feedCap) {
+      // Past the cap the pushed history was trimmed; older items come from the post store.
+      const oldest = pushed.length ? pushed[pushed.length - 1] : after;
+      const net = await networkAuthors(viewerId);
+      const olderOnly = oldest ? { createdAt: oldest.createdAt, postId: oldest.postId } : after;
+      const [fromConnections, fromFollows, own] = await Promise.all([
+        items.fromAuthors(net.connections, ['public', 'connections'], snapshot, 0, limit, 'connection', olderOnly),
+        items.fromAuthors(net.follows, ['public'], snapshot, 0, limit, 'follow', olderOnly),
+        items.fromAuthors([viewerId], ['public', 'connections', 'private'], snapshot, 0, limit, 'own', olderOnly),
+      ]);
+      merged.push(...fromConnections, ...fromFollows, ...own);
+    }
+    const seen = new Set<string>();
+    return merged
+      .sort(byRecency)
+      .filter((c) => !seen.has(c.postId) && seen.add(c.postId))
+      .slice(0, limit);
+  };
+
+  const buildSession = async (viewerId: string, snapshot: number): Promise<FeedSession> => {
+    const found = await candidates(viewerId, snapshot, config.windowSize);
+    const ranked = diversify(rank(found, snapshot, config.halfLifeMs));
+    const entries: WindowEntry[] = ranked.map(({ item, rank }) => ({
+      postId: item.postId,
+      authorId: item.authorId,
+      createdAt: item.createdAt,
+      rank,
+      score: item.score,
+      modelVersion: item.modelVersion,
+      reason: item.reason,
+      source: item.source,
+    }));
+    return {
+      _id: newSessionId(),
+      viewerId,
+      snapshot,
+      entries,
+      complete: found.length < config.windowSize,
+      current: true,
+      createdAt: new Date(),
+    };
+  };
+
+  /** Serves up to `size` safe items from the window, starting at `pos`. */
+  const fromWindow = async (viewerId: string, s: FeedSession, pos: number, size: number) => {
+    const out: ServedItem[] = [];
+    let p = pos;
+    while (out.length < size && p < s.entries.length) {
+      const slice = s.entries.slice(p, p + Math.max(size - out.length, 10));
+      const [data, ok] = await Promise.all([items.hydrate(viewerId, slice), safety.allowed(viewerId, slice)]);
+      const byId = new Map(data.map((d) => [d.postId, d]));
+      for (const e of slice) {
+        p++;
+        const d = byId.get(e.postId);
+        if (d && ok.has(e.postId)) out.push({ ...d, reason: e.reason, rank: e.rank });
+        if (out.length === size) break;
+      }
+    }
+    return { items: out, pos: p };
+  };
+
+  /** Serves up to `size` safe items in recency order, strictly older than the keyset. */
+  const fromTail = async (viewerId: string, snapshot: number, after: Keyset | undefined, size: number) => {
+    const out: ServedItem[] = [];
+    let k = after;
+    for (let round = 0; round < 10 && out.length < size; round++) {
+      const batch = await candidates(viewerId, snapshot, size - out.length + 5, k);
+      if (!batch.length) return { items: out, keyset: undefined };
+      const ok = await safety.allowed(viewerId, batch);
+      for (const c of batch) {
+        k = { createdAt: c.createdAt, postId: c.postId };
+        if (ok.has(c.postId)) out.push({ ...c, rank: rank([c], snapshot, config.halfLifeMs)[0].rank });
+        if (out.length === size) break;
+      }
+    }
+    return { items: out, keyset: k };
+  };
+
+  return {
+    /** One page of the viewer's feed; `fresh` skips the cached session (after a consistency wait). */
+    async getFeed(viewerId: string, pageSize: number, cursor: string, fresh: boolean): Promise<FeedPage> {
+      let session: FeedSession | undefined;
+      let pos = 0;
+      let tail: Keyset | undefined;
+      let inTail = false;
+      let cache: FeedPage['cache'] = fresh ? 'bypass' : 'miss';
+      let snapshot = Date.now();
+      if (cursor) {
+        const c = cursors.decode(cursor, viewerId);
+        snapshot = c.s;
+        if (c.w) {
+          session = await sessions.byId(c.w);
+          if (!session || session.viewerId !== viewerId) {
+            // Expired: rebuild against the same snapshot, which reproduces the window.
+            session = await buildSession(viewerId, c.s);
+            session._id = c.w;
+            session.current = false;
+            await sessions.save(session);
+          }
+          pos = c.p;
+        } else {
+          inTail = true;
+          tail = { createdAt: c.k, postId: c.i };
+        }
+      } else {
+        const before = { ...sessions.counters };
+        session = fresh ? undefined : await sessions.current(viewerId);
+        if (session) cache = sessions.counters.l1Hits > before.l1Hits ? 'l1' : 'l2';
+        if (!session) {
+          session = await buildSession(viewerId, snapshot);
+          await sessions.save(session);
+        }
+        snapshot = session.snapshot;
+      }
+
+      const served: ServedItem[] = [];
+      if (!inTail && session) {
+        const w = await fromWindow(viewerId, session, pos, pageSize);
+        served.push(...w.items);
+        pos = w.pos;
+        if (pos < session.entries.length) {
+          const last = served[served.length - 1];
+          const next = cursors.encode({
+            u: viewerId,
+            s: snapshot,
+            w: session._id,
+            p: pos,
+            k: last?.rank ?? 0,
+            i: last?.postId ?? '',
+          });
+          return { items: served, nextCursor: next, cache };
+        }
+        if (session.complete) return { items: served, nextCursor: '', cache };
+        // Continue past the window in recency order, after its oldest entry.
+        const oldest = [...session.entries].sort(byRecency).pop();
+        tail = oldest ? { createdAt: oldest.createdAt, postId: oldest.postId } : undefined;
+      }
+      const t = await fromTail(viewerId, snapshot, tail, pageSize - served.length);
+      served.push(...t.items);
+      const nextCursor =
+        t.keyset && served.length
+          ? cursors.encode({ u: viewerId, s: snapshot, w: '', p: 0, k: t.keyset.createdAt, i: t.keyset.postId })
+          : '';
+      return { items: served, nextCursor, cache };
+    },
+  };
+}
+export type FeedReader = ReturnType<typeof createFeedReader>;

@@ -1,0 +1,199 @@
+import type { Db } from 'mongodb';
+import type { PostDoc, UserDoc } from '../../stores/write-model';
+import { writeModel } from '../../stores/write-model';
+import type { ItemReason, WindowEntry } from './sessions';
+
+/**
+ * The query side's view of a feed item, whichever store it came from. This module is the one place that knows
+ * the shape of the pushed read model (`feed_items`) and of the post store.
+ */
+export interface FeedEntryData {
+  postId: string;
+  version: number;
+  authorId: string;
+  authorName: string;
+  authorHeadline: string;
+  authorImageUrl: string;
+  content: string;
+  type: string;
+  mediaUrls: string[];
+  visibility: string;
+  createdAt: number;
+  score: number;
+  modelVersion: string;
+  reason: ItemReason;
+  engagement: { likes: number; comments: number; shares: number; views: number };
+  /** The viewer's pushed read model, or the post store. */
+  source: 'feed' | 'post';
+}
+
+/** A recency keyset: items strictly older than (createdAt, postId). */
+export interface Keyset {
+  createdAt: number;
+  postId: string;
+}
+
+interface PushedDoc {
+  _id: string;
+  viewerId: string;
+  postId: string;
+  version: number;
+  actor?: { id?: string; name?: string; headline?: string; imageUrl?: string };
+  type?: string;
+  content?: string;
+  mediaUrls?: string[];
+  visibility?: string;
+  createdAt: Date;
+  score?: number | null;
+  modelVersion?: string | null;
+  reason?: string;
+  engagement?: { likes?: number; comments?: number; shares?: number; views?: number };
+}
+
+const zero = { likes: 0, comments: 0, shares: 0, views: 0 };
+
+export function feedItemId(viewerId: string, postId: string): string {
+  return `${viewerId}:${postId}`;
+}
+
+function fromPushed(d: PushedDoc, viewerId: string): FeedEntryData {
+  const authorId = d.actor?.id ?? '';
+  return {
+    postId: d.postId,
+    version: d.version,
+    authorId,
+    authorName: d.actor?.name ?? '',
+    authorHeadline: d.actor?.headline ?? '',
+    authorImageUrl: d.actor?.imageUrl ?? '',
+    content: d.content ?? '',
+    type: d.type ?? 'text',
+    mediaUrls: d.mediaUrls ?? [],
+    visibility: d.visibility ?? 'public',
+    createdAt: d.createdAt.getTime(),
+    score: typeof d.score === 'number' && Number.isFinite(d.score) ? d.score : 1,
+    modelVersion: d.modelVersion ?? '',
+    reason:
+      authorId === viewerId
+        ? 'own'
+        : d.reason === 'follow'
+          ? 'follow'
+          : d.reason === 'backfill'
+            ? 'backfill'
+            : 'connection',
+    engagement: { ...zero, ...d.engagement },
+    source: 'feed',
+  };
+}
+
+function fromPost(p: PostDoc, author: UserDoc | undefined, reason: ItemReason): FeedEntryData {
+  return {
+    postId: p._id,
+    version: p.version,
+    authorId: p.authorId,
+    authorName: author?.displayName ?? '',
+    authorHeadline: author?.headline ?? '',
+    authorImageUrl: author?.imageUrl ?? '',
+    content: p.content,
+    type: p.type,
+    mediaUrls: p.mediaUrls,
+    visibility: p.visibility,
+    createdAt: p.createdAt.getTime(),
+    score: 1,
+    modelVersion: '',
+    reason,
+    engagement: { ...zero },
+    source: 'post',
+  };
+}
+
+const olderThan = (k: Keyset | undefined) =>
+  k
+    ? {
+        $or: [
+          { createdAt: { $lt: new Date(k.createdAt) } },
+          { createdAt: new Date(k.createdAt), postId: { $lt: k.postId } },
+        ],
+      }
+    : {};
+
+export function createItemSource(db: Db) {
+  const feed = db.collection<PushedDoc>('feed_items');
+  const wm = writeModel(db);
+  const usersById = async (ids: string[]): Promise<Map<string, UserDoc>> => {
+    const users = ids.length ? await wm.users.find({ _id: { $in: [...new Set(ids)] } }).toArray() : [];
+    return new Map(users.map((u) => [u._id, u]));
+  };
+
+  return {
+    /** The viewer's pushed items, newest first, created at or before `until`, older than the keyset. */
+    async pushed(viewerId: string, until: number, limit: number, after?: Keyset): Promise<FeedEntryData[]> {
+      const docs = await feed
+        .find({ viewerId, createdAt: { $lte: new Date(until) }, ...olderThan(after) })
+        .sort({ createdAt: -1, postId: -1 })
+        .limit(limit)
+        .toArray();
+      return docs.map((d) => fromPushed(d, viewerId));
+    },
+
+    /** Public, live posts by these authors from the post store, newest first (pull authors, or past the cap). */
+    async fromAuthors(
+      authorIds: string[],
+      visibilities: string[],
+      until: number,
+      since: number,
+      limit: number,
+      reason: ItemReason,
+      after?: Keyset,
+    ): Promise<FeedEntryData[]> {
+      if (!authorIds.length) return [];
+      const keyset = after
+        ? {
+            $or: [
+              { createdAt: { $lt: new Date(after.createdAt) } },
+              { createdAt: new Date(after.createdAt), _id: { $lt: after.postId } },
+            ],
+          }
+        : {};
+      const posts = await wm.posts
+        .find({
+          authorId: { $in: authorIds },
+          deleted: false,
+          visibility: { $in: visibilities as PostDoc['visibility'][] },
+          createdAt: { $lte: new Date(until), $gte: new Date(since) },
+          ...keyset,
+        })
+        .sort({ createdAt: -1, _id: -1 })
+        .limit(limit)
+        .toArray();
+      const authors = await usersById(posts.map((p) => p.authorId));
+      return posts.map((p) => fromPost(p, authors.get(p.authorId), reason));
+    },
+
+    /** Full data for window entries, in the given order; entries whose data is gone are left out. */
+    async hydrate(viewerId: string, entries: WindowEntry[]): Promise<FeedEntryData[]> {
+      const pushedIds = entries.filter((e) => e.source === 'feed').map((e) => feedItemId(viewerId, e.postId));
+      const postIds = entries.filter((e) => e.source === 'post').map((e) => e.postId);
+      const [pushed, posts] = await Promise.all([
+        pushedIds.length ? feed.find({ _id: { $in: pushedIds } }).toArray() : Promise.resolve([]),
+        postIds.length ? wm.posts.find({ _id: { $in: postIds } }).toArray() : Promise.resolve([]),
+      ]);
+      const authors = await usersById(posts.map((p) => p.authorId));
+      const byId = new Map<string, FeedEntryData>();
+      for (const d of pushed) byId.set(d.postId, fromPushed(d, viewerId));
+      for (const p of posts)
+        if (!byId.has(p._id)) byId.set(p._id, fromPost(p, authors.get(p.authorId), 'popular_author'));
+      const out: FeedEntryData[] = [];
+      for (const e of entries) {
+        const d = byId.get(e.postId);
+        if (d) out.push({ ...d, reason: e.reason, score: d.score });
+      }
+      return out;
+    },
+
+    /** How many items the viewer's pushed feed holds (to tell a trimmed history from a short one). */
+    async pushedCount(viewerId: string): Promise<number> {
+      return feed.countDocuments({ viewerId });
+    },
+  };
+}
+export type ItemSource = ReturnType<typeof createItemSource>;

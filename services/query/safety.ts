@@ -1,0 +1,57 @@
+import type { Db } from 'mongodb';
+import { blockId, connectionId, writeModel } from '../../stores/write-model';
+
+export interface Candidate {
+  postId: string;
+  authorId: string;
+}
+
+/**
+ * The read-time safety net. Whatever the read model says, a viewer is never served a deleted post, a post by a
+ * member either of them blocked, or a post whose visibility no longer admits them. Two batched reads of the
+ * write model per page: the posts, and the relationships between the viewer and the page's authors.
+ */
+export function createSafetyNet(db: Db) {
+  const wm = writeModel(db);
+  return {
+    async allowed(viewerId: string, items: Candidate[]): Promise<Set<string>> {
+      if (!items.length) return new Set();
+      const authors = [...new Set(items.map((i) => i.authorId))].filter((a) => a !== viewerId);
+      const relIds = authors.flatMap((a) => [blockId(viewerId, a), blockId(a, viewerId), connectionId(viewerId, a)]);
+      const [posts, rels] = await Promise.all([
+        wm.posts
+          .find(
+            { _id: { $in: items.map((i) => i.postId) } },
+            { projection: { deleted: 1, visibility: 1, authorId: 1 } },
+          )
+          .toArray(),
+        relIds.length
+          ? wm.relationships
+              .find({ _id: { $in: relIds }, active: true }, { projection: { type: 1, status: 1, from: 1, to: 1 } })
+              .toArray()
+          : Promise.resolve([]),
+      ]);
+      const blocked = new Set<string>();
+      const connected = new Set<string>();
+      for (const r of rels) {
+        const other = r.from === viewerId ? r.to : r.from;
+        if (r.type === 'block') blocked.add(other);
+        if (r.type === 'connection' && r.status === 'accepted') connected.add(other);
+      }
+      const ok = new Set<string>();
+      for (const p of posts) {
+        if (p.deleted) continue;
+        if (p.authorId === viewerId) {
+          ok.add(p._id);
+          continue;
+        }
+        if (blocked.has(p.authorId)) continue;
+        if (p.visibility === 'private') continue;
+        if (p.visibility === 'connections' && !connected.has(p.authorId)) continue;
+        ok.add(p._id);
+      }
+      return ok;
+    },
+  };
+}
+export type SafetyNet = ReturnType<typeof createSafetyNet>;

@@ -1,0 +1,147 @@
+import type { Client } from '@temporalio/client';
+import type { Db } from 'mongodb';
+import type { Driver } from 'neo4j-driver';
+import { FeedService } from '../../gen/feedflow/v1/feed_pb';
+import { connectGraph, connectMongo, connectTemporal } from '../../lib/clients';
+import { loadConfig, type Config } from '../../lib/config';
+import { createLogger, type Logger } from '../../lib/logger';
+import { ensureFeedCacheIndexes, INVALIDATIONS, type InvalidationDoc } from '../../stores/feed-cache';
+import { createGraph } from '../../stores/graph';
+import { authInterceptor } from '../shared/auth';
+import { errorInterceptor } from '../shared/errors';
+import { closeOnSignals, serve, startGrpcServer, type GrpcServer } from '../shared/grpc-server';
+import { createConsistencyWaiter } from './consistency';
+import { createCursorCodec } from './cursor';
+import { createFeedReader } from './feed';
+import { createItemSource } from './items';
+import { createSafetyNet } from './safety';
+import { createFeedService } from './service';
+import { createMongoSessionStore, createSessionCache, type SessionCache } from './sessions';
+
+export interface QueryServer extends GrpcServer {
+  cache: SessionCache;
+}
+
+/**
+ * Tails the invalidation log the pipeline writes and evicts the named viewers' sessions from this process's L1.
+ * L2 was already retired by the writer, so a missed tick only delays L1 by one poll.
+ */
+function tailInvalidations(db: Db, cache: SessionCache, pollMs: number, logger: Logger): () => Promise<void> {
+  const log = db.collection<InvalidationDoc>(INVALIDATIONS);
+  let since = new Date(Date.now() - 1000);
+  let running: Promise<void> = Promise.resolve();
+  const tick = async (): Promise<void> => {
+    const docs = await log
+      .find({ at: { $gt: since } })
+      .sort({ at: 1 })
+      .limit(5000)
+      .toArray();
+    for (const d of docs) {
+      cache.evictLocal(d.viewerIds);
+      if (d.postId) cache.evictPost(d.postId);
+      if (d.at > since) since = d.at;
+    }
+  };
+  const timer = setInterval(() => {
+    running = running.then(tick).catch((err) => logger.warn({ err }, 'invalidation tail failed'));
+  }, pollMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}
+
+/** Wires the feed service onto a gRPC server. Clients are owned by the caller. */
+export async function startQueryServer(deps: {
+  config: Config;
+  db: Db;
+  graph: Driver;
+  temporal: Client;
+  logger: Logger;
+  port?: number;
+}): Promise<QueryServer> {
+  const { config, db, logger } = deps;
+  const l2 = createMongoSessionStore(db);
+  await Promise.all([l2.ensureIndexes(), ensureFeedCacheIndexes(db)]);
+  const cache = createSessionCache(l2, {
+    maxEntries: config.FEED_CACHE_MAX_ENTRIES,
+    enabled: config.FEED_CACHE_ENABLED,
+  });
+  const cursors = createCursorCodec(config.CURSOR_SECRET);
+  const safety = createSafetyNet(db);
+  const reader = createFeedReader({
+    db,
+    items: createItemSource(db),
+    safety,
+    sessions: cache,
+    cursors,
+    config: {
+      windowSize: config.FEED_WINDOW_SIZE,
+      halfLifeMs: config.FEED_HALF_LIFE_HOURS * 3_600_000,
+      feedCap: config.FEED_CAP,
+      pullLookbackMs: config.PULL_LOOKBACK_DAYS * 86_400_000,
+    },
+  });
+  const service = createFeedService({
+    db,
+    graph: createGraph(deps.graph, config.GRAPH_DIALECT),
+    reader,
+    safety,
+    cursors,
+    consistency: createConsistencyWaiter({ db, temporal: deps.temporal }),
+    maxConsistencyWaitMs: config.CONSISTENCY_MAX_WAIT_MS,
+  });
+  const server = await startGrpcServer({
+    name: 'query',
+    port: deps.port ?? config.QUERY_PORT,
+    services: [serve(FeedService, service)],
+    maxMessageBytes: config.GRPC_MAX_MESSAGE_BYTES,
+    drainTimeoutMs: config.GRPC_DRAIN_TIMEOUT_MS,
+    interceptors: [
+      errorInterceptor((err, method) => logger.error({ err, method }, 'unexpected error')),
+      authInterceptor(config.FEEDFLOW_TOKENS),
+    ],
+    logger,
+  });
+  const stopTail = tailInvalidations(db, cache, config.INVALIDATION_POLL_MS, logger);
+  const pruner = setInterval(() => {
+    l2.prune(config.FEED_SESSION_MAX_AGE_MS).catch((err) => logger.warn({ err }, 'session prune failed'));
+    db.collection(INVALIDATIONS)
+      .deleteMany({ at: { $lt: new Date(Date.now() - 10 * 60_000) } })
+      .catch((err) => logger.warn({ err }, 'invalidation prune failed'));
+  }, 60_000);
+  pruner.unref();
+  return {
+    ...server,
+    cache,
+    async close() {
+      clearInterval(pruner);
+      await server.close();
+      await stopTail();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('query', config.LOG_LEVEL);
+  const { mongo, db } = await connectMongo(config);
+  const graph = connectGraph(config);
+  const temporal = await connectTemporal(config);
+  const server = await startQueryServer({ config, db, graph, temporal, logger });
+  closeOnSignals(
+    logger,
+    server.close,
+    () => temporal.connection.close(),
+    () => graph.close(),
+    () => mongo.close(),
+  );
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

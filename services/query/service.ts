@@ -1,0 +1,256 @@
+import { create } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import type { ServiceImpl } from '@connectrpc/connect';
+import type { Db } from 'mongodb';
+import {
+  EngagementCountsSchema,
+  FeedReason,
+  FeedService,
+  FeedView,
+  PostSchema,
+  type Post,
+} from '../../gen/feedflow/v1/feed_pb';
+import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
+import type { Graph } from '../../stores/graph';
+import { writeModel, type PostDoc, type UserDoc } from '../../stores/write-model';
+import { requireId } from '../command/handlers/context';
+import { invalid, notFound } from '../shared/errors';
+import type { ConsistencyWaiter } from './consistency';
+import type { CursorCodec } from './cursor';
+import type { FeedReader, ServedItem } from './feed';
+import type { FeedEntryData } from './items';
+import type { SafetyNet } from './safety';
+import type { ItemReason } from './sessions';
+
+const VISIBILITY: Record<string, Visibility> = {
+  public: Visibility.PUBLIC,
+  connections: Visibility.CONNECTIONS,
+  private: Visibility.PRIVATE,
+};
+const POST_TYPE: Record<string, PostType> = {
+  text: PostType.TEXT,
+  image: PostType.IMAGE,
+  video: PostType.VIDEO,
+  article: PostType.ARTICLE,
+};
+const REASON: Record<ItemReason, FeedReason> = {
+  connection: FeedReason.CONNECTION,
+  follow: FeedReason.FOLLOW,
+  second_degree: FeedReason.SECOND_DEGREE,
+  backfill: FeedReason.BACKFILL,
+  popular_author: FeedReason.POPULAR_AUTHOR,
+  own: FeedReason.OWN_POST,
+};
+
+export interface QueryServiceDeps {
+  db: Db;
+  graph: Graph;
+  reader: FeedReader;
+  safety: SafetyNet;
+  cursors: CursorCodec;
+  consistency: ConsistencyWaiter;
+  maxConsistencyWaitMs: number;
+}
+
+function pageSizeOf(n: number): number {
+  if (n === 0) return 20;
+  if (n > 100) throw invalid(`page_size must be between 1 and 100, got ${n}`, 'INVALID_PAGE_SIZE');
+  return n;
+}
+
+function toPost(d: FeedEntryData, withEngagement: boolean): Post {
+  return create(PostSchema, {
+    postId: d.postId,
+    version: d.version,
+    author: {
+      userId: d.authorId,
+      displayName: d.authorName,
+      headline: d.authorHeadline,
+      profileImageUrl: d.authorImageUrl,
+    },
+    content: d.content,
+    postType: POST_TYPE[d.type] ?? PostType.UNSPECIFIED,
+    mediaUrls: d.mediaUrls,
+    visibility: VISIBILITY[d.visibility] ?? Visibility.UNSPECIFIED,
+    createdAt: timestampFromMs(d.createdAt),
+    ...(withEngagement ? { engagement: create(EngagementCountsSchema, d.engagement) } : {}),
+  });
+}
+
+const NO_ENGAGEMENT = { likes: 0, comments: 0, shares: 0, views: 0 };
+
+/** A post from the write model in the query side's shape. */
+function postData(p: PostDoc, author: UserDoc | null | undefined, engagement = NO_ENGAGEMENT): FeedEntryData {
+  return {
+    postId: p._id,
+    version: p.version,
+    authorId: p.authorId,
+    authorName: author?.displayName ?? '',
+    authorHeadline: author?.headline ?? '',
+    authorImageUrl: author?.imageUrl ?? '',
+    content: p.content,
+    type: p.type,
+    mediaUrls: p.mediaUrls,
+    visibility: p.visibility,
+    createdAt: p.createdAt.getTime(),
+    score: 1,
+    modelVersion: '',
+    reason: 'own',
+    engagement,
+    source: 'post',
+  };
+}
+
+/** feedflow.v1.FeedService: maps protobuf to the feed reader and back. */
+export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof FeedService> {
+  const wm = writeModel(deps.db);
+  const requireMember = async (id: string, field: string): Promise<void> => {
+    requireId(id, field);
+    if (!(await wm.users.countDocuments({ _id: id }, { limit: 1 })))
+      throw notFound(`${field.replace(/_id$/, '')} "${id}" not found`);
+  };
+
+  return {
+    async getFeed(req, ctx) {
+      const size = pageSizeOf(req.pageSize);
+      const view = req.view === FeedView.UNSPECIFIED ? FeedView.V1_BASIC : req.view;
+      if (!(view in FeedView)) throw invalid(`unknown view ${req.view}`, 'INVALID_VIEW');
+      await requireMember(req.viewerId, 'viewer_id');
+      let stale = false;
+      if (req.minConsistencyToken) {
+        const eventId = deps.consistency.parse(req.minConsistencyToken);
+        const deadline = ctx.timeoutMs();
+        const budget = Math.min(
+          deps.maxConsistencyWaitMs,
+          deadline === undefined ? Infinity : Math.max(0, deadline - 100),
+        );
+        stale = !(await deps.consistency.wait(req.viewerId, eventId, budget));
+      }
+      const page = await deps.reader.getFeed(req.viewerId, size, req.cursor, !!req.minConsistencyToken);
+      const withEngagement = view >= FeedView.V2_ENGAGEMENT;
+      const personalized = view >= FeedView.V3_PERSONALIZED;
+      const items = page.items.map((i: ServedItem) => ({
+        post: toPost(i, withEngagement),
+        ...(personalized
+          ? { score: i.score, modelVersion: i.modelVersion || 'neutral', rank: i.rank, reason: REASON[i.reason] }
+          : {}),
+      }));
+      return {
+        items,
+        nextCursor: page.nextCursor,
+        stale,
+        ...(withEngagement
+          ? {
+              summary: {
+                itemCount: items.length,
+                distinctAuthors: new Set(page.items.map((i) => i.authorId)).size,
+                totalLikes: BigInt(page.items.reduce((n, i) => n + i.engagement.likes, 0)),
+                totalComments: BigInt(page.items.reduce((n, i) => n + i.engagement.comments, 0)),
+              },
+            }
+          : {}),
+      };
+    },
+
+    async getPost(req) {
+      await requireMember(req.viewerId, 'viewer_id');
+      requireId(req.postId, 'post_id');
+      const post = await wm.posts.findOne({ _id: req.postId });
+      const visible =
+        post &&
+        (await deps.safety.allowed(req.viewerId, [{ postId: post._id, authorId: post.authorId }])).has(post._id);
+      if (!post || !visible) throw notFound(`post "${req.postId}" not found`);
+      const author = await wm.users.findOne({ _id: post.authorId });
+      const counts = await deps.db
+        .collection('engagements')
+        .aggregate<{ _id: string; n: number }>([
+          { $match: { postId: post._id } },
+          { $group: { _id: '$kind', n: { $sum: 1 } } },
+        ])
+        .toArray();
+      const n = (k: string) => counts.find((c) => c._id === k)?.n ?? 0;
+      return {
+        post: toPost(
+          postData(post, author, { likes: n('like'), comments: n('comment'), shares: n('share'), views: n('view') }),
+          true,
+        ),
+      };
+    },
+
+    async listPostsByAuthor(req) {
+      const size = pageSizeOf(req.pageSize);
+      await requireMember(req.viewerId, 'viewer_id');
+      await requireMember(req.authorId, 'author_id');
+      const owner = `${req.viewerId}>${req.authorId}`;
+      const after = req.cursor ? deps.cursors.decode(req.cursor, owner) : undefined;
+      const out: Post[] = [];
+      let k = after ? { createdAt: after.k, postId: after.i } : undefined;
+      const author = await wm.users.findOne({ _id: req.authorId });
+      for (let round = 0; round < 10 && out.length < size; round++) {
+        const keyset = k
+          ? {
+              $or: [
+                { createdAt: { $lt: new Date(k.createdAt) } },
+                { createdAt: new Date(k.createdAt), _id: { $lt: k.postId } },
+              ],
+            }
+          : {};
+        const posts = await wm.posts
+          .find({ authorId: req.authorId, deleted: false, ...keyset })
+          .sort({ createdAt: -1, _id: -1 })
+          .limit(size - out.length + 5)
+          .toArray();
+        if (!posts.length) {
+          k = undefined;
+          break;
+        }
+        const ok = await deps.safety.allowed(
+          req.viewerId,
+          posts.map((p) => ({ postId: p._id, authorId: p.authorId })),
+        );
+        for (const p of posts) {
+          k = { createdAt: p.createdAt.getTime(), postId: p._id };
+          if (!ok.has(p._id)) continue;
+          out.push(toPost(postData(p, author), false));
+          if (out.length === size) break;
+        }
+      }
+      const nextCursor =
+        k && out.length === size
+          ? deps.cursors.encode({ u: owner, s: 0, w: '', p: 0, k: k.createdAt, i: k.postId })
+          : '';
+      return { posts: out, nextCursor };
+    },
+
+    async getNetwork(req) {
+      if (req.degree !== 1 && req.degree !== 2) throw invalid('degree must be 1 or 2', 'INVALID_DEGREE');
+      const size = pageSizeOf(req.pageSize);
+      await requireMember(req.userId, 'user_id');
+      const owner = `net>${req.userId}>${req.degree}`;
+      const offset = req.cursor ? deps.cursors.decode(req.cursor, owner).p : 0;
+      const all = (await deps.graph.network(req.userId, 1000)).filter((m) => m.degree <= req.degree);
+      const slice = all.slice(offset, offset + size);
+      const users = await wm.users.find({ _id: { $in: slice.map((m) => m.id) } }).toArray();
+      const byId = new Map(users.map((u) => [u._id, u]));
+      const next =
+        offset + size < all.length ? deps.cursors.encode({ u: owner, s: 0, w: '', p: offset + size, k: 0, i: '' }) : '';
+      return {
+        members: slice.map((m) => {
+          const u = byId.get(m.id);
+          return {
+            member: {
+              userId: m.id,
+              displayName: u?.displayName ?? '',
+              headline: u?.headline ?? '',
+              profileImageUrl: u?.imageUrl ?? '',
+            },
+            degree: m.degree,
+            weight: m.weight,
+            mutualConnections: m.degree === 2 ? m.mutual : 0,
+          };
+        }),
+        nextCursor: next,
+      };
+    },
+  };
+}
