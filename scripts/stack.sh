@@ -186,11 +186,11 @@ launch() {
   printf '\n===== %s start %s =====\n' "$name" "$(date -Is)" >>"$log"
   LAUNCH_OFFSET=$(stat -c %s "$log")
   rm -f "$pidfile"
-  (cd "$DATA/$name" && GRAPH_PORT="$GRAPH_PORT" setsid bash -c '
+  # `exec` at every level: no intermediate shell lingers holding our stdout.
+  (cd "$DATA/$name" && GRAPH_PORT="$GRAPH_PORT" exec setsid bash -c '
       echo $$ >"$0"
       for fd in $(ls /proc/$$/fd 2>/dev/null); do ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null; done
-      exec "$@"' "$pidfile" "${cmd[@]}" \
-    </dev/null >>"$log" 2>&1 &)
+      exec "$@"' "$pidfile" "${cmd[@]}") </dev/null >>"$log" 2>&1 &
   for ((i = 0; i < 50; i++)); do [[ -s "$pidfile" ]] && break; sleep 0.1; done
   [[ -s "$pidfile" ]] || { show_failure "$name" "did not record a pid"; exit 1; }
   LAUNCH_PID="$(<"$pidfile")"
@@ -261,13 +261,17 @@ stop_one() {
 }
 
 cmd_down() {
-  local t0 names=() i
+  local t0 names=() i j
   t0=$(now_ms)
   names_or_all "$@" >/dev/null
   mapfile -t names < <(names_or_all "$@")
-  # Reverse start order: clients of Temporal state go first, Temporal last.
-  for ((i = ${#names[@]} - 1; i >= 0; i--)); do stop_one "${names[i]}"; done
+  # Stop in parallel: each server needs a few seconds to shut down cleanly (Neo4j checkpoints,
+  # Temporal drains), and they do not depend on each other.
+  local jobs=() rc=0
+  for ((i = 0; i < ${#names[@]}; i++)); do stop_one "${names[i]}" & jobs+=($!); done
+  for j in "${jobs[@]}"; do wait "$j" || rc=1; done
   say "down: done in $(secs_since "$t0")"
+  return $rc
 }
 
 cmd_status() {

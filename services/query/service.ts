@@ -5,7 +5,7 @@ import type { Db } from 'mongodb';
 import {
   EngagementCountsSchema,
   FeedReason,
-  FeedService,
+  type FeedService,
   FeedView,
   PostSchema,
   type Post,
