@@ -6,7 +6,7 @@
 #   bash scripts/stack.sh down [name...]      stop what this script started (by recorded pid)
 #   bash scripts/stack.sh restart <name...>   down + up, e.g. kill Temporal mid fan-out in a test
 #   bash scripts/stack.sh status              state, pid, address, log of each server (exit 3 if any stopped)
-#   bash scripts/stack.sh logs [name] [-f]    last $LOG_LINES lines of the log(s); -f follows one log
+#   bash scripts/stack.sh logs [name] [-f]    last $LOG_LINES (50) lines of the log(s); -f follows
 # Names: temporal, ferretdb (alias mongo), graph (alias neo4j).
 #
 # Everything the servers write lives under one git-ignored folder (override: FEEDFLOW_STACK_DIR):
@@ -123,14 +123,16 @@ ready_check() { # name, log byte offset at start
         --command-timeout 3s 2>/dev/null | grep -q SERVING
       ;;
     ferretdb)
-      tcp_open "$MONGO_PORT" || return 1
       # A real MongoDB ping when the driver is installed; otherwise the open port has to do.
+      # (Not both: a bare TCP probe makes FerretDB log a "connection reset" warning each time.)
       if [[ -d "$ROOT/node_modules/mongodb" ]] && command -v node >/dev/null; then
         (cd "$ROOT" && MONGO_URL="mongodb://$HOST:$MONGO_PORT" timeout 10 node -e '
           const { MongoClient } = require("mongodb");
-          const c = new MongoClient(process.env.MONGO_URL, { serverSelectionTimeoutMS: 3000 });
+          const c = new MongoClient(process.env.MONGO_URL, { serverSelectionTimeoutMS: 1000 });
           c.db("admin").command({ ping: 1 }).then(r => process.exit(r.ok === 1 ? 0 : 1), () => process.exit(1))
            .finally(() => c.close());' >/dev/null 2>&1)
+      else
+        tcp_open "$MONGO_PORT"
       fi
       ;;
     graph)
@@ -147,25 +149,34 @@ show_failure() { # name, reason
   echo "[stack] Other servers are left as they are; 'bash scripts/stack.sh down' stops them." >&2
 }
 
-# Idempotent: creating an existing attribute reports "already exists", which is fine.
+# Idempotent: only attributes missing from the list are created (creating an existing one is
+# rejected with "already exists", which we also accept, e.g. when two `up`s race).
+list_missing_attributes() {
+  local name list
+  list="$("$TOOLS/bin/temporal" operator search-attribute list --namespace default \
+    --address "$HOST:$TEMPORAL_PORT" --command-timeout 10s 2>&1)" || { echo "$list" >&2; die "temporal: cannot list search attributes"; }
+  for name in "${SEARCH_ATTRIBUTES[@]}"; do
+    grep -Eq "^[[:space:]]*$name[[:space:]]+Keyword[[:space:]]*\$" <<<"$list" || printf '%s ' "$name"
+  done
+}
 register_search_attributes() {
   local t0 out name list missing=()
   t0=$(now_ms)
-  for name in "${SEARCH_ATTRIBUTES[@]}"; do
+  # Plain assignments (not <(...)) so that a failing list aborts the script under set -e.
+  list="$(list_missing_attributes)"
+  read -ra missing <<<"$list"
+  for name in "${missing[@]}"; do
     if ! out="$("$TOOLS/bin/temporal" operator search-attribute create --name "$name" --type Keyword \
       --namespace default --address "$HOST:$TEMPORAL_PORT" --command-timeout 10s 2>&1)"; then
       [[ "$out" == *"already exists"* ]] || { echo "$out" >&2; die "temporal: could not create search attribute $name"; }
     fi
   done
-  # Verify: the SQLite dev server maps custom attributes onto a fixed set of columns per type,
-  # so a full set would make a create fail; check that every one is really listed as Keyword.
-  list="$("$TOOLS/bin/temporal" operator search-attribute list --namespace default \
-    --address "$HOST:$TEMPORAL_PORT" --command-timeout 10s 2>&1)"
-  for name in "${SEARCH_ATTRIBUTES[@]}"; do
-    grep -Eq "^[[:space:]]*$name[[:space:]]+Keyword" <<<"$list" || missing+=("$name")
-  done
-  ((${#missing[@]} == 0)) || { echo "$list" >&2; die "temporal: search attributes not registered: ${missing[*]}"; }
-  say "temporal: search attributes ${SEARCH_ATTRIBUTES[*]} (Keyword) registered in $(secs_since "$t0")"
+  # Verify: the SQLite dev server maps custom attributes onto a fixed number of columns per
+  # type, so a create can fail once they are used up; check every one is listed as Keyword.
+  list="$(list_missing_attributes)"
+  read -ra missing <<<"$list"
+  ((${#missing[@]} == 0)) || die "temporal: search attributes not registered: ${missing[*]}"
+  say "temporal: search attributes ${SEARCH_ATTRIBUTES[*]} (Keyword) ok in $(secs_since "$t0")"
 }
 
 # ---------- start / stop ----------
@@ -173,8 +184,9 @@ register_search_attributes() {
 # The wrapper writes its own pid ($$) before exec'ing the server, so the pid file holds the
 # server's real pid even if setsid had to fork. It also closes every inherited fd above 2:
 # otherwise a pipe from whoever ran us (`stack.sh up | tee`, `$(...)`, a CI step) stays open
-# in the daemon and the caller hangs until the stack is stopped. Sets LAUNCH_PID and LAUNCH_OFFSET (where this
-# run's output starts in the log, so readiness never matches a line from an earlier run).
+# in the daemon and the caller hangs until the stack is stopped.
+# Sets LAUNCH_PID and LAUNCH_OFFSET (where this run's output starts in the log, so the
+# readiness check never matches a line from an earlier run).
 launch() {
   local name="$1" log pidfile i part cmd=()
   log="$(log_of "$name")" pidfile="$(pidfile_of "$name")"
@@ -209,7 +221,7 @@ wait_ready() { # name pid offset t0
 }
 
 cmd_up() {
-  local t_all name pid t0 names=() started=()
+  local t_all name pid t0 names=() to_wait=()
   t_all=$(now_ms)
   names_or_all "$@" >/dev/null
   mapfile -t names < <(names_or_all "$@")
@@ -222,7 +234,11 @@ cmd_up() {
   declare -A pid_of=() off_of=() t0_of=()
   for name in "${names[@]}"; do
     if pid="$(running_pid "$name")"; then
-      say "$name: already running (pid $pid) at $(addr_of "$name")"
+      # Still check readiness: another `up` may have started it a moment ago.
+      say "$name: already running (pid $pid), checking it is ready"
+      t0_of[$name]=$(now_ms) pid_of[$name]=$pid
+      off_of[$name]=$(grep -b "^===== $name start" "$(log_of "$name")" 2>/dev/null | tail -n 1 | cut -d: -f1 || echo 0)
+      to_wait+=("$name")
       continue
     fi
     if [[ "$name" == graph ]] && ! command -v java >/dev/null; then die "graph: java (17+) not found"; fi
@@ -230,9 +246,9 @@ cmd_up() {
     launch "$name"
     pid_of[$name]=$LAUNCH_PID off_of[$name]=$LAUNCH_OFFSET
     say "$name: started (pid $LAUNCH_PID), log $(log_of "$name")"
-    started+=("$name")
+    to_wait+=("$name")
   done
-  for name in "${started[@]}"; do
+  for name in "${to_wait[@]}"; do
     wait_ready "$name" "${pid_of[$name]}" "${off_of[$name]}" "${t0_of[$name]}" || exit 1
   done
   # Search attributes are part of "Temporal is usable", so check them even if it was already up.
