@@ -7,6 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # The file demands real tokens at deploy time; a placeholder lets the rest be checked here.
 export FEEDFLOW_TOKENS="${FEEDFLOW_TOKENS:-placeholder=validation:commands}"
+export CURSOR_SECRET="${CURSOR_SECRET:-placeholder-cursor-secret}"
 TOOLS="${FEEDFLOW_TOOLS_DIR:-$ROOT/.tools}"
 if docker compose version >/dev/null 2>&1; then
   docker compose -f docker-compose.yml config -q

@@ -14,7 +14,7 @@ bash scripts/bootstrap.sh
 bash scripts/stack.sh up
 
 export MONGODB_DB="${MONGODB_DB:-feedflow_demo}"
-APPS=(command:services/command/server.ts worker-projection:workers/projection.ts)
+APPS=(command:services/command/server.ts query:services/query/server.ts worker-projection:workers/projection.ts)
 [[ -f workers/priority.ts ]] && APPS+=(worker-priority:workers/priority.ts)
 
 stop_apps() {

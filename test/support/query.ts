@@ -23,7 +23,7 @@ export async function startQueryHarness(env: Record<string, string> = {}): Promi
     db: h.stores.db,
     graph,
     temporal: h.temporal,
-    logger: createLogger('query-test', 'silent'),
+    logger: createLogger('query-test', process.env.TEST_LOG_LEVEL ?? 'silent'),
     port: 0,
   });
   const wm = writeModel(h.stores.db);
