@@ -6,6 +6,8 @@ import { z } from 'zod';
  */
 
 const port = z.coerce.number().int().min(1).max(65535);
+/** 0 picks a free port (tests). */
+const anyPort = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -73,6 +75,12 @@ const schema = z.object({
   COMMAND_PORT: port.default(50051),
   QUERY_PORT: port.default(50052),
   OPERATIONS_PORT: port.default(50053),
+  COMMAND_METRICS_PORT: anyPort.default(9464),
+  QUERY_METRICS_PORT: anyPort.default(9465),
+  OPERATIONS_METRICS_PORT: anyPort.default(9466),
+  PROJECTION_WORKER_METRICS_PORT: anyPort.default(9467),
+  PRIORITY_WORKER_METRICS_PORT: anyPort.default(9468),
+  RANKING_WORKER_METRICS_PORT: anyPort.default(9469),
   GRPC_MAX_MESSAGE_BYTES: positiveInt.default(1024 * 1024),
   GRPC_DRAIN_TIMEOUT_MS: positiveInt.default(10_000),
   FEEDFLOW_TOKENS: tokens.prefault(DEV_TOKENS),

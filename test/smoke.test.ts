@@ -156,6 +156,7 @@ describe('the gRPC server skeleton', function () {
       env: {
         ...process.env,
         COMMAND_PORT: String(port),
+        COMMAND_METRICS_PORT: '0',
         MONGODB_DB: uniqueId('feedflow_test_'),
         LOG_LEVEL: 'silent',
         OUTBOX_SWEEPER: 'false',

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, type SearchAttributePair } from '@temporalio/common';
 import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
+import { metrics } from '../../lib/metrics';
 import type { EventDoc, WriteModel } from '../../stores/write-model';
 import { PROJECTIONS, SEARCH_ATTRIBUTES, TASK_QUEUES, type ProjectionInput } from '../../workflows/shared';
 import { applyEvent } from './apply';
@@ -91,6 +92,7 @@ export function createOutbox({ wm, temporal, config, logger }: OutboxDeps): Outb
 
   const sweep = async (olderThanMs: number): Promise<number> => {
     const cutoff = new Date(Date.now() - olderThanMs);
+    metrics.outboxPending.set(await wm.events.countDocuments({ status: 'pending' }));
     const pending = await wm.events
       .find({ status: 'pending', at: { $lte: cutoff } })
       .sort({ at: 1 })

@@ -4,6 +4,7 @@ import { CommandService } from '../../gen/feedflow/v1/command_pb';
 import { loadConfig, type Config } from '../../lib/config';
 import { connectMongo, connectTemporal } from '../../lib/clients';
 import { createLogger, type Logger } from '../../lib/logger';
+import { metricsInterceptor, startMetricsServer } from '../../lib/metrics';
 import { ensureWriteModelIndexes, writeModel } from '../../stores/write-model';
 import { authInterceptor } from '../shared/auth';
 import { errorInterceptor } from '../shared/errors';
@@ -45,6 +46,7 @@ export async function startCommandServer(deps: {
     maxMessageBytes: config.GRPC_MAX_MESSAGE_BYTES,
     drainTimeoutMs: config.GRPC_DRAIN_TIMEOUT_MS,
     interceptors: [
+      metricsInterceptor(),
       errorInterceptor((err, method) => logger.error({ err, method }, 'unexpected error')),
       authInterceptor(config.FEEDFLOW_TOKENS),
     ],
@@ -69,6 +71,8 @@ async function main(): Promise<void> {
   const { mongo, db } = await connectMongo(config);
   const temporal = await connectTemporal(config);
   const server = await startCommandServer({ config, db, temporal, logger });
+  const metricsServer = await startMetricsServer(config.COMMAND_METRICS_PORT);
+  logger.info({ port: metricsServer.port }, 'metrics at /metrics');
   closeOnSignals(
     logger,
     server.close,

@@ -5,6 +5,7 @@ import { FeedService } from '../../gen/feedflow/v1/feed_pb';
 import { connectGraph, connectMongo, connectTemporal } from '../../lib/clients';
 import { loadConfig, type Config } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/logger';
+import { metricsInterceptor, startMetricsServer } from '../../lib/metrics';
 import { ensureFeedCacheIndexes, INVALIDATIONS, type InvalidationDoc } from '../../stores/feed-cache';
 import { createGraph } from '../../stores/graph';
 import { authInterceptor } from '../shared/auth';
@@ -99,6 +100,7 @@ export async function startQueryServer(deps: {
     maxMessageBytes: config.GRPC_MAX_MESSAGE_BYTES,
     drainTimeoutMs: config.GRPC_DRAIN_TIMEOUT_MS,
     interceptors: [
+      metricsInterceptor(),
       errorInterceptor((err, method) => logger.error({ err, method }, 'unexpected error')),
       authInterceptor(config.FEEDFLOW_TOKENS),
     ],
@@ -130,6 +132,8 @@ async function main(): Promise<void> {
   const graph = connectGraph(config);
   const temporal = await connectTemporal(config);
   const server = await startQueryServer({ config, db, graph, temporal, logger });
+  const metricsServer = await startMetricsServer(config.QUERY_METRICS_PORT);
+  logger.info({ port: metricsServer.port }, 'metrics at /metrics');
   closeOnSignals(
     logger,
     server.close,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Collection, Db } from 'mongodb';
+import { metrics } from '../../lib/metrics';
 
 /** Why a viewer sees an item, as the query side reports it. */
 export type ItemReason = 'connection' | 'follow' | 'second_degree' | 'backfill' | 'popular_author' | 'own';
@@ -121,17 +122,21 @@ export function createSessionCache(l2: SessionStore, opts: { maxEntries: number;
       const hit = sid ? l1.get(sid) : undefined;
       if (hit?.current) {
         counters.l1Hits++;
+        metrics.cache.inc({ level: 'l1', result: 'hit' });
         return hit;
       }
       counters.l1Misses++;
+      metrics.cache.inc({ level: 'l1', result: 'miss' });
       const s = await l2.current(viewerId, ttl);
       if (s) {
         counters.l2Hits++;
+        metrics.cache.inc({ level: 'l2', result: 'hit' });
         l1.set(s._id, s, { ttl });
         currentByViewer.set(viewerId, s._id, { ttl });
         return s;
       }
       counters.l2Misses++;
+      metrics.cache.inc({ level: 'l2', result: 'miss' });
       return undefined;
     },
     /** A session by id, for later pages; open sessions outlive invalidation so paging stays stable. */

@@ -155,6 +155,7 @@ describe('Durable hand-off to Temporal', function () {
       env: {
         ...process.env,
         COMMAND_PORT: String(port),
+        COMMAND_METRICS_PORT: '0',
         MONGODB_DB: h.stores.config.MONGODB_DB,
         TASK_QUEUE_PREFIX: h.prefix,
         FAULT_INJECTION: 'exit-after-commit',

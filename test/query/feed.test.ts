@@ -3,6 +3,7 @@ import { Code } from '@connectrpc/connect';
 import { FeedReason, FeedService, FeedView } from '../../gen/feedflow/v1/feed_pb';
 import { Visibility } from '../../gen/feedflow/v1/common_pb';
 import { invalidateFeeds } from '../../stores/feed-cache';
+import { createGraph } from '../../stores/graph';
 import { writeModel } from '../../stores/write-model';
 import { codeOf, grpcClient } from '../support/grpc';
 import { startQueryHarness, type QueryHarness } from '../support/query';
@@ -227,6 +228,35 @@ describe('FeedService', function () {
       assert.equal((await h.feed.getFeed({ viewerId: v })).items.length, 1);
       await h.client.deletePost({ authorId: a, postId: p });
       assert.equal((await h.feed.getFeed({ viewerId: v })).items.length, 0);
+    });
+  });
+
+  describe('network', () => {
+    it('answers first- and second-degree members with the seed weights', async () => {
+      const [me, friend, fan, idol, fof] = [
+        await h.register(),
+        await h.register(),
+        await h.register(),
+        await h.register(),
+        await h.register(),
+      ];
+      const graph = createGraph(h.stores.graph, h.stores.config.GRAPH_DIALECT);
+      await graph.syncEdges([
+        { kind: 'CONNECTED', from: me, to: friend, active: true, version: 2 },
+        { kind: 'FOLLOWS', from: fan, to: me, active: true, version: 1 },
+        { kind: 'FOLLOWS', from: me, to: idol, active: true, version: 1 },
+        { kind: 'CONNECTED', from: friend, to: fof, active: true, version: 2 },
+      ]);
+      const first = await h.feed.getNetwork({ userId: me, degree: 1 });
+      const weights = Object.fromEntries(first.members.map((m) => [m.member!.userId, m.weight]));
+      assert.deepEqual(weights, { [friend]: 1, [idol]: 0.7, [fan]: 0.5 });
+      const second = await h.feed.getNetwork({ userId: me, degree: 2 });
+      const fofRow = second.members.find((m) => m.member!.userId === fof);
+      assert.equal(fofRow?.degree, 2);
+      assert.equal(fofRow?.mutualConnections, 1);
+      const paged = await h.feed.getNetwork({ userId: me, degree: 2, pageSize: 2 });
+      const rest = await h.feed.getNetwork({ userId: me, degree: 2, pageSize: 2, cursor: paged.nextCursor });
+      assert.equal(paged.members.length + rest.members.length, second.members.length);
     });
   });
 

@@ -1,0 +1,120 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Prometheus metrics. One registry per process, served on its own port at /metrics. Names are prefixed
+ * `feedflow_`; label sets stay small (no member or post ids).
+ */
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'feedflow_process_' });
+
+const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export const metrics = {
+  rpcDuration: new Histogram({
+    name: 'feedflow_rpc_duration_seconds',
+    help: 'gRPC handling time by service, method and status code',
+    labelNames: ['service', 'method', 'code'] as const,
+    buckets: latencyBuckets,
+    registers: [registry],
+  }),
+  cache: new Counter({
+    name: 'feedflow_feed_cache_requests_total',
+    help: 'Feed session cache lookups by level (l1, l2) and result (hit, miss)',
+    labelNames: ['level', 'result'] as const,
+    registers: [registry],
+  }),
+  projectionLag: new Histogram({
+    name: 'feedflow_projection_lag_seconds',
+    help: 'Command accepted to item projected (stage=projected) or scored (stage=scored)',
+    labelNames: ['stage'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30],
+    registers: [registry],
+  }),
+  lagBreaches: new Counter({
+    name: 'feedflow_projection_lag_breaches_total',
+    help: 'Projected items whose lag broke the SLA thresholds (target 50 ms, alert 200 ms, critical 1 s)',
+    labelNames: ['level'] as const,
+    registers: [registry],
+  }),
+  fanoutItems: new Counter({
+    name: 'feedflow_fanout_items_written_total',
+    help: 'Feed items written by projections',
+    labelNames: ['operation'] as const,
+    registers: [registry],
+  }),
+  outboxPending: new Gauge({
+    name: 'feedflow_outbox_pending_events',
+    help: 'Accepted events whose projection workflow is not started yet',
+    registers: [registry],
+  }),
+  consistencyFindings: new Counter({
+    name: 'feedflow_consistency_findings_total',
+    help: 'Read-model drift found by consistency checks, by kind',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  }),
+  repairs: new Counter({
+    name: 'feedflow_consistency_repairs_total',
+    help: 'Repairs by result (repaired, failed)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  }),
+  scoringBatch: new Histogram({
+    name: 'feedflow_scoring_batch_seconds',
+    help: 'Time to score one batch of feed items',
+    buckets: latencyBuckets,
+    registers: [registry],
+  }),
+};
+
+/** The seed's SLA thresholds for projection lag, in seconds. */
+export const LAG_SLA = { target: 0.05, alert: 0.2, critical: 1 } as const;
+
+/** Records one item's accepted→projected (or →scored) lag and any SLA breach. */
+export function recordLag(stage: 'projected' | 'scored', seconds: number): void {
+  metrics.projectionLag.observe({ stage }, seconds);
+  if (stage !== 'projected') return;
+  if (seconds > LAG_SLA.critical) metrics.lagBreaches.inc({ level: 'critical' });
+  else if (seconds > LAG_SLA.alert) metrics.lagBreaches.inc({ level: 'alert' });
+  else if (seconds > LAG_SLA.target) metrics.lagBreaches.inc({ level: 'target' });
+}
+
+/** Times every RPC, labelled by its final status code. */
+export function metricsInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    const end = metrics.rpcDuration.startTimer({ service: req.service.typeName, method: req.method.name });
+    try {
+      const res = await next(req);
+      end({ code: 'OK' });
+      return res;
+    } catch (err) {
+      end({ code: Code[ConnectError.from(err).code] ?? 'Unknown' });
+      throw err;
+    }
+  };
+}
+
+/** Serves /metrics on 127.0.0.1 (or host) at the port; 0 picks a free one. */
+export async function startMetricsServer(
+  port: number,
+  host = '127.0.0.1',
+): Promise<{ port: number; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    registry
+      .metrics()
+      .then((body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body))
+      .catch(() => res.writeHead(500).end());
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
