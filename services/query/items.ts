@@ -190,6 +190,17 @@ export function createItemSource(db: Db) {
       return out;
     },
 
+    /** Engagement counters per post, from the post summaries the engagement projection keeps. */
+    async engagement(postIds: string[]): Promise<Map<string, FeedEntryData['engagement']>> {
+      const docs = postIds.length
+        ? await db
+            .collection<{ _id: string; engagement?: Partial<FeedEntryData['engagement']> }>('post_summaries')
+            .find({ _id: { $in: postIds } }, { projection: { engagement: 1 } })
+            .toArray()
+        : [];
+      return new Map(docs.map((d) => [d._id, { ...zero, ...d.engagement }]));
+    },
+
     /** How many items the viewer's pushed feed holds (to tell a trimmed history from a short one). */
     async pushedCount(viewerId: string): Promise<number> {
       return feed.countDocuments({ viewerId });

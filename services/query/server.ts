@@ -71,9 +71,10 @@ export async function startQueryServer(deps: {
   });
   const cursors = createCursorCodec(config.CURSOR_SECRET);
   const safety = createSafetyNet(db);
+  const items = createItemSource(db);
   const reader = createFeedReader({
     db,
-    items: createItemSource(db),
+    items,
     safety,
     sessions: cache,
     cursors,
@@ -88,6 +89,7 @@ export async function startQueryServer(deps: {
     db,
     graph: createGraph(deps.graph, config.GRAPH_DIALECT),
     reader,
+    items,
     safety,
     cursors,
     consistency: createConsistencyWaiter({ db, temporal: deps.temporal }),

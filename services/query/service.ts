@@ -18,7 +18,7 @@ import { invalid, notFound } from '../shared/errors';
 import type { ConsistencyWaiter } from './consistency';
 import type { CursorCodec } from './cursor';
 import type { FeedReader, ServedItem } from './feed';
-import type { FeedEntryData } from './items';
+import type { FeedEntryData, ItemSource } from './items';
 import type { SafetyNet } from './safety';
 import type { ItemReason } from './sessions';
 
@@ -46,6 +46,7 @@ export interface QueryServiceDeps {
   db: Db;
   graph: Graph;
   reader: FeedReader;
+  items: ItemSource;
   safety: SafetyNet;
   cursors: CursorCodec;
   consistency: ConsistencyWaiter;
@@ -128,6 +129,10 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
       }
       const page = await deps.reader.getFeed(req.viewerId, size, req.cursor, !!req.minConsistencyToken);
       const withEngagement = view >= FeedView.V2_ENGAGEMENT;
+      if (withEngagement) {
+        const counts = await deps.items.engagement(page.items.map((i) => i.postId));
+        for (const i of page.items) i.engagement = counts.get(i.postId) ?? i.engagement;
+      }
       const personalized = view >= FeedView.V3_PERSONALIZED;
       const items = page.items.map((i: ServedItem) => ({
         post: toPost(i, withEngagement),

@@ -113,7 +113,10 @@ describe('FeedService', function () {
     it('adds engagement and a summary in V2, and score, model and reason in V3', async () => {
       const [v, a] = [await h.register('V'), await h.register('A')];
       const p = await postAt(a, Date.now());
-      await h.push(v, p, { reason: 'follow', engagement: { likes: 3, comments: 1 } });
+      await h.push(v, p, { reason: 'follow' });
+      await h.stores.db
+        .collection('post_summaries')
+        .insertOne({ _id: p as never, engagement: { likes: 3, comments: 1, shares: 0, views: 0 } });
       const v1 = await h.feed.getFeed({ viewerId: v, view: FeedView.V1_BASIC });
       assert.equal(v1.items[0].post!.engagement, undefined);
       assert.equal(v1.summary, undefined);
