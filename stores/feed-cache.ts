@@ -2,8 +2,10 @@ import type { Db } from 'mongodb';
 
 /**
  * Cross-process invalidation of cached feed pages. The projection pipeline calls `invalidateFeeds` after it
- * writes, purges or deletes items for some viewers: it retires their shared (L2) sessions at once and logs an
- * invalidation that every query process tails to evict its in-process (L1) entries.
+ * writes, purges or deletes items for some viewers. It appends one entry to an invalidation log; every query
+ * process tails the log, and a cached session built before a viewer's latest entry no longer serves first pages,
+ * whether it sits in the process (L1) or in the shared store (L2). One insert per call keeps the cost off the
+ * fan-out's hot path.
  */
 export interface InvalidationDoc {
   at: Date;
@@ -17,10 +19,6 @@ export const SESSIONS = 'feed_sessions';
 
 export async function invalidateFeeds(db: Db, viewerIds: string[], postId?: string): Promise<void> {
   if (!viewerIds.length && !postId) return;
-  const sessions = db.collection(SESSIONS);
-  if (viewerIds.length)
-    await sessions.updateMany({ viewerId: { $in: viewerIds }, current: true }, { $set: { current: false } });
-  if (postId) await sessions.updateMany({ 'entries.postId': postId, current: true }, { $set: { current: false } });
   await db
     .collection<InvalidationDoc>(INVALIDATIONS)
     .insertOne({ at: new Date(), viewerIds, ...(postId ? { postId } : {}) });

@@ -6,6 +6,7 @@ import { metrics } from '../../lib/metrics';
 import type { EventDoc, WriteModel } from '../../stores/write-model';
 import { PROJECTIONS, SEARCH_ATTRIBUTES, TASK_QUEUES, type ProjectionInput } from '../../workflows/shared';
 import { applyEvent } from './apply';
+import { invalidateFeeds } from '../../stores/feed-cache';
 
 /**
  * The transactional outbox without transactions. The event insert is the commit point; completing an event means
@@ -57,6 +58,18 @@ function searchAttributes(ev: EventDoc, input: ProjectionInput): SearchAttribute
   return pairs;
 }
 
+/**
+ * Changes that can hide a post from a viewer must reach cached pages at once, before any projection runs: a
+ * delete or edit names the post, a block, removal or unfollow names both members.
+ */
+async function invalidateForReaders(wm: WriteModel, ev: EventDoc): Promise<void> {
+  const db = wm.events.db;
+  if (ev.type === 'PostDeleted' || ev.type === 'PostUpdated') await invalidateFeeds(db, [], ev.aggregateId);
+  if (ev.type === 'Blocked' || ev.type === 'ConnectionRemoved' || ev.type === 'Unfollowed') {
+    await invalidateFeeds(db, [String(ev.payload.from), String(ev.payload.to)]);
+  }
+}
+
 export function createOutbox({ wm, temporal, config, logger }: OutboxDeps): Outbox {
   const startProjection = async (ev: EventDoc): Promise<void> => {
     const route = PROJECTIONS[ev.type];
@@ -78,6 +91,7 @@ export function createOutbox({ wm, temporal, config, logger }: OutboxDeps): Outb
 
   const complete = async (ev: EventDoc): Promise<void> => {
     await applyEvent(wm, ev);
+    await invalidateForReaders(wm, ev);
     if (config.FAULT_INJECTION === 'exit-after-commit') {
       logger.warn({ eventId: ev._id }, 'fault injection: exiting between commit and workflow start');
       process.exit(137);

@@ -96,7 +96,9 @@ export function createFeedReader(deps: {
       ),
     ]);
     const merged = [...pushed, ...pulls];
-    if (pushed.length < limit && (await items.pushedCount(viewerId)) >= config.feedCap) {
+    // Without a keyset, a short answer is the whole pushed feed, so no count is needed to know it was not trimmed.
+    const trimmed = after ? (await items.pushedCount(viewerId)) >= config.feedCap : pushed.length >= config.feedCap;
+    if (pushed.length < limit && trimmed) {
       // Past the cap the pushed history was trimmed; older items come from the post store.
       const oldest = pushed.length ? pushed[pushed.length - 1] : after;
       const net = await networkAuthors(viewerId);
@@ -139,18 +141,30 @@ export function createFeedReader(deps: {
     };
   };
 
-  /** Serves up to `size` safe items from the window, starting at `pos`. */
+  /**
+   * Serves up to `size` safe items from the window, starting at `pos`. Hydrated items and safety verdicts are kept
+   * on the in-process session until the viewer's next invalidation; every write-model change that can hide a post
+   * (delete, block, removed connection, unfollow) and every projection for the viewer logs one.
+   */
   const fromWindow = async (viewerId: string, s: FeedSession, pos: number, size: number) => {
+    if (!s.memo || s.memo.at <= sessions.invalidatedSince(viewerId)) {
+      s.memo = { at: Date.now(), data: new Map(), allowed: new Map() };
+    }
+    const memo = s.memo;
     const out: ServedItem[] = [];
     let p = pos;
     while (out.length < size && p < s.entries.length) {
       const slice = s.entries.slice(p, p + Math.max(size - out.length, 10));
-      const [data, ok] = await Promise.all([items.hydrate(viewerId, slice), safety.allowed(viewerId, slice)]);
-      const byId = new Map(data.map((d) => [d.postId, d]));
+      const missing = slice.filter((e) => !memo.allowed.has(e.postId));
+      if (missing.length) {
+        const [data, ok] = await Promise.all([items.hydrate(viewerId, missing), safety.allowed(viewerId, missing)]);
+        for (const d of data) memo.data.set(d.postId, d);
+        for (const e of missing) memo.allowed.set(e.postId, ok.has(e.postId) && memo.data.has(e.postId));
+      }
       for (const e of slice) {
         p++;
-        const d = byId.get(e.postId);
-        if (d && ok.has(e.postId)) out.push({ ...d, reason: e.reason, rank: e.rank });
+        const d = memo.data.get(e.postId);
+        if (d && memo.allowed.get(e.postId)) out.push({ ...d, reason: e.reason, rank: e.rank });
         if (out.length === size) break;
       }
     }

@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
 import type { PostDoc, UserDoc } from '../../stores/write-model';
 import { writeModel } from '../../stores/write-model';
+import type { IdLookup } from '../../stores/lookup';
 import type { ItemReason, WindowEntry } from './sessions';
 
 /**
@@ -116,11 +117,11 @@ const olderThan = (k: Keyset | undefined) =>
       }
     : {};
 
-export function createItemSource(db: Db) {
+export function createItemSource(db: Db, lookup: IdLookup) {
   const feed = db.collection<PushedDoc>('feed_items');
   const wm = writeModel(db);
   const usersById = async (ids: string[]): Promise<Map<string, UserDoc>> => {
-    const users = ids.length ? await wm.users.find({ _id: { $in: [...new Set(ids)] } }).toArray() : [];
+    const users = await lookup.byIds(wm.users, ids);
     return new Map(users.map((u) => [u._id, u]));
   };
 
@@ -173,10 +174,7 @@ export function createItemSource(db: Db) {
     async hydrate(viewerId: string, entries: WindowEntry[]): Promise<FeedEntryData[]> {
       const pushedIds = entries.filter((e) => e.source === 'feed').map((e) => feedItemId(viewerId, e.postId));
       const postIds = entries.filter((e) => e.source === 'post').map((e) => e.postId);
-      const [pushed, posts] = await Promise.all([
-        pushedIds.length ? feed.find({ _id: { $in: pushedIds } }).toArray() : Promise.resolve([]),
-        postIds.length ? wm.posts.find({ _id: { $in: postIds } }).toArray() : Promise.resolve([]),
-      ]);
+      const [pushed, posts] = await Promise.all([lookup.byIds(feed, pushedIds), lookup.byIds(wm.posts, postIds)]);
       const authors = await usersById(posts.map((p) => p.authorId));
       const byId = new Map<string, FeedEntryData>();
       for (const d of pushed) byId.set(d.postId, fromPushed(d, viewerId));
@@ -192,12 +190,10 @@ export function createItemSource(db: Db) {
 
     /** Engagement counters per post, from the post summaries the engagement projection keeps. */
     async engagement(postIds: string[]): Promise<Map<string, FeedEntryData['engagement']>> {
-      const docs = postIds.length
-        ? await db
-            .collection<{ _id: string; engagement?: Partial<FeedEntryData['engagement']> }>('post_summaries')
-            .find({ _id: { $in: postIds } }, { projection: { engagement: 1 } })
-            .toArray()
-        : [];
+      const summaries = db.collection<{ _id: string; engagement?: Partial<FeedEntryData['engagement']> }>(
+        'post_summaries',
+      );
+      const docs = await lookup.byIds(summaries, postIds, { engagement: 1 });
       return new Map(docs.map((d) => [d._id, { ...zero, ...d.engagement }]));
     },
 

@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import type { IdLookup } from '../../stores/lookup';
 import { blockId, connectionId, writeModel } from '../../stores/write-model';
 
 export interface Candidate {
@@ -11,7 +12,7 @@ export interface Candidate {
  * member either of them blocked, or a post whose visibility no longer admits them. Two batched reads of the
  * write model per page: the posts, and the relationships between the viewer and the page's authors.
  */
-export function createSafetyNet(db: Db) {
+export function createSafetyNet(db: Db, lookup: IdLookup) {
   const wm = writeModel(db);
   return {
     async allowed(viewerId: string, items: Candidate[]): Promise<Set<string>> {
@@ -19,17 +20,14 @@ export function createSafetyNet(db: Db) {
       const authors = [...new Set(items.map((i) => i.authorId))].filter((a) => a !== viewerId);
       const relIds = authors.flatMap((a) => [blockId(viewerId, a), blockId(a, viewerId), connectionId(viewerId, a)]);
       const [posts, rels] = await Promise.all([
-        wm.posts
-          .find(
-            { _id: { $in: items.map((i) => i.postId) } },
-            { projection: { deleted: 1, visibility: 1, authorId: 1 } },
-          )
-          .toArray(),
-        relIds.length
-          ? wm.relationships
-              .find({ _id: { $in: relIds }, active: true }, { projection: { type: 1, status: 1, from: 1, to: 1 } })
-              .toArray()
-          : Promise.resolve([]),
+        lookup.byIds(
+          wm.posts,
+          items.map((i) => i.postId),
+          { deleted: 1, visibility: 1, authorId: 1 },
+        ),
+        lookup
+          .byIds(wm.relationships, relIds, { type: 1, status: 1, from: 1, to: 1, active: 1 })
+          .then((found) => found.filter((r) => r.active)),
       ]);
       const blocked = new Set<string>();
       const connected = new Set<string>();

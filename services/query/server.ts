@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../../lib/logger';
 import { metricsInterceptor, startMetricsServer } from '../../lib/metrics';
 import { ensureFeedCacheIndexes, INVALIDATIONS, type InvalidationDoc } from '../../stores/feed-cache';
 import { createGraph } from '../../stores/graph';
+import { detectIdLookup } from '../../stores/lookup';
 import { authInterceptor } from '../shared/auth';
 import { errorInterceptor } from '../shared/errors';
 import { closeOnSignals, serve, startGrpcServer, type GrpcServer } from '../shared/grpc-server';
@@ -17,7 +18,7 @@ import { createFeedReader } from './feed';
 import { createItemSource } from './items';
 import { createSafetyNet } from './safety';
 import { createFeedService } from './service';
-import { createMongoSessionStore, createSessionCache, type SessionCache } from './sessions';
+import { ACTIVITY_TTL_MS, createMongoSessionStore, createSessionCache, type SessionCache } from './sessions';
 
 export interface QueryServer extends GrpcServer {
   cache: SessionCache;
@@ -29,7 +30,8 @@ export interface QueryServer extends GrpcServer {
  */
 function tailInvalidations(db: Db, cache: SessionCache, pollMs: number, logger: Logger): () => Promise<void> {
   const log = db.collection<InvalidationDoc>(INVALIDATIONS);
-  let since = new Date(Date.now() - 1000);
+  // Start far enough back to cover every L2 session that could still serve a first page.
+  let since = new Date(Date.now() - ACTIVITY_TTL_MS.low);
   let running: Promise<void> = Promise.resolve();
   const tick = async (): Promise<void> => {
     const docs = await log
@@ -38,7 +40,7 @@ function tailInvalidations(db: Db, cache: SessionCache, pollMs: number, logger: 
       .limit(5000)
       .toArray();
     for (const d of docs) {
-      cache.evictLocal(d.viewerIds);
+      cache.evictLocal(d.viewerIds, d.at.getTime());
       if (d.postId) cache.evictPost(d.postId);
       if (d.at > since) since = d.at;
     }
@@ -70,8 +72,9 @@ export async function startQueryServer(deps: {
     enabled: config.FEED_CACHE_ENABLED,
   });
   const cursors = createCursorCodec(config.CURSOR_SECRET);
-  const safety = createSafetyNet(db);
-  const items = createItemSource(db);
+  const lookup = await detectIdLookup(db);
+  const safety = createSafetyNet(db, lookup);
+  const items = createItemSource(db, lookup);
   const reader = createFeedReader({
     db,
     items,
@@ -112,7 +115,7 @@ export async function startQueryServer(deps: {
   const pruner = setInterval(() => {
     l2.prune(config.FEED_SESSION_MAX_AGE_MS).catch((err) => logger.warn({ err }, 'session prune failed'));
     db.collection(INVALIDATIONS)
-      .deleteMany({ at: { $lt: new Date(Date.now() - 10 * 60_000) } })
+      .deleteMany({ at: { $lt: new Date(Date.now() - 2 * ACTIVITY_TTL_MS.low) } })
       .catch((err) => logger.warn({ err }, 'invalidation prune failed'));
   }, 60_000);
   pruner.unref();

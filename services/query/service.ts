@@ -1,6 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { ServiceImpl } from '@connectrpc/connect';
+import { LRUCache } from 'lru-cache';
 import type { Db } from 'mongodb';
 import {
   EngagementCountsSchema,
@@ -105,10 +106,13 @@ function postData(p: PostDoc, author: UserDoc | null | undefined, engagement = N
 /** feedflow.v1.FeedService: maps protobuf to the feed reader and back. */
 export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof FeedService> {
   const wm = writeModel(deps.db);
+  // Members are never deleted, so a positive answer can be remembered.
+  const known = new LRUCache<string, true>({ max: 100_000, ttl: 10 * 60_000 });
   const requireMember = async (id: string, field: string): Promise<void> => {
     requireId(id, field);
-    if (!(await wm.users.countDocuments({ _id: id }, { limit: 1 })))
-      throw notFound(`${field.replace(/_id$/, '')} "${id}" not found`);
+    if (known.has(id)) return;
+    if (await wm.users.findOne({ _id: id }, { projection: { _id: 1 } })) known.set(id, true);
+    else throw notFound(`${field.replace(/_id$/, '')} "${id}" not found`);
   };
 
   return {

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Collection, Db } from 'mongodb';
 import { metrics } from '../../lib/metrics';
+import { SESSIONS } from '../../stores/feed-cache';
+import type { FeedEntryData } from './items';
 
 /** Why a viewer sees an item, as the query side reports it. */
 export type ItemReason = 'connection' | 'follow' | 'second_degree' | 'backfill' | 'popular_author' | 'own';
@@ -33,16 +35,25 @@ export interface FeedSession {
   /** Only the current session serves new first pages; invalidation clears it. */
   current: boolean;
   createdAt: Date;
+  /** In-process only (never stored): hydrated items and safety verdicts, valid until the viewer's next invalidation. */
+  memo?: SessionMemo;
 }
 
-/** L2: the shared cache of precomputed sessions (first pages). A Redis implementation can replace this one. */
+export interface SessionMemo {
+  at: number;
+  data: Map<string, FeedEntryData>;
+  allowed: Map<string, boolean>;
+}
+
+/**
+ * L2: the shared cache of precomputed sessions (first pages), read by `_id` only so it stays cheap on FerretDB.
+ * A per-viewer pointer names the session that serves new first pages. A Redis implementation can replace this.
+ */
 export interface SessionStore {
   current(viewerId: string, maxAgeMs: number): Promise<FeedSession | undefined>;
   byId(id: string): Promise<FeedSession | undefined>;
   save(session: FeedSession): Promise<void>;
-  /** Stops these viewers' sessions from serving new first pages; open sessions keep paging. */
-  invalidate(viewerIds: string[]): Promise<void>;
-  /** Drops sessions older than maxAgeMs (no TTL indexes on FerretDB). */
+  /** Drops sessions and pointers older than maxAgeMs (no TTL indexes on FerretDB). */
   prune(maxAgeMs: number): Promise<number>;
 }
 
@@ -50,34 +61,46 @@ export function newSessionId(): string {
   return randomBytes(9).toString('base64url');
 }
 
+interface CurrentPointer {
+  _id: string;
+  sessionId: string;
+  createdAt: Date;
+}
+
 export function createMongoSessionStore(db: Db): SessionStore & { ensureIndexes(): Promise<void> } {
-  const coll: Collection<FeedSession> = db.collection<FeedSession>('feed_sessions');
+  const sessions: Collection<FeedSession> = db.collection<FeedSession>(SESSIONS);
+  const pointers: Collection<CurrentPointer> = db.collection<CurrentPointer>('feed_current');
   return {
     async ensureIndexes() {
-      await coll.createIndex({ viewerId: 1, current: 1, createdAt: -1 }, { name: 'viewer_current' });
-      await coll.createIndex({ createdAt: 1 }, { name: 'age' });
+      await sessions.createIndex({ createdAt: 1 }, { name: 'age' });
+      await pointers.createIndex({ createdAt: 1 }, { name: 'age' });
     },
     async current(viewerId, maxAgeMs) {
-      const s = await coll.findOne(
-        { viewerId, current: true, createdAt: { $gt: new Date(Date.now() - maxAgeMs) } },
-        { sort: { createdAt: -1 } },
-      );
-      return s ?? undefined;
+      const ptr = await pointers.findOne({ _id: viewerId });
+      if (!ptr || ptr.createdAt.getTime() < Date.now() - maxAgeMs) return undefined;
+      return (await sessions.findOne({ _id: ptr.sessionId })) ?? undefined;
     },
     async byId(id) {
-      return (await coll.findOne({ _id: id })) ?? undefined;
+      return (await sessions.findOne({ _id: id })) ?? undefined;
     },
     async save(session) {
-      await coll.updateMany({ viewerId: session.viewerId, current: true }, { $set: { current: false } });
-      await coll.insertOne(session);
-    },
-    async invalidate(viewerIds) {
-      if (viewerIds.length)
-        await coll.updateMany({ viewerId: { $in: viewerIds }, current: true }, { $set: { current: false } });
+      const { memo: _memo, ...stored } = session;
+      await sessions.insertOne(stored);
+      if (session.current) {
+        await pointers.replaceOne(
+          { _id: session.viewerId },
+          { sessionId: session._id, createdAt: session.createdAt },
+          { upsert: true },
+        );
+      }
     },
     async prune(maxAgeMs) {
-      const res = await coll.deleteMany({ createdAt: { $lt: new Date(Date.now() - maxAgeMs) } });
-      return res.deletedCount;
+      const cutoff = new Date(Date.now() - maxAgeMs);
+      const [a] = await Promise.all([
+        sessions.deleteMany({ createdAt: { $lt: cutoff } }),
+        pointers.deleteMany({ createdAt: { $lt: cutoff } }),
+      ]);
+      return a.deletedCount;
     },
   };
 }
@@ -100,6 +123,9 @@ export function createSessionCache(l2: SessionStore, opts: { maxEntries: number;
   const l1 = new LRUCache<string, FeedSession>({ max: opts.maxEntries, ttlAutopurge: false });
   const currentByViewer = new LRUCache<string, string>({ max: opts.maxEntries });
   const reads = new LRUCache<string, number[]>({ max: opts.maxEntries * 2 });
+  // When each viewer's cached pages were last invalidated: sessions built before that no longer serve first pages.
+  const invalidatedAt = new LRUCache<string, number>({ max: opts.maxEntries * 10, ttl: 30 * 60_000 });
+  const fresh = (s: FeedSession): boolean => s.createdAt.getTime() > (invalidatedAt.get(s.viewerId) ?? 0);
   const counters: CacheCounters = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0 };
 
   const ttlFor = (viewerId: string): number => {
@@ -120,7 +146,7 @@ export function createSessionCache(l2: SessionStore, opts: { maxEntries: number;
       if (!opts.enabled) return undefined;
       const sid = currentByViewer.get(viewerId);
       const hit = sid ? l1.get(sid) : undefined;
-      if (hit?.current) {
+      if (hit && fresh(hit)) {
         counters.l1Hits++;
         metrics.cache.inc({ level: 'l1', result: 'hit' });
         return hit;
@@ -128,7 +154,7 @@ export function createSessionCache(l2: SessionStore, opts: { maxEntries: number;
       counters.l1Misses++;
       metrics.cache.inc({ level: 'l1', result: 'miss' });
       const s = await l2.current(viewerId, ttl);
-      if (s) {
+      if (s && fresh(s)) {
         counters.l2Hits++;
         metrics.cache.inc({ level: 'l2', result: 'hit' });
         l1.set(s._id, s, { ttl });
@@ -153,19 +179,15 @@ export function createSessionCache(l2: SessionStore, opts: { maxEntries: number;
       l1.set(session._id, session, { ttl });
       if (session.current) currentByViewer.set(session.viewerId, session._id, { ttl });
     },
-    /** Evicts these viewers' current sessions in this process and in L2. */
-    async invalidate(viewerIds: string[]): Promise<void> {
-      this.evictLocal(viewerIds);
-      await l2.invalidate(viewerIds);
+    /** When the viewer's cached data was last invalidated (ms), 0 if never in this process's memory. */
+    invalidatedSince(viewerId: string): number {
+      return invalidatedAt.get(viewerId) ?? 0;
     },
-    evictLocal(viewerIds: string[]): void {
+    /** Marks these viewers' cached first pages stale as of `at` (from the invalidation log). */
+    evictLocal(viewerIds: string[], at = Date.now()): void {
       for (const v of viewerIds) {
-        const sid = currentByViewer.get(v);
-        if (sid) {
-          const s = l1.get(sid);
-          if (s) s.current = false;
-          currentByViewer.delete(v);
-        }
+        if ((invalidatedAt.get(v) ?? 0) < at) invalidatedAt.set(v, at);
+        currentByViewer.delete(v);
       }
     },
     /** Evicts every current session that contains the post (a delete), in this process. */

@@ -83,7 +83,21 @@ export function errorInterceptor(onUnexpected: (err: unknown, method: string) =>
         throw err;
       }
       onUnexpected(err, `${req.service.typeName}/${req.method.name}`);
+      // A store that cannot be reached is a passing condition the caller may retry; anything else is a bug.
+      if (isUnavailable(err)) throw new ConnectError('a backing store is unavailable; retry', Code.Unavailable);
       throw new ConnectError('internal error', Code.Internal);
     }
   };
+}
+
+const UNAVAILABLE_ERRORS = new Set([
+  'MongoServerSelectionError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoNotConnectedError',
+]);
+
+function isUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; code?: string };
+  return UNAVAILABLE_ERRORS.has(e?.name ?? '') || e?.code === 'ServiceUnavailable' || e?.code === 'SessionExpired';
 }

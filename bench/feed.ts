@@ -1,0 +1,225 @@
+/**
+ * `npm run bench:feed`: GetFeed with ghz against query servers on the local stack, over a seeded network of
+ * 10,000 members. Prints cached and uncached GetFeed beside the Echo ceiling of the same server and a raw indexed
+ * find of 20 feed items as the database's ceiling. A benchmark, not a test: it prints numbers.
+ */
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Db } from 'mongodb';
+import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
+import { loadConfig, type Config } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { startQueryServer } from '../services/query/server';
+
+const run = promisify(execFile);
+const TOOLS = process.env.FEEDFLOW_TOOLS_DIR ?? `${__dirname}/../.tools`;
+const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 10_000);
+const ITEMS_PER_FEED = Number(process.env.BENCH_ITEMS_PER_FEED ?? 30);
+const TOTAL = Number(process.env.BENCH_REQUESTS ?? 4000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const DB = 'feedflow_bench_feed';
+
+interface GhzReport {
+  rps: number;
+  latencyDistribution: Array<{ percentage: number; latency: number }>;
+  statusCodeDistribution: Record<string, number>;
+}
+
+const member = (i: number): string => `bm${String(i).padStart(6, '0')}`;
+
+/** Seeds members, posts and pushed feed items straight into the stores (once; reused by later runs). */
+async function seed(db: Db): Promise<void> {
+  if (await db.collection('bench_meta').findOne({ _id: `seeded-${MEMBERS}-${ITEMS_PER_FEED}` as never })) {
+    console.log(`# reusing the seeded network in database ${DB}`);
+    return;
+  }
+  await db.dropDatabase();
+  const t0 = Date.now();
+  const now = Date.now();
+  const users = Array.from({ length: MEMBERS }, (_, i) => ({
+    _id: member(i),
+    email: `${member(i)}@bench.feedflow.dev`,
+    displayName: `Member ${i}`,
+    headline: 'Bench member',
+    imageUrl: '',
+    version: 1,
+    createdAt: new Date(now),
+    updatedAt: new Date(now),
+  }));
+  for (let i = 0; i < users.length; i += 5000)
+    await db.collection('users').insertMany(users.slice(i, i + 5000) as never[]);
+  // Each member writes a few posts; each feed holds posts by a skewed set of authors.
+  const POSTS = MEMBERS * 2;
+  const posts = Array.from({ length: POSTS }, (_, i) => ({
+    _id: `bp${String(i).padStart(7, '0')}`,
+    authorId: member(Math.floor(MEMBERS * Math.pow(((i * 7919) % POSTS) / POSTS, 2))),
+    content: `Bench post ${i}: ${'lorem ipsum '.repeat(8)}`,
+    visibility: 'public',
+    type: 'text',
+    mediaUrls: [],
+    version: 1,
+    deleted: false,
+    createdAt: new Date(now - i * 30_000),
+    updatedAt: new Date(now - i * 30_000),
+  }));
+  for (let i = 0; i < posts.length; i += 5000)
+    await db.collection('posts').insertMany(posts.slice(i, i + 5000) as never[]);
+  let batch: object[] = [];
+  let written = 0;
+  for (let v = 0; v < MEMBERS; v++) {
+    for (let k = 0; k < ITEMS_PER_FEED; k++) {
+      const p = posts[(v * 131 + k * 977) % POSTS];
+      batch.push({
+        _id: `${member(v)}:${p._id}`,
+        viewerId: member(v),
+        postId: p._id,
+        version: 1,
+        actor: { id: p.authorId, name: `Member ${p.authorId}`, headline: 'Bench member', imageUrl: '', version: 1 },
+        type: 'text',
+        content: p.content,
+        mediaUrls: [],
+        visibility: 'public',
+        createdAt: p.createdAt,
+        acceptedAt: p.createdAt,
+        projectedAt: p.createdAt,
+        score: 1,
+        modelVersion: null,
+        reason: 'connection',
+      });
+    }
+    if (batch.length >= 10_000 || v === MEMBERS - 1) {
+      await db
+        .collection('feed_items')
+        .insertMany(batch as never[], { ordered: false })
+        .catch(() => undefined);
+      written += batch.length;
+      batch = [];
+      if (v % 2000 < 400) console.log(`# seeding feed items: ${written}`);
+    }
+  }
+  await db.collection('feed_items').createIndex({ viewerId: 1, createdAt: -1, postId: -1 }, { name: 'viewer_recent' });
+  await db.collection('posts').createIndex({ authorId: 1, createdAt: -1, _id: -1 });
+  await db.collection('bench_meta').insertOne({ _id: `seeded-${MEMBERS}-${ITEMS_PER_FEED}` as never });
+  console.log(
+    `# seeded ${MEMBERS} members, ${POSTS} posts, ${written} feed items in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
+}
+
+async function ghz(port: number, call: string, data: object | object[], concurrency = CONCURRENCY): Promise<GhzReport> {
+  const file = join(tmpdir(), `ghz-${process.pid}-${Date.now()}.json`);
+  writeFileSync(file, JSON.stringify(data));
+  const { stdout } = await run(
+    `${TOOLS}/bin/ghz`,
+    [
+      '--insecure',
+      '--call',
+      call,
+      '-D',
+      file,
+      '-m',
+      JSON.stringify({ authorization: 'Bearer dev-queries' }),
+      '-c',
+      String(concurrency),
+      '-n',
+      String(TOTAL),
+      '-O',
+      'json',
+      `127.0.0.1:${port}`,
+    ],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  return JSON.parse(stdout) as GhzReport;
+}
+
+const pct = (r: GhzReport, p: number): number =>
+  (r.latencyDistribution.find((d) => d.percentage === p)?.latency ?? NaN) / 1e6;
+
+async function rawFind(db: Db, viewers: string[]): Promise<{ p50: number; p99: number; rps: number }> {
+  const coll = db.collection('feed_items');
+  const lat: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < TOTAL) {
+        const v = viewers[next++ % viewers.length];
+        const s = performance.now();
+        await coll.find({ viewerId: v }).sort({ createdAt: -1, postId: -1 }).limit(20).toArray();
+        lat.push(performance.now() - s);
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  lat.sort((a, b) => a - b);
+  return { p50: lat[Math.floor(lat.length * 0.5)], p99: lat[Math.floor(lat.length * 0.99)], rps: lat.length / secs };
+}
+
+async function main(): Promise<void> {
+  const base: Config = loadConfig({ ...process.env, MONGODB_DB: DB, LOG_LEVEL: 'warn', QUERY_METRICS_PORT: '0' });
+  const { mongo, db } = await connectMongo(base);
+  await seed(db);
+  const graph = connectGraph(base);
+  const temporal = await connectTemporal(base);
+  const logger = createLogger('bench', 'warn');
+  const cachedServer = await startQueryServer({ config: base, db, graph, temporal, logger, port: 0 });
+  const uncachedServer = await startQueryServer({
+    config: { ...base, FEED_CACHE_ENABLED: false },
+    db,
+    graph,
+    temporal,
+    logger,
+    port: 0,
+  });
+
+  const hot = Array.from({ length: 100 }, (_, i) => ({ viewer_id: member(i * 37) }));
+  const cold = Array.from({ length: 2000 }, (_, i) => ({ viewer_id: member((i * 4993) % MEMBERS) }));
+  console.log(`# servers up: cached :${cachedServer.port}, uncached :${uncachedServer.port}`);
+  await ghz(cachedServer.port, 'feedflow.v1.FeedService.GetFeed', hot, 4); // warm the cache
+  console.log('# cache warmed');
+
+  const rows: Array<[string, number, number, number, number]> = [];
+  const add = (name: string, r: GhzReport): void => {
+    const bad = Object.entries(r.statusCodeDistribution)
+      .filter(([k]) => k !== 'OK')
+      .reduce((n, [, v]) => n + v, 0);
+    rows.push([name, pct(r, 50), pct(r, 99), r.rps, bad]);
+  };
+  const echo = await ghz(cachedServer.port, 'feedflow.v1.DiagnosticsService.Echo', { message: 'x' });
+  add('Echo (framework ceiling)', echo);
+  const cached = await ghz(cachedServer.port, 'feedflow.v1.FeedService.GetFeed', hot);
+  add('GetFeed cached (100 hot viewers)', cached);
+  const uncached = await ghz(uncachedServer.port, 'feedflow.v1.FeedService.GetFeed', cold);
+  add('GetFeed uncached (cache off, 2,000 viewers)', uncached);
+  const raw = await rawFind(
+    db,
+    cold.map((c) => c.viewer_id),
+  );
+
+  console.log(
+    `\n# ${TOTAL} requests per row, concurrency ${CONCURRENCY}, ${MEMBERS} members, ${ITEMS_PER_FEED} items per feed`,
+  );
+  console.log('| what | p50 ms | p99 ms | rps | non-OK |');
+  console.log('|---|---|---|---|---|');
+  for (const [n, p50, p99, rps, bad] of rows)
+    console.log(`| ${n} | ${p50.toFixed(2)} | ${p99.toFixed(2)} | ${rps.toFixed(0)} | ${bad} |`);
+  console.log(
+    `| raw indexed find of 20 feed items (database ceiling) | ${raw.p50.toFixed(2)} | ${raw.p99.toFixed(2)} | ${raw.rps.toFixed(0)} | |`,
+  );
+  console.log(`\ncached GetFeed rps / Echo rps = ${(cached.rps / echo.rps).toFixed(3)}`);
+  console.log(`uncached GetFeed rps / raw find rps = ${(uncached.rps / raw.rps).toFixed(3)}`);
+  console.log(`cache counters: ${JSON.stringify(cachedServer.cache.counters)}`);
+
+  await cachedServer.close();
+  await uncachedServer.close();
+  await temporal.connection.close();
+  await graph.close();
+  await mongo.close();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
