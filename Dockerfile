@@ -17,6 +17,8 @@ COPY services ./services
 COPY workflows ./workflows
 COPY activities ./activities
 COPY workers ./workers
+COPY models ./models
+COPY ranking/schema.ts ranking/feature-schema.json ./ranking/
 USER node
 # tsx runs the TypeScript sources directly; workers bundle workflows at start.
 ENTRYPOINT ["node", "--require", "tsx/cjs"]
