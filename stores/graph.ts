@@ -1,4 +1,5 @@
-import type { Driver, ManagedTransaction } from 'neo4j-driver';
+import neo4j, { type Driver, type ManagedTransaction } from 'neo4j-driver';
+import type { AudienceScope } from '../workflows/shared';
 
 /**
  * The social graph over Bolt: the only module that knows Cypher. Portable between Memgraph and Neo4j: MERGE,
@@ -31,8 +32,8 @@ export interface AudiencePage {
   /** Cursor for the next page (the last id examined), or null when the audience is exhausted. */
   next: string | null;
 }
-/** Who a post reaches: everyone allowed, connections only (private posts and pull authors' followers aside). */
-export type AudienceScope = 'connections' | 'connections+followers';
+/** The scopes that page through the graph ('none' never does). */
+export type PushScope = Exclude<AudienceScope, 'none'>;
 
 export interface NetworkMember {
   id: string;
@@ -63,7 +64,7 @@ RETURN count(r) AS applied`;
 
 // Keyset paging: the candidates above the cursor, deduplicated per viewer, in id order. Blocks are checked after
 // the LIMIT (they are rare), so a page may come back short while the cursor still advances past the blocked id.
-const AUDIENCE_PAGE = (scope: AudienceScope) => `
+const AUDIENCE_PAGE = (scope: PushScope) => `
 MATCH (a:User {id: $authorId})-[r:${scope === 'connections' ? 'CONNECTED' : 'CONNECTED|FOLLOWS'}]-(v:User)
 WHERE r.active AND v.id > $cursor AND (type(r) = 'CONNECTED' OR startNode(r) = v)
 WITH a, v, max(CASE type(r) WHEN 'CONNECTED' THEN 1 ELSE 0 END) AS connected
@@ -80,6 +81,18 @@ WHERE r.active AND (type(r) = 'CONNECTED' OR startNode(r) = v)
 RETURN count(DISTINCT CASE type(r) WHEN 'CONNECTED' THEN v.id END) AS connections,
        count(DISTINCT CASE type(r) WHEN 'FOLLOWS' THEN v.id END) AS followers,
        count(DISTINCT v.id) AS total`;
+
+const NETWORK_COUNTS = `
+MATCH (u:User {id: $id})
+OPTIONAL MATCH (u)-[c:CONNECTED]-()
+WHERE c.active
+WITH u, count(c) AS connections
+OPTIONAL MATCH (u)<-[f:FOLLOWS]-()
+WHERE f.active
+WITH u, connections, count(f) AS followers
+OPTIONAL MATCH (u)-[g:FOLLOWS]->()
+WHERE g.active
+RETURN connections, followers, count(g) AS following`;
 
 const FIRST_DEGREE = `
 MATCH (u:User {id: $id})-[r:CONNECTED|FOLLOWS]-(m:User)
@@ -154,6 +167,14 @@ export function createGraph(driver: Driver, dialect: GraphDialect) {
       await write((tx) => tx.run('UNWIND $ids AS id MERGE (:User {id: id})', { ids }));
     },
 
+    /** Deletes members and all their edges (benchmarks and test clean-up; members are never deleted otherwise). */
+    async removeUsers(ids: string[]): Promise<void> {
+      for (let i = 0; i < ids.length; i += 5_000) {
+        const batch = ids.slice(i, i + 5_000);
+        await write((tx) => tx.run('UNWIND $ids AS id MATCH (u:User {id: id}) DETACH DELETE u', { ids: batch }));
+      }
+    },
+
     /** Applies relationship states newer than what the graph holds; returns how many edges changed. */
     async syncEdges(edges: EdgeState[]): Promise<number> {
       let applied = 0;
@@ -169,8 +190,8 @@ export function createGraph(driver: Driver, dialect: GraphDialect) {
     },
 
     /** One page of a post's audience, excluding the author and anyone blocked either way, in id order. */
-    async audiencePage(authorId: string, scope: AudienceScope, cursor: string, limit: number): Promise<AudiencePage> {
-      const res = await read((tx) => tx.run(AUDIENCE_PAGE(scope), { authorId, cursor, limit }));
+    async audiencePage(authorId: string, scope: PushScope, cursor: string, limit: number): Promise<AudiencePage> {
+      const res = await read((tx) => tx.run(AUDIENCE_PAGE(scope), { authorId, cursor, limit: neo4j.int(limit) }));
       const rows = res.records.map((r) => ({
         id: r.get('id') as string,
         connected: toNumber(r.get('connected')) > 0,
@@ -194,16 +215,28 @@ export function createGraph(driver: Driver, dialect: GraphDialect) {
       };
     },
 
+    /** A member's accepted connections, followers and followees. */
+    async networkCounts(userId: string): Promise<{ connections: number; followers: number; following: number }> {
+      const res = await read((tx) => tx.run(NETWORK_COUNTS, { id: userId }));
+      const r = res.records[0];
+      if (!r) return { connections: 0, followers: 0, following: 0 };
+      return {
+        connections: toNumber(r.get('connections')),
+        followers: toNumber(r.get('followers')),
+        following: toNumber(r.get('following')),
+      };
+    },
+
     /** First- then second-degree network with weights, strongest first; blocked members never appear. */
     async network(userId: string, limit = 200): Promise<NetworkMember[]> {
       const w = EDGE_WEIGHTS;
-      const firstRes = await read((tx) => tx.run(FIRST_DEGREE, { id: userId, w, limit }));
+      const firstRes = await read((tx) => tx.run(FIRST_DEGREE, { id: userId, w, limit: neo4j.int(limit) }));
       const firsts = firstRes.records.map((r) => ({ id: r.get('id') as string, weight: toNumber(r.get('weight')) }));
       const result: NetworkMember[] = firsts.map((f) => ({ ...f, degree: 1, mutual: 1 }));
       if (firsts.length === 0 || result.length >= limit) return result;
       const exclude = [userId, ...firsts.map((f) => f.id)];
       const secondRes = await read((tx) =>
-        tx.run(SECOND_DEGREE, { id: userId, firsts, exclude, w, limit: limit - result.length }),
+        tx.run(SECOND_DEGREE, { id: userId, firsts, exclude, w, limit: neo4j.int(limit - result.length) }),
       );
       for (const r of secondRes.records) {
         result.push({

@@ -1,4 +1,5 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery } from '@temporalio/workflow';
 
 /**
  * The contract between the command side and the projection pipeline: task queues, event types, workflow ids and
@@ -119,3 +120,140 @@ export const SEARCH_ATTRIBUTES = {
   viewerId: defineSearchAttributeKey('ViewerId', SearchAttributeType.KEYWORD),
   feedOperation: defineSearchAttributeKey('FeedOperation', SearchAttributeType.KEYWORD),
 };
+
+// ---------- Projection workflows: inputs, results and queries (owned by the projection pipeline) ----------
+
+/** Who a post is pushed to: nobody else (private), accepted connections, or connections and followers. */
+export type AudienceScope = 'none' | 'connections' | 'connections+followers';
+
+/** What the fan-out learned before paging: small, so it can ride along a continue-as-new. */
+export interface FanoutPlan {
+  postId: string;
+  authorId: string;
+  /** The post version the fan-out writes (the newest when it started). */
+  version: number;
+  /** The author's profile version in the items written. */
+  actorVersion: number;
+  scope: AudienceScope;
+  /** Members the post is pushed to, besides the author. */
+  audienceSize: number;
+  /** More followers than PULL_AUTHOR_THRESHOLD: followers pull this post at read time. */
+  pullAuthor: boolean;
+  /** Set when there is nothing to fan out (the post was already deleted). */
+  skipped?: 'deleted';
+}
+
+/** The `progress` query's answer; also what a continued run carries forward. */
+export interface FanoutProgress {
+  pagesDone: number;
+  itemsWritten: number;
+  /** Last viewer id written; paging resumes after it. Null before the first page and after the last. */
+  cursor: string | null;
+  audienceSize: number;
+  done: boolean;
+}
+
+/** The second argument of `fanoutPostWorkflow`, set only by its own continue-as-new. */
+export interface FanoutCarry {
+  plan: FanoutPlan;
+  progress: FanoutProgress;
+}
+
+export interface FanoutSliceInput {
+  postId: string;
+  authorId: string;
+  scope: Exclude<AudienceScope, 'none'>;
+  /** Resume after this viewer id ('' from the start). */
+  cursor: string;
+  maxPages: number;
+  acceptedAt: string;
+}
+
+export interface FanoutSliceResult {
+  /** Null once the audience is exhausted. */
+  cursor: string | null;
+  pages: number;
+  written: number;
+  /** The post was deleted while paging; the fan-out stops. */
+  deleted: boolean;
+}
+
+export interface FanoutResult {
+  postId: string;
+  version: number;
+  audienceSize: number;
+  pagesDone: number;
+  itemsWritten: number;
+  pullAuthor: boolean;
+  skipped?: 'deleted';
+}
+
+export interface PostUpdateResult {
+  postId: string;
+  version: number;
+  itemsUpdated: number;
+}
+
+export interface PostDeleteResult {
+  postId: string;
+  itemsPurged: number;
+}
+
+/** The two members of a relationship event, after their edges were synced to the graph. */
+export interface RelationshipSync {
+  a: string;
+  b: string;
+  edgesApplied: number;
+}
+
+export interface BackfillResult {
+  /** Items written per viewer. */
+  backfilled: Record<string, number>;
+}
+
+export interface PurgeResult {
+  /** Items removed per viewer. */
+  purged: Record<string, number>;
+}
+
+export interface ProfileResult {
+  userId: string;
+  version: number;
+  itemsRefreshed: number;
+}
+
+export interface EngagementResult {
+  postId: string;
+  likes: number;
+  comments: number;
+  shares: number;
+  views: number;
+}
+
+export const progressQuery = defineQuery<FanoutProgress>('progress');
+
+/** One direction of a backfill: `viewerId` receives `authorId`'s recent posts that they may now see. */
+export interface BackfillInput {
+  viewerId: string;
+  authorId: string;
+  /** The relationship event's acceptance time: the 7-day window ends here, so a replay picks the same posts. */
+  acceptedAt: string;
+}
+
+/**
+ * Feeds are trimmed to the cap by a sweep, at most once per interval: the fan-outs and backfills of an interval
+ * start the sweep of the interval before (workflow id `trim/feeds/{interval}`), so a feed may overshoot the cap by
+ * what it receives in about two intervals.
+ */
+export const FEED_TRIM_INTERVAL_MS = 5 * 60_000;
+
+export interface TrimFeedsInput {
+  /** Viewers written to since this ISO time are checked. */
+  since: string;
+}
+
+export interface TrimFeedsResult {
+  viewers: number;
+  trimmedViewers: number;
+  trimmed: number;
+}

@@ -1,0 +1,21 @@
+import type { ProjectionDeps } from './deps';
+import { createEngagementActivities } from './engagement';
+import { createFanoutActivities } from './fanout';
+import { createMaintenanceActivities } from './maintenance';
+import { createPostActivities } from './posts';
+import { createProfileActivities } from './profiles';
+import { createRelationshipActivities } from './relationships';
+
+export type { ProjectionDeps } from './deps';
+
+/** Every projection activity, for a worker to register. */
+export function createProjectionActivities(deps: ProjectionDeps) {
+  return {
+    ...createFanoutActivities(deps),
+    ...createPostActivities(deps),
+    ...createRelationshipActivities(deps),
+    ...createProfileActivities(deps),
+    ...createEngagementActivities(deps),
+    ...createMaintenanceActivities(deps),
+  };
+}

@@ -1,0 +1,28 @@
+import { readModel, trimFeedsToCap } from '../stores/read-model';
+import type { TrimFeedsInput, TrimFeedsResult } from '../workflows/shared';
+import type { ProjectionDeps } from './deps';
+import { whileHeartbeating } from './sources';
+
+/** Read-model upkeep that no single event owns. */
+export function createMaintenanceActivities({ db, config, logger }: ProjectionDeps) {
+  const rm = readModel(db);
+
+  return {
+    /**
+     * Names this deployment's cap sweeps (its task-queue prefix), so deployments sharing a namespace each sweep
+     * their own read model. An activity, not workflow code: workflow ids must not depend on the worker.
+     */
+    async trimSweepScope(): Promise<string> {
+      return config.TASK_QUEUE_PREFIX;
+    },
+
+    /** Trims every feed written since `since` to the cap. */
+    async trimFeeds(input: TrimFeedsInput): Promise<TrimFeedsResult> {
+      const result = await whileHeartbeating(
+        trimFeedsToCap(rm, { cap: config.FEED_CAP, since: new Date(input.since) }),
+      );
+      if (result.trimmed) logger.info({ ...result, since: input.since }, 'feeds trimmed to the cap');
+      return result;
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { invalidateFeeds } from '../stores/feed-cache';
+import { deletePostItems, readModel, tombstonePost, updatePostItems, upsertPostSummary } from '../stores/read-model';
+import { writeModel } from '../stores/write-model';
+import type { PostDeleteResult, PostUpdateResult, ProjectionInput } from '../workflows/shared';
+import type { ProjectionDeps } from './deps';
+import { requirePost, whileHeartbeating } from './sources';
+
+/** Post updated and post deleted: propagate a new version to existing items, or tombstone and purge. */
+export function createPostActivities({ db }: ProjectionDeps) {
+  const wm = writeModel(db);
+  const rm = readModel(db);
+
+  return {
+    /** Moves every existing item of the post to the post's current version (never backwards). */
+    async applyPostUpdate(input: ProjectionInput): Promise<PostUpdateResult> {
+      const postId = input.postId ?? input.aggregateId;
+      const post = await requirePost(wm, input, postId, input.version);
+      // A deleted post is the delete projection's business; updating its items would only race the purge.
+      if (post.deleted) return { postId, version: post.version, itemsUpdated: 0 };
+      const { version, type, content, mediaUrls, visibility } = post;
+      const itemsUpdated = await whileHeartbeating(
+        updatePostItems(rm, postId, {
+          version,
+          type,
+          content,
+          mediaUrls: mediaUrls ?? [],
+          visibility,
+          acceptedAt: new Date(input.acceptedAt),
+          projectedAt: new Date(),
+        }),
+      );
+      await upsertPostSummary(rm, {
+        _id: postId,
+        authorId: post.authorId,
+        version,
+        visibility,
+        createdAt: post.createdAt,
+        deleted: false,
+        audienceSize: (await rm.postSummaries.findOne({ _id: postId }))?.audienceSize ?? 0,
+      });
+      await invalidateFeeds(db, [], postId);
+      return { postId, version, itemsUpdated };
+    },
+
+    /** The tombstone: the post's summary says deleted and cached pages holding it are dropped, before any purge. */
+    async markPostDeleted(input: ProjectionInput): Promise<void> {
+      const postId = input.postId ?? input.aggregateId;
+      const post = await requirePost(wm, input, postId, input.version);
+      await tombstonePost(rm, postId, post.authorId, post.version);
+      await invalidateFeeds(db, [], postId);
+    },
+
+    /** Removes the post from every feed. Safe to repeat; a late fan-out checks the tombstone and purges too. */
+    async purgePost(input: ProjectionInput): Promise<PostDeleteResult> {
+      const postId = input.postId ?? input.aggregateId;
+      const itemsPurged = await whileHeartbeating(deletePostItems(rm, postId));
+      await invalidateFeeds(db, [], postId);
+      return { postId, itemsPurged };
+    },
+  };
+}

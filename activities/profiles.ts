@@ -1,0 +1,24 @@
+import { readModel, refreshActorItems } from '../stores/read-model';
+import { writeModel } from '../stores/write-model';
+import type { ProfileResult, ProjectionInput } from '../workflows/shared';
+import type { ProjectionDeps } from './deps';
+import { actorSnapshot, requireUser, whileHeartbeating } from './sources';
+
+/** Registration and profile changes: a graph node, and a fresh actor snapshot in every item by the member. */
+export function createProfileActivities({ db, graph }: ProjectionDeps) {
+  const wm = writeModel(db);
+  const rm = readModel(db);
+
+  return {
+    /** Refreshes the member's name, headline and image wherever an older snapshot of them is shown. */
+    async syncProfile(input: ProjectionInput): Promise<ProfileResult> {
+      const user = await requireUser(wm, input, input.aggregateId);
+      if (user.version < input.version) throw new Error(`user ${user._id} not yet at v${input.version}; retrying`);
+      await graph.ensureUsers([user._id]);
+      // A new member has no items yet; skipping the refresh spares a scan of the whole feed collection.
+      const itemsRefreshed =
+        input.type === 'UserRegistered' ? 0 : await whileHeartbeating(refreshActorItems(rm, actorSnapshot(user)));
+      return { userId: user._id, version: user.version, itemsRefreshed };
+    },
+  };
+}

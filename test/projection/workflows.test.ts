@@ -1,0 +1,330 @@
+import { strict as assert } from 'node:assert';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { createFanoutActivities } from '../../activities/fanout';
+import type { createMaintenanceActivities } from '../../activities/maintenance';
+import type { createPostActivities } from '../../activities/posts';
+import type { createRelationshipActivities } from '../../activities/relationships';
+import {
+  type FanoutPlan,
+  type FanoutProgress,
+  type FanoutSliceInput,
+  progressQuery,
+  type ProjectionInput,
+  FEED_TRIM_INTERVAL_MS,
+  SEARCH_ATTRIBUTES,
+  type TrimFeedsInput,
+} from '../../workflows/shared';
+import { testConfig, temporalEnv, uniqueId } from '../support/env';
+import { runWorkers, waitFor } from './support';
+
+type FanoutActivities = ReturnType<typeof createFanoutActivities>;
+type PostActivities = ReturnType<typeof createPostActivities>;
+type RelationshipActivities = ReturnType<typeof createRelationshipActivities>;
+type MaintenanceActivities = ReturnType<typeof createMaintenanceActivities>;
+
+function input(type: ProjectionInput['type'], extra: Partial<ProjectionInput> = {}): ProjectionInput {
+  const postId = uniqueId('post');
+  return {
+    eventId: `post/${postId}/v1/${type}`,
+    type,
+    aggregateId: postId,
+    postId,
+    version: 1,
+    acceptedAt: new Date().toISOString(),
+    actorId: uniqueId('author'),
+    ...extra,
+  };
+}
+
+function plan(i: ProjectionInput, extra: Partial<FanoutPlan> = {}): FanoutPlan {
+  return {
+    postId: i.postId!,
+    authorId: i.actorId,
+    version: 1,
+    actorVersion: 1,
+    scope: 'connections+followers',
+    audienceSize: 0,
+    pullAuthor: false,
+    ...extra,
+  };
+}
+
+/**
+ * A fake audience: the first page (with the author's own item) comes from startFanout, then `slices` slices of 10
+ * pages of 1,000 viewers, addressed by cursor `c{n}`.
+ */
+function fakeFanout(p: FanoutPlan, slices: number, onSlice?: (req: FanoutSliceInput) => Promise<void>) {
+  const calls = { start: 0, cursors: [] as string[], finish: 0 };
+  const activities: FanoutActivities = {
+    async startFanout() {
+      calls.start++;
+      if (p.scope === 'none') return { plan: p, cursor: null, pages: 0, written: p.skipped ? 0 : 1 };
+      return { plan: p, cursor: slices > 0 ? 'c0' : null, pages: 1, written: 1_001 };
+    },
+    async fanoutSlice(req) {
+      calls.cursors.push(req.cursor);
+      await onSlice?.(req);
+      const n = Number(req.cursor.slice(1));
+      return { cursor: n + 1 < slices ? `c${n + 1}` : null, pages: 10, written: 10_000, deleted: false };
+    },
+    async finishFanout() {
+      calls.finish++;
+      return { purged: 0, updated: 0, refreshed: 0 };
+    },
+  };
+  return { calls, activities };
+}
+
+describe('Projection workflows (mocked activities)', function () {
+  this.timeout(120_000);
+  let env: TestWorkflowEnvironment;
+  const config = testConfig();
+  before(async () => {
+    env = await temporalEnv(config);
+  });
+  after(async () => env?.teardown());
+
+  /** Cap sweeps the workflows under test started (they run on the same queue, scoped by it). */
+  let sweeps: TrimFeedsInput[] = [];
+
+  async function withWorker<T>(activities: object, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+    const taskQueue = uniqueId('wf-test-');
+    sweeps = [];
+    const maintenance: MaintenanceActivities = {
+      async trimSweepScope() {
+        return `${taskQueue}/`;
+      },
+      async trimFeeds(req) {
+        sweeps.push(req);
+        return { viewers: 0, trimmedViewers: 0, trimmed: 0 };
+      },
+    };
+    const workers = await runWorkers(env.nativeConnection, config.TEMPORAL_NAMESPACE, [taskQueue], {
+      ...maintenance,
+      ...activities,
+    });
+    try {
+      return await fn(taskQueue);
+    } finally {
+      await workers.stop();
+    }
+  }
+
+  describe('fanoutPostWorkflow', () => {
+    it('pages through the audience slice by slice, then reconciles, and reports its progress', async () => {
+      const i = input('PostCreated');
+      const fake = fakeFanout(plan(i, { audienceSize: 25_000 }), 3);
+      await withWorker(fake.activities, async (taskQueue) => {
+        const handle = await env.client.workflow.start('fanoutPostWorkflow', {
+          taskQueue,
+          workflowId: i.eventId,
+          args: [i],
+        });
+        const result = await handle.result();
+        assert.deepEqual(result, {
+          postId: i.postId,
+          version: 1,
+          audienceSize: 25_000,
+          pagesDone: 31,
+          itemsWritten: 31_001,
+          pullAuthor: false,
+        });
+        assert.deepEqual(fake.calls, { start: 1, cursors: ['c0', 'c1', 'c2'], finish: 1 });
+        assert.deepEqual(await handle.query(progressQuery), {
+          pagesDone: 31,
+          itemsWritten: 31_001,
+          cursor: null,
+          audienceSize: 25_000,
+          done: true,
+        });
+        const desc = await handle.describe();
+        assert.equal((await desc.memo)?.audienceSize, 25_000);
+        // Started without search attributes, as from the CLI: the workflow sets them itself.
+        assert.equal(desc.typedSearchAttributes.get(SEARCH_ATTRIBUTES.postId), i.postId);
+        assert.equal(desc.typedSearchAttributes.get(SEARCH_ATTRIBUTES.authorId), i.actorId);
+        assert.equal(desc.typedSearchAttributes.get(SEARCH_ATTRIBUTES.feedOperation), 'fanout');
+      });
+    });
+
+    it('starts one cap sweep per interval and queue, however many fan-outs finish in it', async () => {
+      const fanouts = [input('PostCreated'), input('PostCreated'), input('PostCreated')];
+      const fake = fakeFanout(plan(fanouts[0]), 0);
+      await withWorker(fake.activities, async (taskQueue) => {
+        const before = Math.floor(Date.now() / FEED_TRIM_INTERVAL_MS);
+        for (const i of fanouts) {
+          await env.client.workflow.execute('fanoutPostWorkflow', { taskQueue, workflowId: i.eventId, args: [i] });
+        }
+        const after = Math.floor(Date.now() / FEED_TRIM_INTERVAL_MS);
+        await waitFor('the sweep', async () => (sweeps.length >= after - before + 1 ? true : undefined));
+        const sweep = await env.client.workflow.getHandle(`trim/feeds/${taskQueue}/${before}`).result();
+        assert.deepEqual(sweep, { viewers: 0, trimmedViewers: 0, trimmed: 0 });
+        assert.equal(sweeps.length, after - before + 1);
+        assert.equal(sweeps[0].since, new Date((before - 1) * FEED_TRIM_INTERVAL_MS).toISOString());
+      });
+    });
+
+    it('answers the progress query mid fan-out', async () => {
+      const i = input('PostCreated');
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const fake = fakeFanout(plan(i, { audienceSize: 20_000 }), 2, async (req) => {
+        if (req.cursor === 'c1') await gate;
+      });
+      await withWorker(fake.activities, async (taskQueue) => {
+        const handle = await env.client.workflow.start('fanoutPostWorkflow', {
+          taskQueue,
+          workflowId: i.eventId,
+          args: [i],
+        });
+        const mid = await waitForProgress(handle, (p) => p.pagesDone === 11);
+        assert.deepEqual(mid, { pagesDone: 11, itemsWritten: 11_001, cursor: 'c1', audienceSize: 20_000, done: false });
+        release();
+        assert.equal((await handle.result()).itemsWritten, 21_001);
+      });
+    });
+
+    it('continues as new every 100 slices, carrying plan, progress, memo and search attributes', async () => {
+      const i = input('PostCreated');
+      const fake = fakeFanout(plan(i, { audienceSize: 2_300_000 }), 230);
+      await withWorker(fake.activities, async (taskQueue) => {
+        const handle = await env.client.workflow.start('fanoutPostWorkflow', {
+          taskQueue,
+          workflowId: i.eventId,
+          args: [i],
+          typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.feedOperation, value: 'fanout' }],
+        });
+        const result = await handle.result();
+        assert.equal(result.pagesDone, 2_301);
+        assert.equal(result.itemsWritten, 2_301_001);
+        assert.equal(fake.calls.start, 1);
+        assert.equal(fake.calls.cursors.length, 230);
+        assert.equal(new Set(fake.calls.cursors).size, 230);
+        const latest = await env.client.workflow.getHandle(i.eventId).describe();
+        assert.notEqual(latest.runId, handle.firstExecutionRunId);
+        assert.equal((await latest.memo)?.audienceSize, 2_300_000);
+        assert.equal(latest.typedSearchAttributes.get(SEARCH_ATTRIBUTES.postId), i.postId);
+        const history = await env.client.workflow.getHandle(i.eventId).fetchHistory();
+        assert.ok((history.events?.length ?? 0) < 1_000, `last run has ${history.events?.length} events`);
+      });
+    });
+
+    it('writes only the author’s item for a private post, and nothing for a deleted one', async () => {
+      for (const [extra, written] of [
+        [{ scope: 'none' as const }, 1],
+        [{ scope: 'none' as const, skipped: 'deleted' as const }, 0],
+      ] as const) {
+        const i = input('PostCreated');
+        const fake = fakeFanout(plan(i, extra), 5);
+        await withWorker(fake.activities, async (taskQueue) => {
+          const result = await env.client.workflow.execute('fanoutPostWorkflow', {
+            taskQueue,
+            workflowId: i.eventId,
+            args: [i],
+          });
+          assert.equal(result.itemsWritten, written);
+          assert.deepEqual(fake.calls.cursors, []);
+          assert.equal(fake.calls.finish, 1);
+        });
+      }
+    });
+
+    it('fails fast, without retrying, on bad input', async () => {
+      const fake = fakeFanout(plan(input('PostCreated')), 1);
+      await withWorker(fake.activities, async (taskQueue) => {
+        const err = await env.client.workflow
+          .execute('fanoutPostWorkflow', { taskQueue, workflowId: uniqueId('bad-'), args: [{}] })
+          .catch((e: unknown) => e);
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.equal((err.cause as { type?: string }).type, 'InvalidInput');
+        assert.equal(fake.calls.start, 0);
+      });
+    });
+  });
+
+  describe('deletePostWorkflow', () => {
+    it('tombstones before it purges', async () => {
+      const order: string[] = [];
+      const activities: Pick<PostActivities, 'markPostDeleted' | 'purgePost'> = {
+        async markPostDeleted() {
+          order.push('tombstone');
+        },
+        async purgePost(i) {
+          order.push('purge');
+          return { postId: i.postId!, itemsPurged: 4 };
+        },
+      };
+      await withWorker(activities, async (taskQueue) => {
+        const i = input('PostDeleted');
+        const result = await env.client.workflow.execute('deletePostWorkflow', {
+          taskQueue,
+          workflowId: i.eventId,
+          args: [i],
+        });
+        assert.deepEqual(result, { postId: i.postId, itemsPurged: 4 });
+        assert.deepEqual(order, ['tombstone', 'purge']);
+      });
+    });
+  });
+
+  describe('backfillWorkflow and purgeWorkflow', () => {
+    const relationshipMocks = (log: string[]) => {
+      const activities: RelationshipActivities = {
+        async syncRelationship(i) {
+          log.push(`sync ${i.type}`);
+          return { a: 'from', b: 'to', edgesApplied: 1 };
+        },
+        async backfillFeed(req) {
+          log.push(`backfill ${req.viewerId}<-${req.authorId}`);
+          return 2;
+        },
+        async purgeRelationship(pair) {
+          log.push(`purge ${pair.a},${pair.b}`);
+          return { [pair.a]: 1, [pair.b]: 0 };
+        },
+      };
+      return activities;
+    };
+
+    it('backfills the follower only, and both members of a connection', async () => {
+      for (const [type, expected] of [
+        ['Followed', ['sync Followed', 'backfill from<-to']],
+        ['ConnectionAccepted', ['sync ConnectionAccepted', 'backfill from<-to', 'backfill to<-from']],
+      ] as const) {
+        const log: string[] = [];
+        await withWorker(relationshipMocks(log), async (taskQueue) => {
+          const i = input(type, { aggregateId: uniqueId('rel'), subjectId: 'to' });
+          await env.client.workflow.execute('backfillWorkflow', { taskQueue, workflowId: i.eventId, args: [i] });
+          assert.deepEqual(log, expected);
+        });
+      }
+    });
+
+    it('syncs the graph before purging both feeds', async () => {
+      const log: string[] = [];
+      await withWorker(relationshipMocks(log), async (taskQueue) => {
+        const i = input('Blocked', { aggregateId: uniqueId('rel'), subjectId: 'to' });
+        const result = await env.client.workflow.execute('purgeWorkflow', {
+          taskQueue,
+          workflowId: i.eventId,
+          args: [i],
+        });
+        assert.deepEqual(result, { purged: { from: 1, to: 0 } });
+        assert.deepEqual(log, ['sync Blocked', 'purge from,to']);
+      });
+    });
+  });
+});
+
+async function waitForProgress(
+  handle: { query: (q: typeof progressQuery) => Promise<FanoutProgress> },
+  done: (p: FanoutProgress) => boolean,
+): Promise<FanoutProgress> {
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const p = await handle.query(progressQuery).catch(() => undefined);
+    if (p && done(p)) return p;
+    if (Date.now() > until) throw new Error('progress never reached the expected state');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
