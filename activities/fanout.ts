@@ -184,7 +184,7 @@ export function createFanoutActivities({ db, graph, config }: ProjectionDeps) {
       const post = await wm.posts.findOne({ _id: plan.postId });
       if (!post || post.deleted) {
         result.purged = await whileHeartbeating(deletePostItems(rm, plan.postId));
-        await invalidateFeeds(db, [], plan.postId);
+        await invalidateFeeds(db, [], { postId: plan.postId });
         return result;
       }
       if (post.version > plan.version) {
@@ -206,7 +206,7 @@ export function createFanoutActivities({ db, graph, config }: ProjectionDeps) {
       if (author && author.version > plan.actorVersion) {
         result.refreshed = await whileHeartbeating(refreshActorItems(rm, actorSnapshot(author)));
       }
-      if (result.updated + result.refreshed > 0) await invalidateFeeds(db, [], plan.postId);
+      if (result.updated + result.refreshed > 0) await invalidateFeeds(db, [], { postId: plan.postId });
       return result;
     },
   };

@@ -38,7 +38,7 @@ export function createPostActivities({ db }: ProjectionDeps) {
         deleted: false,
         audienceSize: (await rm.postSummaries.findOne({ _id: postId }))?.audienceSize ?? 0,
       });
-      await invalidateFeeds(db, [], postId);
+      await invalidateFeeds(db, [], { postId: postId });
       return { postId, version, itemsUpdated };
     },
 
@@ -47,14 +47,14 @@ export function createPostActivities({ db }: ProjectionDeps) {
       const postId = input.postId ?? input.aggregateId;
       const post = await requirePost(wm, input, postId, input.version);
       await tombstonePost(rm, postId, post.authorId, post.version);
-      await invalidateFeeds(db, [], postId);
+      await invalidateFeeds(db, [], { postId: postId });
     },
 
     /** Removes the post from every feed. Safe to repeat; a late fan-out checks the tombstone and purges too. */
     async purgePost(input: ProjectionInput): Promise<PostDeleteResult> {
       const postId = input.postId ?? input.aggregateId;
       const itemsPurged = await whileHeartbeating(deletePostItems(rm, postId));
-      await invalidateFeeds(db, [], postId);
+      await invalidateFeeds(db, [], { postId: postId });
       return { postId, itemsPurged };
     },
   };

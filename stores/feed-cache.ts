@@ -10,18 +10,22 @@ import type { Db } from 'mongodb';
 export interface InvalidationDoc {
   at: Date;
   viewerIds: string[];
-  /** Set when a post was deleted: every cached page holding it must go, whoever the viewer. */
+  /** Set when a post was deleted or edited: every cached page holding it must go, whoever the viewer. */
   postId?: string;
+  /** Set when an author's profile changed: every cached page showing their items must go. */
+  authorId?: string;
 }
 
 export const INVALIDATIONS = 'feed_invalidations';
 export const SESSIONS = 'feed_sessions';
 
-export async function invalidateFeeds(db: Db, viewerIds: string[], postId?: string): Promise<void> {
-  if (!viewerIds.length && !postId) return;
-  await db
-    .collection<InvalidationDoc>(INVALIDATIONS)
-    .insertOne({ at: new Date(), viewerIds, ...(postId ? { postId } : {}) });
+export async function invalidateFeeds(
+  db: Db,
+  viewerIds: string[],
+  scope: { postId?: string; authorId?: string } = {},
+): Promise<void> {
+  if (!viewerIds.length && !scope.postId && !scope.authorId) return;
+  await db.collection<InvalidationDoc>(INVALIDATIONS).insertOne({ at: new Date(), viewerIds, ...scope });
 }
 
 export async function ensureFeedCacheIndexes(db: Db): Promise<void> {

@@ -1,4 +1,5 @@
 import { type Collection, type Db, MongoBulkWriteError, MongoServerError } from 'mongodb';
+import { invalidateFeeds } from './feed-cache';
 import type { PostType, Visibility } from './write-model';
 
 /**
@@ -42,6 +43,8 @@ export interface FeedItemDoc {
   /** Relevance; neutral until ranking scores the item. */
   score: number;
   modelVersion: string | null;
+  /** When the model last scored the item (absent while provisional); an older scoring never replaces a newer. */
+  scoredAt?: Date;
   reason: FeedReason;
 }
 
@@ -215,6 +218,8 @@ export async function refreshActorItems(rm: ReadModel, actor: ActorSnapshot): Pr
     { 'actor.id': actor.id, 'actor.version': { $lt: actor.version } },
     { $set: { actor } },
   );
+  // Cached pages showing this author's items must not outlive the refresh.
+  if (res.modifiedCount) await invalidateFeeds(rm.feedItems.db, [], { authorId: actor.id });
   return res.modifiedCount;
 }
 

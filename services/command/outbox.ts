@@ -64,7 +64,7 @@ function searchAttributes(ev: EventDoc, input: ProjectionInput): SearchAttribute
  */
 async function invalidateForReaders(wm: WriteModel, ev: EventDoc): Promise<void> {
   const db = wm.events.db;
-  if (ev.type === 'PostDeleted' || ev.type === 'PostUpdated') await invalidateFeeds(db, [], ev.aggregateId);
+  if (ev.type === 'PostDeleted' || ev.type === 'PostUpdated') await invalidateFeeds(db, [], { postId: ev.aggregateId });
   if (ev.type === 'Blocked' || ev.type === 'ConnectionRemoved' || ev.type === 'Unfollowed') {
     await invalidateFeeds(db, [String(ev.payload.from), String(ev.payload.to)]);
   }

@@ -42,6 +42,7 @@ function tailInvalidations(db: Db, cache: SessionCache, pollMs: number, logger: 
     for (const d of docs) {
       cache.evictLocal(d.viewerIds, d.at.getTime());
       if (d.postId) cache.evictPost(d.postId);
+      if (d.authorId) cache.evictAuthor(d.authorId);
       if (d.at > since) since = d.at;
     }
   };

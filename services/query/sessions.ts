@@ -190,14 +190,18 @@ export function createSessionCache(l2: SessionStore, opts: { maxEntries: number;
         currentByViewer.delete(v);
       }
     },
-    /** Evicts every current session that contains the post (a delete), in this process. */
-    evictPost(postId: string): string[] {
-      const viewers: string[] = [];
-      for (const [viewerId, sid] of currentByViewer.entries()) {
-        if (l1.get(sid)?.entries.some((e) => e.postId === postId)) viewers.push(viewerId);
-      }
-      this.evictLocal(viewers);
-      return viewers;
+    /** Evicts every session in this process that shows the post (a delete or an edit). */
+    evictPost(postId: string): void {
+      this.evictWhere((e) => e.postId === postId);
+    },
+    /** Evicts every session in this process that shows the author's items (a profile change). */
+    evictAuthor(authorId: string): void {
+      this.evictWhere((e) => e.authorId === authorId);
+    },
+    evictWhere(match: (e: WindowEntry) => boolean): void {
+      const viewers = new Set<string>();
+      for (const s of l1.values()) if (s.entries.some(match)) viewers.add(s.viewerId);
+      this.evictLocal([...viewers]);
     },
   };
 }
