@@ -1,39 +1,201 @@
 /**
- * The scripted demo story, run by scripts/demo.sh once the stack, workers and services are up. Every command
- * carries a request id, so running the demo again replays instead of duplicating.
+ * The demo story, run by scripts/demo.sh once the stack, workers and services are up. It seeds a network with a
+ * skewed degree distribution and one high-follower author, runs a short story, and prints two members' feeds.
+ * Every command carries a request id, so running the demo again replays instead of duplicating.
  */
+import { Code, ConnectError } from '@connectrpc/connect';
 import { CommandService } from '../gen/feedflow/v1/command_pb';
 import { DiagnosticsService } from '../gen/feedflow/v1/diagnostics_pb';
 import { PostType, Visibility } from '../gen/feedflow/v1/common_pb';
+import { FeedReason, FeedService, FeedView } from '../gen/feedflow/v1/feed_pb';
 import { loadConfig } from '../lib/config';
-import { connectMongo, connectTemporal } from '../lib/clients';
+import { connectTemporal } from '../lib/clients';
 import { TASK_QUEUES } from '../workflows/shared';
 import { grpcClient } from '../test/support/grpc';
 
 const config = loadConfig();
+const MEMBERS = Number(process.env.DEMO_MEMBERS ?? 300);
 const t0 = Date.now();
 const log = (msg: string): void => console.log(`[demo +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
+const cmd = grpcClient(CommandService, config.COMMAND_PORT, 'dev-commands');
+const feed = grpcClient(FeedService, config.QUERY_PORT, 'dev-queries');
 
-async function waitForServer(): Promise<void> {
-  const echo = grpcClient(DiagnosticsService, config.COMMAND_PORT, 'dev-commands');
-  for (let i = 0; i < 300; i++) {
-    if (
-      await echo.echo({ message: 'ready?' }).then(
-        () => true,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 200));
+/** Ignores "already there" answers, so a second demo run passes over what the first one made. */
+async function idempotent<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (err) {
+    const code = ConnectError.from(err).code;
+    if (code === Code.AlreadyExists || code === Code.FailedPrecondition) return undefined;
+    throw err;
   }
-  throw new Error(`command service did not answer on :${config.COMMAND_PORT}; see .stack/logs/command.log`);
+}
+
+async function waitForServers(): Promise<void> {
+  for (const port of [config.COMMAND_PORT, config.QUERY_PORT]) {
+    const echo = grpcClient(DiagnosticsService, port, 'dev-commands');
+    for (let i = 0; ; i++) {
+      if (
+        await echo.echo({ message: 'ready?' }).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
+      if (i > 300) throw new Error(`no gRPC server on :${port}; see .stack/logs/`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/** Runs tasks with bounded concurrency, printing progress at every tenth. */
+async function inParallel<T>(label: string, tasks: Array<() => Promise<T>>, width = 8): Promise<T[]> {
+  const out: T[] = new Array(tasks.length);
+  let next = 0;
+  let done = 0;
+  let shown = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < tasks.length) {
+        const i = next++;
+        out[i] = await tasks[i]();
+        done++;
+        if (done * 10 >= (shown + 1) * tasks.length) {
+          shown = Math.floor((done * 10) / tasks.length);
+          log(`${label}: ${done}/${tasks.length}`);
+        }
+      }
+    }),
+  );
+  return out;
+}
+
+/** A deterministic pseudo-random stream, so every run seeds the same network. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => (s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 2 ** 32;
+}
+
+const FIRST = [
+  'Ada',
+  'Grace',
+  'Alan',
+  'Edsger',
+  'Barbara',
+  'Donald',
+  'Margaret',
+  'Ken',
+  'Radia',
+  'Leslie',
+  'Frances',
+  'John',
+];
+const LAST = [
+  'Lovelace',
+  'Hopper',
+  'Turing',
+  'Dijkstra',
+  'Liskov',
+  'Knuth',
+  'Hamilton',
+  'Thompson',
+  'Perlman',
+  'Lamport',
+];
+
+async function seed(): Promise<string[]> {
+  const ids = await inParallel(
+    'members',
+    Array.from({ length: MEMBERS }, (_, i) => async () => {
+      const name =
+        i === 0
+          ? 'Satya Famous'
+          : `${FIRST[(i - 1) % FIRST.length]} ${LAST[(i - 1) % LAST.length]}${i > FIRST.length ? ` ${i}` : ''}`;
+      const res = await cmd.registerUser({
+        email: `member${i}@demo.feedflow.dev`,
+        displayName: name,
+        headline: i === 0 ? 'Keynote speaker' : ['Engineer', 'Designer', 'Researcher', 'Founder'][i % 4],
+        requestId: `demo-user-${i}`,
+      });
+      return res.userId;
+    }),
+  );
+  // Preferential attachment: low indexes are popular, so degrees follow a long tail.
+  const rand = rng(42);
+  const pick = (): number => Math.floor(MEMBERS * Math.pow(rand(), 2.2));
+  const pairs = new Set<string>();
+  for (let i = 1; i < MEMBERS; i++) {
+    const k = 1 + Math.floor(6 * Math.pow(rand(), 3));
+    for (let j = 0; j < k; j++) {
+      const t = pick();
+      if (t !== i && t !== 0) pairs.add(i < t ? `${i}-${t}` : `${t}-${i}`);
+    }
+  }
+  await inParallel(
+    'connections',
+    [...pairs].map((p) => async () => {
+      const [a, b] = p.split('-').map(Number);
+      const req = await idempotent(
+        cmd.requestConnection({ requesterId: ids[a], addresseeId: ids[b], requestId: `demo-c-${p}` }),
+      );
+      if (req)
+        await idempotent(
+          cmd.respondToConnection({
+            addresseeId: ids[b],
+            connectionId: req.connectionId,
+            accept: true,
+            requestId: `demo-a-${p}`,
+          }),
+        );
+    }),
+  );
+  // The high-follower author: most members follow member 0.
+  await inParallel(
+    'followers of the famous author',
+    ids
+      .slice(1)
+      .filter((_, i) => i % 5 !== 0)
+      .map((id, i) => () => idempotent(cmd.follow({ followerId: id, followeeId: ids[0], requestId: `demo-f-${i}` }))),
+  );
+  log(`seeded ${MEMBERS} members, ${pairs.size} connections, one author followed by ${Math.ceil((MEMBERS - 1) * 0.8)}`);
+  return ids;
+}
+
+const REASON: Record<number, string> = {
+  [FeedReason.CONNECTION]: 'connection',
+  [FeedReason.FOLLOW]: 'follow',
+  [FeedReason.SECOND_DEGREE]: '2nd degree',
+  [FeedReason.BACKFILL]: 'backfill',
+  [FeedReason.POPULAR_AUTHOR]: 'popular author',
+  [FeedReason.OWN_POST]: 'own post',
+};
+
+async function printFeed(viewerId: string, title: string, token: string): Promise<void> {
+  const res = await feed.getFeed({
+    viewerId,
+    pageSize: 10,
+    view: FeedView.V3_PERSONALIZED,
+    minConsistencyToken: token,
+  });
+  console.log(`\n  ${title}${res.stale ? ' (projection still catching up)' : ''}`);
+  console.log(
+    `  ${'author'.padEnd(22)} ${'post'.padEnd(44)} ${'reason'.padEnd(15)} ${'age'.padStart(6)} ${'score'.padStart(6)}`,
+  );
+  for (const i of res.items) {
+    const p = i.post!;
+    const age = Math.round((Date.now() - Number(p.createdAt!.seconds) * 1000) / 1000);
+    const snippet = p.content.length > 42 ? p.content.slice(0, 41) + '…' : p.content;
+    console.log(
+      `  ${p.author!.displayName.slice(0, 22).padEnd(22)} ${snippet.padEnd(44)} ${(REASON[i.reason] ?? '?').padEnd(15)} ${`${age}s`.padStart(6)} ${i.score.toFixed(2).padStart(6)}`,
+    );
+  }
+  if (!res.items.length) console.log('  (empty)');
 }
 
 async function main(): Promise<void> {
-  await waitForServer();
-  log(`command service up on 127.0.0.1:${config.COMMAND_PORT}`);
+  await waitForServers();
+  log(`command service on :${config.COMMAND_PORT}, query service on :${config.QUERY_PORT}`);
   const temporal = await connectTemporal(config);
-  const { mongo, db } = await connectMongo(config);
   try {
     const ping = await temporal.workflow.execute('pingWorkflow', {
       taskQueue: config.TASK_QUEUE_PREFIX + TASK_QUEUES.projection,
@@ -42,58 +204,66 @@ async function main(): Promise<void> {
     });
     log(`smoke workflow ran on the projection worker: ${JSON.stringify(ping)}`);
 
-    const c = grpcClient(CommandService, config.COMMAND_PORT, 'dev-commands');
-    const member = async (key: string, name: string, headline: string) =>
-      (
-        await c.registerUser({
-          email: `${key}@demo.feedflow.dev`,
-          displayName: name,
-          headline,
-          requestId: `demo-user-${key}`,
-        })
-      ).userId;
-    const ada = await member('ada', 'Ada Lovelace', 'Analyst');
-    const grace = await member('grace', 'Grace Hopper', 'Compiler engineer');
-    const alan = await member('alan', 'Alan Turing', 'Researcher');
-    log(`members: ada=${ada} grace=${grace} alan=${alan}`);
+    const ids = await seed();
+    const [famous, ada, grace, alan, edsger] = [ids[0], ids[1], ids[2], ids[3], ids[4]];
+    const post = (authorId: string, content: string, visibility: Visibility, key: string) =>
+      cmd.createPost({ authorId, content, visibility, postType: PostType.TEXT, requestId: `demo-post-${key}` });
 
-    const conn = await c
-      .requestConnection({ requesterId: ada, addresseeId: grace, requestId: 'demo-conn' })
-      .catch(() => undefined);
+    log('story: posts from Ada (public), Grace (connections only) and the famous author');
+    const p1 = await post(
+      ada,
+      'The Analytical Engine weaves algebraic patterns like a loom weaves flowers.',
+      Visibility.PUBLIC,
+      'ada-1',
+    );
+    const p2 = await post(
+      grace,
+      'Found an actual moth in the relay today. First real bug!',
+      Visibility.CONNECTIONS,
+      'grace-1',
+    );
+    const p3 = await post(famous, 'Announcing our new open feed platform, live today.', Visibility.PUBLIC, 'famous-1');
+    const oops = await post(ada, 'Draft: this one will be deleted in a moment', Visibility.PUBLIC, 'ada-oops');
+    log('story: Ada and Grace connect (backfill both ways)');
+    const conn = await idempotent(
+      cmd.requestConnection({ requesterId: ada, addresseeId: grace, requestId: 'demo-story-conn' }),
+    );
     if (conn)
-      await c.respondToConnection({
-        addresseeId: grace,
-        connectionId: conn.connectionId,
-        accept: true,
-        requestId: 'demo-accept',
-      });
-    await c.follow({ followerId: alan, followeeId: ada, requestId: 'demo-follow' }).catch(() => undefined);
-    const post = await c.createPost({
-      authorId: ada,
-      content: 'The Analytical Engine weaves algebraic patterns just as the Jacquard loom weaves flowers.',
-      visibility: Visibility.PUBLIC,
-      postType: PostType.TEXT,
-      requestId: 'demo-post-1',
-    });
-    log(`post ${post.postId} accepted: event ${post.receipt?.eventId} (replayed=${post.receipt?.replayed})`);
+      await idempotent(
+        cmd.respondToConnection({
+          addresseeId: grace,
+          connectionId: conn.connectionId,
+          accept: true,
+          requestId: 'demo-story-accept',
+        }),
+      );
+    log('story: Edsger blocks Alan (purge both ways)');
+    await idempotent(cmd.block({ blockerId: edsger, blockedId: alan, requestId: 'demo-story-block' }));
+    log('story: Grace edits her post; Ada deletes her draft');
+    const edit = await idempotent(
+      cmd.updatePost({
+        authorId: grace,
+        postId: p2.postId,
+        content: 'Found an actual moth in the relay today. Taped it into the log book: first actual bug!',
+        expectedVersion: 1,
+        requestId: 'demo-story-edit',
+      }),
+    );
+    const del = await idempotent(
+      cmd.deletePost({ authorId: ada, postId: oops.postId, requestId: 'demo-story-delete' }),
+    );
 
-    const handle = temporal.workflow.getHandle(post.receipt!.eventId);
-    const desc = await handle.describe();
-    log(`projection workflow ${desc.workflowId} (${desc.type}) is ${desc.status.name}`);
-    const events = await db
-      .collection('events')
-      .find({}, { projection: { _id: 1, status: 1 } })
-      .sort({ at: 1 })
-      .toArray();
-    console.log('\n  event store (write side):');
-    for (const e of events) console.log(`    ${String(e.status).padEnd(8)} ${e._id}`);
+    await printFeed(ada, `Ada's feed (${ada})`, del?.receipt?.consistencyToken ?? p1.receipt!.consistencyToken);
+    await printFeed(grace, `Grace's feed (${grace})`, edit?.receipt?.consistencyToken ?? p2.receipt!.consistencyToken);
+
     console.log(`
-  Temporal UI:   http://127.0.0.1:8233/namespaces/${config.TEMPORAL_NAMESPACE}/workflows
-  Find this fan-out by typing the query:   PostId = "${post.postId}"
-  Call the API:  .tools/bin/grpcurl -plaintext -H 'authorization: Bearer dev-commands' 127.0.0.1:${config.COMMAND_PORT} list
+  Temporal UI:      http://127.0.0.1:8233/namespaces/${config.TEMPORAL_NAMESPACE}/workflows
+  Find a fan-out:   type the query   PostId = "${p3.postId}"   (the famous author's post; FeedOperation = "fanout")
+  Call the APIs:    .tools/bin/grpcurl -plaintext 127.0.0.1:${config.QUERY_PORT} list
+                    .tools/bin/grpcurl -plaintext -H 'authorization: Bearer dev-queries' -d '{"viewer_id":"${ada}","view":"FEED_VIEW_V3_PERSONALIZED"}' 127.0.0.1:${config.QUERY_PORT} feedflow.v1.FeedService/GetFeed
+  Metrics:          http://127.0.0.1:${config.COMMAND_METRICS_PORT}/metrics (command), http://127.0.0.1:${config.QUERY_METRICS_PORT}/metrics (query)
 `);
   } finally {
-    await mongo.close();
     await temporal.connection.close();
   }
 }

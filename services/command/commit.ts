@@ -57,6 +57,16 @@ export function decodeConsistencyToken(token: string): string | undefined {
 
 export interface Committer {
   commit(meta: CommandMeta, ev: NewEvent): Promise<CommandResult>;
+  /** The original answer if this request id was already accepted (ALREADY_EXISTS if with another payload). */
+  replayIfSeen(meta: CommandMeta): Promise<CommandResult | undefined>;
+}
+
+export const requestKeyOf = (meta: CommandMeta): string => `${meta.caller}/${meta.rpc}/${meta.requestId}`;
+
+/** Request id → event id, read by `_id` so a retry is recognised without scanning the event store. */
+interface RequestDoc {
+  _id: string;
+  eventId: string;
 }
 
 /**
@@ -70,6 +80,15 @@ export function createCommitter(deps: {
   config: Pick<Config, 'TASK_QUEUE_PREFIX'>;
 }): Committer {
   const { wm, outbox } = deps;
+  const requests = wm.events.db.collection<RequestDoc>('command_requests');
+
+  /** The event an earlier request with this key committed, if any. */
+  const earlierEvent = async (requestKey: string): Promise<EventDoc | null> => {
+    const req = await requests.findOne({ _id: requestKey });
+    if (req) return wm.events.findOne({ _id: req.eventId });
+    // The process may have died before recording the request; the unique index on events still has it.
+    return null;
+  };
 
   const replay = async (existing: EventDoc, meta: CommandMeta): Promise<CommandResult> => {
     if (existing.requestHash !== meta.requestHash) {
@@ -93,7 +112,7 @@ export function createCommitter(deps: {
         ids: ne.ids ?? {},
         receipt: { eventId, version: ne.version, consistencyToken: consistencyToken(eventId), replayed: false },
       };
-      const requestKey = meta.requestId ? `${meta.caller}/${meta.rpc}/${meta.requestId}` : eventId;
+      const requestKey = meta.requestId ? requestKeyOf(meta) : eventId;
       const ev: EventDoc = {
         _id: eventId,
         type: ne.type,
@@ -121,8 +140,11 @@ export function createCommitter(deps: {
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
         if (meta.requestId) {
-          const earlier = await wm.events.findOne({ requestKey });
-          if (earlier) return replay(earlier, meta);
+          const earlier = (await earlierEvent(requestKey)) ?? (await wm.events.findOne({ requestKey }));
+          if (earlier) {
+            await requests.updateOne({ _id: requestKey }, { $set: { eventId: earlier._id } }, { upsert: true });
+            return replay(earlier, meta);
+          }
         }
         const current = await wm.events.findOne({
           aggregateType: ne.aggregateType,
@@ -133,8 +155,19 @@ export function createCommitter(deps: {
         if (current?.status === 'pending' && Date.now() - current.at.getTime() > 2000) await outbox.complete(current);
         throw new VersionConflict(current);
       }
+      if (meta.requestId) {
+        await requests.insertOne({ _id: requestKey, eventId }).catch((err) => {
+          if (!isDuplicateKey(err)) throw err;
+        });
+      }
       await outbox.complete(ev);
       return result;
+    },
+
+    async replayIfSeen(meta) {
+      if (!meta.requestId) return undefined;
+      const earlier = await earlierEvent(requestKeyOf(meta));
+      return earlier ? replay(earlier, meta) : undefined;
     },
   };
 }

@@ -33,16 +33,22 @@ export async function startCommandServer(deps: {
   await ensureWriteModelIndexes(db);
   const wm = writeModel(db);
   const outbox = createOutbox({ wm, temporal, config, logger });
+  const committer = createCommitter({ wm, outbox, config });
   const handlers = createCommandHandlers({
     wm,
-    committer: createCommitter({ wm, outbox, config }),
+    committer,
     moderator: createRuleModerator(config),
     limiter: createRateLimiter(config),
   });
   const server = await startGrpcServer({
     name: 'command',
     port: deps.port ?? config.COMMAND_PORT,
-    services: [serve(CommandService, createCommandService(handlers))],
+    services: [
+      serve(
+        CommandService,
+        createCommandService(handlers, (meta) => committer.replayIfSeen(meta)),
+      ),
+    ],
     maxMessageBytes: config.GRPC_MAX_MESSAGE_BYTES,
     drainTimeoutMs: config.GRPC_DRAIN_TIMEOUT_MS,
     interceptors: [

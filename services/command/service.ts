@@ -59,112 +59,144 @@ function receipt(r: CommandResult): CommandReceipt {
 }
 
 /** feedflow.v1.CommandService: maps protobuf to domain commands and back; rules live in the handlers. */
-export function createCommandService(h: ReturnType<typeof createCommandHandlers>): ServiceImpl<typeof CommandService> {
+export function createCommandService(
+  h: ReturnType<typeof createCommandHandlers>,
+  replayIfSeen: (meta: CommandMeta) => Promise<CommandResult | undefined>,
+): ServiceImpl<typeof CommandService> {
   const m = CommandService.method;
+  // A retry of an accepted request answers as the original did, before any rule can judge it afresh.
+  const run = async (meta: CommandMeta, handle: (meta: CommandMeta) => Promise<CommandResult>) =>
+    (await replayIfSeen(meta)) ?? handle(meta);
   return {
     async registerUser(req, ctx) {
-      const r = await h.registerUser(metaOf(m.registerUser.input, req, ctx, 'RegisterUser'), {
-        email: req.email,
-        displayName: req.displayName,
-        headline: req.headline,
-        imageUrl: req.profileImageUrl,
-      });
+      const r = await run(metaOf(m.registerUser.input, req, ctx, 'RegisterUser'), (meta) =>
+        h.registerUser(meta, {
+          email: req.email,
+          displayName: req.displayName,
+          headline: req.headline,
+          imageUrl: req.profileImageUrl,
+        }),
+      );
       return { userId: r.ids.userId, receipt: receipt(r) };
     },
     async updateProfile(req, ctx) {
-      const r = await h.updateProfile(metaOf(m.updateProfile.input, req, ctx, 'UpdateProfile'), {
-        userId: req.userId,
-        expectedVersion: req.expectedVersion,
-        ...(req.displayName !== undefined ? { displayName: req.displayName } : {}),
-        ...(req.headline !== undefined ? { headline: req.headline } : {}),
-        ...(req.profileImageUrl !== undefined ? { imageUrl: req.profileImageUrl } : {}),
-      });
+      const r = await run(metaOf(m.updateProfile.input, req, ctx, 'UpdateProfile'), (meta) =>
+        h.updateProfile(meta, {
+          userId: req.userId,
+          expectedVersion: req.expectedVersion,
+          ...(req.displayName !== undefined ? { displayName: req.displayName } : {}),
+          ...(req.headline !== undefined ? { headline: req.headline } : {}),
+          ...(req.profileImageUrl !== undefined ? { imageUrl: req.profileImageUrl } : {}),
+        }),
+      );
       return { receipt: receipt(r) };
     },
     async createPost(req, ctx) {
-      const r = await h.createPost(metaOf(m.createPost.input, req, ctx, 'CreatePost'), {
-        authorId: req.authorId,
-        content: req.content,
-        visibility: VISIBILITY[req.visibility] ?? '',
-        type: POST_TYPE[req.postType] ?? '',
-        mediaUrls: req.mediaUrls,
-      });
+      const r = await run(metaOf(m.createPost.input, req, ctx, 'CreatePost'), (meta) =>
+        h.createPost(meta, {
+          authorId: req.authorId,
+          content: req.content,
+          visibility: VISIBILITY[req.visibility] ?? '',
+          type: POST_TYPE[req.postType] ?? '',
+          mediaUrls: req.mediaUrls,
+        }),
+      );
       return { postId: r.ids.postId, receipt: receipt(r) };
     },
     async updatePost(req, ctx) {
-      const r = await h.updatePost(metaOf(m.updatePost.input, req, ctx, 'UpdatePost'), {
-        authorId: req.authorId,
-        postId: req.postId,
-        content: req.content,
-        expectedVersion: req.expectedVersion,
-      });
+      const r = await run(metaOf(m.updatePost.input, req, ctx, 'UpdatePost'), (meta) =>
+        h.updatePost(meta, {
+          authorId: req.authorId,
+          postId: req.postId,
+          content: req.content,
+          expectedVersion: req.expectedVersion,
+        }),
+      );
       return { receipt: receipt(r) };
     },
     async deletePost(req, ctx) {
-      const r = await h.deletePost(metaOf(m.deletePost.input, req, ctx, 'DeletePost'), {
-        authorId: req.authorId,
-        postId: req.postId,
-        expectedVersion: req.expectedVersion,
-      });
+      const r = await run(metaOf(m.deletePost.input, req, ctx, 'DeletePost'), (meta) =>
+        h.deletePost(meta, {
+          authorId: req.authorId,
+          postId: req.postId,
+          expectedVersion: req.expectedVersion,
+        }),
+      );
       return { receipt: receipt(r) };
     },
     async requestConnection(req, ctx) {
-      const r = await h.requestConnection(metaOf(m.requestConnection.input, req, ctx, 'RequestConnection'), {
-        actorId: req.requesterId,
-        otherId: req.addresseeId,
-      });
+      const r = await run(metaOf(m.requestConnection.input, req, ctx, 'RequestConnection'), (meta) =>
+        h.requestConnection(meta, {
+          actorId: req.requesterId,
+          otherId: req.addresseeId,
+        }),
+      );
       return { connectionId: r.ids.connectionId, receipt: receipt(r) };
     },
     async respondToConnection(req, ctx) {
-      const r = await h.respondToConnection(metaOf(m.respondToConnection.input, req, ctx, 'RespondToConnection'), {
-        addresseeId: req.addresseeId,
-        connectionId: req.connectionId,
-        accept: req.accept,
-      });
+      const r = await run(metaOf(m.respondToConnection.input, req, ctx, 'RespondToConnection'), (meta) =>
+        h.respondToConnection(meta, {
+          addresseeId: req.addresseeId,
+          connectionId: req.connectionId,
+          accept: req.accept,
+        }),
+      );
       return { receipt: receipt(r) };
     },
     async removeConnection(req, ctx) {
-      const r = await h.removeConnection(metaOf(m.removeConnection.input, req, ctx, 'RemoveConnection'), {
-        actorId: req.userId,
-        otherId: req.otherUserId,
-      });
+      const r = await run(metaOf(m.removeConnection.input, req, ctx, 'RemoveConnection'), (meta) =>
+        h.removeConnection(meta, {
+          actorId: req.userId,
+          otherId: req.otherUserId,
+        }),
+      );
       return { receipt: receipt(r) };
     },
     async follow(req, ctx) {
-      const r = await h.follow(metaOf(m.follow.input, req, ctx, 'Follow'), {
-        actorId: req.followerId,
-        otherId: req.followeeId,
-      });
+      const r = await run(metaOf(m.follow.input, req, ctx, 'Follow'), (meta) =>
+        h.follow(meta, {
+          actorId: req.followerId,
+          otherId: req.followeeId,
+        }),
+      );
       return { relationshipId: r.ids.relationshipId, receipt: receipt(r) };
     },
     async unfollow(req, ctx) {
-      const r = await h.unfollow(metaOf(m.unfollow.input, req, ctx, 'Unfollow'), {
-        actorId: req.followerId,
-        otherId: req.followeeId,
-      });
+      const r = await run(metaOf(m.unfollow.input, req, ctx, 'Unfollow'), (meta) =>
+        h.unfollow(meta, {
+          actorId: req.followerId,
+          otherId: req.followeeId,
+        }),
+      );
       return { receipt: receipt(r) };
     },
     async block(req, ctx) {
-      const r = await h.block(metaOf(m.block.input, req, ctx, 'Block'), {
-        actorId: req.blockerId,
-        otherId: req.blockedId,
-      });
+      const r = await run(metaOf(m.block.input, req, ctx, 'Block'), (meta) =>
+        h.block(meta, {
+          actorId: req.blockerId,
+          otherId: req.blockedId,
+        }),
+      );
       return { relationshipId: r.ids.relationshipId, receipt: receipt(r) };
     },
     async unblock(req, ctx) {
-      const r = await h.unblock(metaOf(m.unblock.input, req, ctx, 'Unblock'), {
-        actorId: req.blockerId,
-        otherId: req.blockedId,
-      });
+      const r = await run(metaOf(m.unblock.input, req, ctx, 'Unblock'), (meta) =>
+        h.unblock(meta, {
+          actorId: req.blockerId,
+          otherId: req.blockedId,
+        }),
+      );
       return { receipt: receipt(r) };
     },
     async recordEngagement(req, ctx) {
-      const r = await h.recordEngagement(metaOf(m.recordEngagement.input, req, ctx, 'RecordEngagement'), {
-        userId: req.userId,
-        postId: req.postId,
-        kind: KIND[req.kind] ?? '',
-        comment: req.comment,
-      });
+      const r = await run(metaOf(m.recordEngagement.input, req, ctx, 'RecordEngagement'), (meta) =>
+        h.recordEngagement(meta, {
+          userId: req.userId,
+          postId: req.postId,
+          kind: KIND[req.kind] ?? '',
+          comment: req.comment,
+        }),
+      );
       return { engagementId: r.ids.engagementId, receipt: receipt(r) };
     },
   };

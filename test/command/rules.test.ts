@@ -278,6 +278,22 @@ describe('CommandService rules', function () {
   });
 
   describe('idempotency', () => {
+    it('replays a retried Follow, Block or RespondToConnection instead of judging it again', async () => {
+      const [a, b, c] = [await h.register(), await h.register(), await h.register()];
+      const follow = { followerId: a, followeeId: b, requestId: 'follow-1' };
+      const first = await h.client.follow(follow);
+      const again = await h.client.follow(follow);
+      assert.equal(again.receipt?.replayed, true);
+      assert.equal(again.receipt?.eventId, first.receipt?.eventId);
+      assert.equal(await codeOf(h.client.follow({ ...follow, followeeId: c })), Code.AlreadyExists);
+      const req = await h.client.requestConnection({ requesterId: a, addresseeId: c });
+      const answer = { addresseeId: c, connectionId: req.connectionId, accept: true, requestId: 'answer-1' };
+      const ok = await h.client.respondToConnection(answer);
+      assert.equal((await h.client.respondToConnection(answer)).receipt?.eventId, ok.receipt?.eventId);
+      const events = await h.stores.db.collection('events').countDocuments({ aggregateId: req.connectionId });
+      assert.equal(events, 2, 'requested and accepted, nothing more');
+    });
+
     it('replays the original answer for a repeated request id and refuses a changed payload', async () => {
       const a = await h.register();
       const req = {

@@ -46,8 +46,12 @@ export async function loadLivePost(wm: WriteModel, id: string): Promise<PostDoc>
 }
 
 export async function isBlockedEitherWay(wm: WriteModel, a: string, b: string): Promise<boolean> {
-  const n = await wm.relationships.countDocuments({ _id: { $in: [blockId(a, b), blockId(b, a)] }, active: true });
-  return n > 0;
+  // Two reads by _id: the only lookups FerretDB answers without a scan.
+  const [ab, ba] = await Promise.all([
+    wm.relationships.findOne({ _id: blockId(a, b) }, { projection: { active: 1 } }),
+    wm.relationships.findOne({ _id: blockId(b, a) }, { projection: { active: 1 } }),
+  ]);
+  return !!ab?.active || !!ba?.active;
 }
 
 export async function isConnected(wm: WriteModel, a: string, b: string): Promise<boolean> {

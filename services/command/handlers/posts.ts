@@ -65,11 +65,6 @@ export function createPostHandlers({ wm, committer, moderator, limiter }: Handle
       }
       await moderate(cmd.content, cmd.mediaUrls);
       const postId = meta.requestId ? hashId('p', meta.caller, cmd.authorId, meta.requestId) : randomId('p');
-      if (meta.requestId) {
-        // A retry must replay, not count against the limit or fail on a deleted author.
-        const earlier = await wm.events.findOne({ requestKey: `${meta.caller}/${meta.rpc}/${meta.requestId}` });
-        if (earlier) return committer.commit(meta, { ...postEvent(), version: 1 });
-      }
       await loadUser(wm, cmd.authorId, 'author');
       await limiter.consume(cmd.authorId, 'create_post');
       return committer.commit(meta, postEvent());
