@@ -3,6 +3,9 @@ import type { TrimFeedsInput, TrimFeedsResult } from '../workflows/shared';
 import type { ProjectionDeps } from './deps';
 import { whileHeartbeating } from './sources';
 
+/** Pause per 1,000 items read by the cap sweep, so it yields the store to foreground projections. */
+const SWEEP_PAUSE_MS = 20;
+
 /** Read-model upkeep that no single event owns. */
 export function createMaintenanceActivities({ db, config, logger }: ProjectionDeps) {
   const rm = readModel(db);
@@ -19,7 +22,7 @@ export function createMaintenanceActivities({ db, config, logger }: ProjectionDe
     /** Trims every feed written since `since` to the cap. */
     async trimFeeds(input: TrimFeedsInput): Promise<TrimFeedsResult> {
       const result = await whileHeartbeating(
-        trimFeedsToCap(rm, { cap: config.FEED_CAP, since: new Date(input.since) }),
+        trimFeedsToCap(rm, { cap: config.FEED_CAP, since: new Date(input.since), pauseMs: SWEEP_PAUSE_MS }),
       );
       if (result.trimmed) logger.info({ ...result, since: input.since }, 'feeds trimmed to the cap');
       return result;

@@ -90,7 +90,9 @@ export function createRelationshipActivities({ db, graph }: ProjectionDeps) {
       const now = new Date();
       const res = await writeFeedItems(
         rm,
-        posts.map((post) => feedItem(post, actor, viewerId, 'backfill', acceptedAt, now)),
+        posts.map((post) =>
+          feedItem(post, actor, viewerId, 'backfill', acceptedAt, now, isConnected(pair) ? 'connection' : 'follow'),
+        ),
       );
       const stillVisible = visibleTo(await loadPair(wm, viewerId, authorId), viewerId, authorId);
       if (stillVisible.length < visibilities.length)

@@ -2,7 +2,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PostDoc, RelationshipDoc, UserDoc, WriteModel } from '../stores/write-model';
 import { blockId, connectionId, followId } from '../stores/write-model';
-import { type ActorSnapshot, type FeedItemDoc, type FeedReason, feedItemId, NEUTRAL_SCORE } from '../stores/read-model';
+import { type ActorSnapshot, type FeedItemDoc, type FeedReason, feedItemId } from '../stores/read-model';
+import { provisionalScore, type ProvisionalReason } from '../ranking/provisional';
 import type { ProjectionInput } from '../workflows/shared';
 
 /**
@@ -58,6 +59,8 @@ export function feedItem(
   reason: FeedReason,
   acceptedAt: Date,
   projectedAt: Date,
+  /** The relationship a backfilled item is scored as until the model scores it; a follow if not given. */
+  scoredAs?: ProvisionalReason,
 ): FeedItemDoc {
   return {
     _id: feedItemId(viewerId, post._id),
@@ -72,7 +75,7 @@ export function feedItem(
     createdAt: post.createdAt,
     acceptedAt,
     projectedAt,
-    score: NEUTRAL_SCORE,
+    score: provisionalScore(scoredAs ?? (reason === 'backfill' ? 'follow' : reason)),
     modelVersion: null,
     reason,
   };

@@ -29,14 +29,16 @@ import {
   type FeedItemDoc,
   feedItemId,
   percentile,
+  projectionLag,
   readModel,
 } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
 import { grpcClient } from '../test/support/grpc';
 
 const ROOT = resolve(__dirname, '..');
-const SIZES = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number);
+const SIZES = (process.env.BENCH_SIZES ?? '10000,100000').split(',').filter(Boolean).map(Number);
 const LAG_POSTS = Number(process.env.BENCH_LAG_POSTS ?? 200);
+const POLL_MS = 10;
 const UPSERT_BUDGET_MS = Number(process.env.BENCH_UPSERT_BUDGET_MS ?? 30_000);
 
 const rssKb = (pid: number, field: 'VmRSS' | 'VmHWM'): number => {
@@ -162,36 +164,6 @@ async function main(): Promise<void> {
   };
 
   try {
-    console.log('\nThroughput (CreatePost → fan-out workflow completed)');
-    for (const size of SIZES) {
-      const author = await register(`author${size}`);
-      seeded.push(author, ...(await seedFollowers(graph, author, size)));
-      if (size >= 100_000) {
-        // A fresh worker, so its peak RSS is this fan-out's.
-        worker.kill('SIGTERM');
-        await new Promise((r) => worker.once('exit', r));
-        worker = await startWorker(env);
-      }
-      let peakRss = 0;
-      const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssKb(worker.pid!, 'VmRSS'))), 100);
-      const post = await createPost(author);
-      const result = await temporal.workflow.getHandle(post.eventId).result();
-      const seconds = (Date.now() - post.acceptedAt) / 1000;
-      clearInterval(sampler);
-      const items = await rm.feedItems.countDocuments({ postId: post.postId });
-      const perSec = items / seconds;
-      const ceiling = await ceilings(db, post.postId);
-      console.log(
-        `  ${fmt(size)} followers: ${fmt(items)} items (workflow says ${fmt(result.itemsWritten)}) in ${seconds.toFixed(1)} s = ${fmt(perSec)} items/s`,
-      );
-      console.log(
-        `    ceiling, same docs, same server: bulkWrite upsert ${fmt(ceiling.upsertPerSec)}/s over ${fmt(ceiling.upserted)} docs ` +
-          `(ratio ${(perSec / ceiling.upsertPerSec).toFixed(2)}); insertMany ${fmt(ceiling.insertPerSec)}/s over ${fmt(ceiling.docs)} ` +
-          `(ratio ${(perSec / ceiling.insertPerSec).toFixed(2)})`,
-      );
-      console.log(`    worker RSS: peak sampled ${mb(peakRss)}, VmHWM ${mb(rssKb(worker.pid!, 'VmHWM'))}`);
-    }
-
     console.log(`\nWrite→read lag (CreatePost accepted → item visible to a follower), ${LAG_POSTS} posts`);
     const authors: Array<{ id: string; last: string }> = [];
     for (let i = 0; i < 20; i++) {
@@ -200,15 +172,25 @@ async function main(): Promise<void> {
       seeded.push(id, ...followers);
       authors.push({ id, last: followers[followers.length - 1] });
     }
+    const lagStart = Date.now();
     const lags: number[] = [];
+    /** Duration of the read that found each item: the resolution of "visible". */
+    const reads: number[] = [];
     const phases = { start: [] as number[], pickup: [] as number[], project: [] as number[], visible: [] as number[] };
     for (let i = 0; i < LAG_POSTS; i++) {
       const author = authors[i % authors.length];
       const post = await createPost(author.id);
       const _id = feedItemId(author.last, post.postId);
       let item: FeedItemDoc | null = null;
-      while (!(item = await rm.feedItems.findOne({ _id }))) await new Promise((r) => setTimeout(r, 1));
+      let readStarted = 0;
+      for (;;) {
+        readStarted = Date.now();
+        if ((item = await rm.feedItems.findOne({ _id }))) break;
+        // Not tighter: on FerretDB a read by _id scans the table, so a busy reader slows the writer it waits for.
+        await new Promise((r) => setTimeout(r, POLL_MS));
+      }
       const visibleAt = Date.now();
+      reads.push(visibleAt - readStarted);
       lags.push(visibleAt - post.acceptedAt);
       const history = await temporal.workflow.getHandle(post.eventId).fetchHistory();
       const time = (attrs: 'workflowExecutionStartedEventAttributes' | 'workflowTaskStartedEventAttributes') => {
@@ -249,6 +231,41 @@ async function main(): Promise<void> {
     console.log(
       `    projected → visible to a reader (insertMany, poll)                      ${med(phases.visible)} / ${p99(phases.visible)} ms`,
     );
+    console.log(`    (the reader's findOne that saw the item took ${med(reads)} / ${p99(reads)} ms)`);
+    const stored = await projectionLag(rm, { since: new Date(lagStart), reason: 'follow' });
+    console.log(
+      `  stored lag of every follower item of these posts (accepted → projectedAt, scripts/lag-report.ts): ` +
+        `${fmt(stored.count)} items, p50 ${stored.p50} ms, p99 ${stored.p99} ms`,
+    );
+    console.log('\nThroughput (CreatePost → fan-out workflow completed)');
+    for (const size of SIZES) {
+      const author = await register(`author${size}`);
+      seeded.push(author, ...(await seedFollowers(graph, author, size)));
+      if (size >= 100_000) {
+        // A fresh worker, so its peak RSS is this fan-out's.
+        worker.kill('SIGTERM');
+        await new Promise((r) => worker.once('exit', r));
+        worker = await startWorker(env);
+      }
+      let peakRss = 0;
+      const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssKb(worker.pid!, 'VmRSS'))), 100);
+      const post = await createPost(author);
+      const result = await temporal.workflow.getHandle(post.eventId).result();
+      const seconds = (Date.now() - post.acceptedAt) / 1000;
+      clearInterval(sampler);
+      const items = await rm.feedItems.countDocuments({ postId: post.postId });
+      const perSec = items / seconds;
+      const ceiling = await ceilings(db, post.postId);
+      console.log(
+        `  ${fmt(size)} followers: ${fmt(items)} items (workflow says ${fmt(result.itemsWritten)}) in ${seconds.toFixed(1)} s = ${fmt(perSec)} items/s`,
+      );
+      console.log(
+        `    ceiling, same docs, same server: bulkWrite upsert ${fmt(ceiling.upsertPerSec)}/s over ${fmt(ceiling.upserted)} docs ` +
+          `(ratio ${(perSec / ceiling.upsertPerSec).toFixed(2)}); insertMany ${fmt(ceiling.insertPerSec)}/s over ${fmt(ceiling.docs)} ` +
+          `(ratio ${(perSec / ceiling.insertPerSec).toFixed(2)})`,
+      );
+      console.log(`    worker RSS: peak sampled ${mb(peakRss)}, VmHWM ${mb(rssKb(worker.pid!, 'VmHWM'))}`);
+    }
   } finally {
     worker.kill('SIGTERM');
     await server.close();

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -81,6 +82,11 @@ const schema = z.object({
   PROJECTION_WORKER_METRICS_PORT: anyPort.default(9467),
   PRIORITY_WORKER_METRICS_PORT: anyPort.default(9468),
   RANKING_WORKER_METRICS_PORT: anyPort.default(9469),
+  /** The engagement model the ranking worker serves; a schema mismatch stops the worker at start. */
+  // The same file as stores/model.ts's DEFAULT_MODEL_PATH, named here so config never loads onnxruntime.
+  RANKING_MODEL_PATH: z.string().min(1).default(resolve(__dirname, '../models/engagement-v1.onnx')),
+  /** A post's items are re-scored at most once per this interval, however much engagement arrives. */
+  RESCORE_DEBOUNCE_MS: positiveInt.default(5_000),
   GRPC_MAX_MESSAGE_BYTES: positiveInt.default(1024 * 1024),
   GRPC_DRAIN_TIMEOUT_MS: positiveInt.default(10_000),
   FEEDFLOW_TOKENS: tokens.prefault(DEV_TOKENS),

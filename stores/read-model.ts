@@ -1,4 +1,4 @@
-import { type Collection, type Db, MongoBulkWriteError, MongoServerError } from 'mongodb';
+import { type Collection, type Db, type Filter, MongoBulkWriteError, MongoServerError } from 'mongodb';
 import { invalidateFeeds } from './feed-cache';
 import type { PostType, Visibility } from './write-model';
 
@@ -257,41 +257,55 @@ async function trimViewer(rm: ReadModel, viewerId: string, cap: number): Promise
   return trimmed;
 }
 
-/** How many items each viewer has: per chunk of viewers (a covered index scan), or all at once (one scan). */
-async function countItems(rm: ReadModel, viewerIds: string[] | 'all'): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  const filters = viewerIds === 'all' ? [{}] : [];
-  if (viewerIds !== 'all') {
-    for (let i = 0; i < viewerIds.length; i += 500) filters.push({ viewerId: { $in: viewerIds.slice(i, i + 500) } });
-  }
+/**
+ * Streams `viewerId` of the items matching each filter, in batches, pausing between batches: a sweep is background
+ * work and must leave the store to the fan-outs (on FerretDB every such read is a scan of the collection).
+ */
+async function forEachViewerId(
+  rm: ReadModel,
+  filters: Filter<FeedItemDoc>[],
+  pauseMs: number,
+  fn: (viewerId: string) => void,
+): Promise<void> {
   for (const filter of filters) {
-    const cursor = rm.feedItems.find(filter, { projection: { _id: 0, viewerId: 1 } });
-    for await (const { viewerId } of cursor) counts.set(viewerId, (counts.get(viewerId) ?? 0) + 1);
+    const cursor = rm.feedItems.find(filter, { projection: { _id: 0, viewerId: 1 }, batchSize: SWEEP_BATCH });
+    let n = 0;
+    for await (const { viewerId } of cursor) {
+      fn(viewerId);
+      if (++n % SWEEP_BATCH === 0 && pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+    }
   }
-  return counts;
 }
 
-/** Past this many recently written viewers, one scan of all feeds is cheaper than counting them chunk by chunk. */
+const SWEEP_BATCH = 1_000;
+/** Past this many recently written viewers, one pass over all feeds is cheaper than counting them chunk by chunk. */
 const FULL_SCAN_ABOVE = 2_000;
 
 /**
  * Enforces the per-viewer cap: every viewer written to since `since` keeps their newest `cap` items. Only those
- * viewers can have grown, and the `projected` index finds them.
+ * viewers can have grown, and the `projected` index finds them; their items are counted through `viewer_recent`.
  */
 export async function trimFeedsToCap(
   rm: ReadModel,
-  opts: { cap: number; since: Date },
+  opts: { cap: number; since: Date; pauseMs?: number },
 ): Promise<{ viewers: number; trimmedViewers: number; trimmed: number }> {
-  const touched = (await rm.feedItems.distinct('viewerId', { projectedAt: { $gte: opts.since } })) as string[];
-  const counts = await countItems(rm, touched.length > FULL_SCAN_ABOVE ? 'all' : touched);
+  const pauseMs = opts.pauseMs ?? 0;
+  const touched = new Set<string>();
+  await forEachViewerId(rm, [{ projectedAt: { $gte: opts.since } }], pauseMs, (v) => touched.add(v));
+  const ids = [...touched];
+  const filters: Filter<FeedItemDoc>[] = [];
+  if (ids.length > FULL_SCAN_ABOVE) filters.push({});
+  else for (let i = 0; i < ids.length; i += 500) filters.push({ viewerId: { $in: ids.slice(i, i + 500) } });
+  const counts = new Map<string, number>();
+  await forEachViewerId(rm, filters, pauseMs, (v) => counts.set(v, (counts.get(v) ?? 0) + 1));
   let trimmed = 0;
   let trimmedViewers = 0;
   for (const [viewerId, n] of counts) {
-    if (n <= opts.cap) continue;
+    if (n <= opts.cap || !touched.has(viewerId)) continue;
     trimmed += await trimViewer(rm, viewerId, opts.cap);
     trimmedViewers++;
   }
-  return { viewers: touched.length, trimmedViewers, trimmed };
+  return { viewers: touched.size, trimmedViewers, trimmed };
 }
 
 /**

@@ -1,6 +1,6 @@
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { createEngagementActivities } from '../activities/engagement';
-import { ensureSearchAttributes } from './helpers';
+import { ensureSearchAttributes, markPostDirty } from './helpers';
 import type { EngagementResult, ProjectionInput } from './shared';
 
 const { recountEngagement } = proxyActivities<ReturnType<typeof createEngagementActivities>>({
@@ -8,11 +8,14 @@ const { recountEngagement } = proxyActivities<ReturnType<typeof createEngagement
   retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
 });
 
-/** Engagement recorded: the post's counters in the read model are recounted. */
+/** Engagement recorded: the post's counters in the read model are recounted, and its items marked for re-scoring. */
 export async function engagementWorkflow(input: ProjectionInput): Promise<EngagementResult> {
   if (!input?.eventId || !input.postId) {
     throw ApplicationFailure.nonRetryable('eventId and postId are required', 'InvalidInput');
   }
   ensureSearchAttributes('engagement', { postId: input.postId, viewerId: input.actorId });
-  return await recountEngagement(input.postId);
+  const result = await recountEngagement(input.postId);
+  // Histories recorded before re-scoring existed replay without the mark.
+  if (patched('rescore-on-engagement')) await markPostDirty(input.postId);
+  return result;
 }

@@ -1,6 +1,7 @@
 import {
   ApplicationFailure,
   makeContinueAsNewFunc,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -9,7 +10,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createFanoutActivities } from '../activities/fanout';
-import { ensureSearchAttributes, requestFeedTrim } from './helpers';
+import { ensureSearchAttributes, requestFeedTrim, startScoring } from './helpers';
 import {
   type FanoutCarry,
   type FanoutProgress,
@@ -64,6 +65,10 @@ export async function fanoutPostWorkflow(input: ProjectionInput, carry?: FanoutC
   };
   setHandler(progressQuery, () => progress);
 
+  // Each written range is scored on the ranking queue; histories recorded before scoring existed replay without it.
+  const scoring = patched('score-after-fanout');
+  const scorings: Promise<void>[] = [];
+
   let plan = carry?.plan;
   if (!plan) {
     ensureSearchAttributes('fanout', { postId: input.postId ?? input.aggregateId, authorId: input.actorId });
@@ -75,6 +80,11 @@ export async function fanoutPostWorkflow(input: ProjectionInput, carry?: FanoutC
       itemsWritten: first.written,
       cursor: first.cursor,
     });
+    if (scoring && !plan.skipped) {
+      scorings.push(
+        startScoring(plan.version, 0, { postId: plan.postId, after: '', until: first.cursor, includeAuthor: true }),
+      );
+    }
     upsertMemo({ audienceSize: plan.audienceSize, scope: plan.scope, pullAuthor: plan.pullAuthor });
   }
   const show = () =>
@@ -89,6 +99,7 @@ export async function fanoutPostWorkflow(input: ProjectionInput, carry?: FanoutC
   let cursor = progress.cursor;
   for (let slices = 0; cursor !== null && scope !== 'none'; slices++) {
     if (slices >= SLICES_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      await Promise.all(scorings);
       // Memo and search attributes are passed on explicitly so the next run stays findable and keeps its memo.
       const info = workflowInfo();
       await makeContinueAsNewFunc<typeof fanoutPostWorkflow>({
@@ -96,6 +107,7 @@ export async function fanoutPostWorkflow(input: ProjectionInput, carry?: FanoutC
         typedSearchAttributes: info.typedSearchAttributes,
       })(input, { plan, progress });
     }
+    const [firstPage, from] = [progress.pagesDone, cursor];
     const slice: FanoutSliceResult = await fanoutSlice({
       postId: plan.postId,
       authorId: plan.authorId,
@@ -108,8 +120,13 @@ export async function fanoutPostWorkflow(input: ProjectionInput, carry?: FanoutC
     progress.itemsWritten += slice.written;
     progress.cursor = slice.cursor;
     cursor = slice.deleted ? null : slice.cursor;
+    if (scoring && !slice.deleted && slice.pages > 0) {
+      const range = { postId: plan.postId, after: from, until: slice.cursor, includeAuthor: false };
+      scorings.push(startScoring(plan.version, firstPage, range));
+    }
     show();
   }
+  await Promise.all(scorings);
   await finishFanout(plan);
   await requestFeedTrim();
   progress.done = true;

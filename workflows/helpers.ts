@@ -1,5 +1,6 @@
 import { type SearchAttributeUpdatePair, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
+  getExternalWorkflowHandle,
   ParentClosePolicy,
   proxyLocalActivities,
   startChild,
@@ -8,7 +9,16 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { createMaintenanceActivities } from '../activities/maintenance';
-import { FEED_TRIM_INTERVAL_MS, type ProjectionKind, SEARCH_ATTRIBUTES, type TrimFeedsInput } from './shared';
+import {
+  FEED_TRIM_INTERVAL_MS,
+  postDirtySignal,
+  type ProjectionKind,
+  type RescorePostInput,
+  type ScoreRangeInput,
+  SEARCH_ATTRIBUTES,
+  siblingQueue,
+  type TrimFeedsInput,
+} from './shared';
 
 /** Helpers shared by the projection workflows; not workflows themselves, so not exported from index.ts. */
 
@@ -53,5 +63,55 @@ export async function requestFeedTrim(): Promise<void> {
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+/**
+ * Starts the scoring of one fan-out range on the ranking queue and leaves it running: the fan-out goes on with its
+ * next slice (both commands leave in the same workflow task), and never waits for the model. The id names the
+ * post version and the range's first page, so a replayed or retried fan-out starts each scoring once.
+ */
+export async function startScoring(version: number, page: number, range: ScoreRangeInput): Promise<void> {
+  try {
+    await startChild('scoreFeedItemsWorkflow', {
+      workflowId: `score/post/${range.postId}/v${version}/p${page}`,
+      taskQueue: siblingQueue(workflowInfo().taskQueue, 'ranking'),
+      args: [range],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      // Scoring nobody picks up (no ranking worker) must not stay open forever; the provisional score stays.
+      workflowExecutionTimeout: '1 hour',
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+/**
+ * Marks a post dirty for re-scoring: signals its running `rescore/post/{postId}` workflow, or starts one already
+ * marked. Signal-with-start is a client call; from a workflow, a signal that finds nobody falls back to a start,
+ * and a start that loses the race to another starter signals the winner.
+ */
+export async function markPostDirty(postId: string): Promise<void> {
+  const workflowId = `rescore/post/${postId}`;
+  const signal = () => getExternalWorkflowHandle(workflowId).signal(postDirtySignal);
+  try {
+    await signal();
+    return;
+  } catch {
+    // Not running: start it below.
+  }
+  try {
+    await startChild('rescorePostWorkflow', {
+      workflowId,
+      taskQueue: siblingQueue(workflowInfo().taskQueue, 'ranking'),
+      args: [{ postId, dirty: true } satisfies RescorePostInput],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      workflowExecutionTimeout: '1 day',
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    await signal();
   }
 }

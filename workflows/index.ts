@@ -7,3 +7,6 @@ export * from './purge';
 export * from './profile';
 export * from './engagement';
 export * from './trim-feeds';
+export * from './score-feed-items';
+export * from './rescore-post';
+export * from './model-rollout';

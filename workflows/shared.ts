@@ -1,5 +1,5 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 /**
  * The contract between the command side and the projection pipeline: task queues, event types, workflow ids and
@@ -11,6 +11,8 @@ export const TASK_QUEUES = {
   projection: 'projection',
   /** Deletes and purges, so a delete never waits behind a large fan-out. */
   priority: 'projection-priority',
+  /** Scoring, re-scoring and model rollouts, so the fan-out never waits for the model. */
+  ranking: 'ranking',
 } as const;
 export type TaskQueueName = keyof typeof TASK_QUEUES;
 
@@ -256,4 +258,97 @@ export interface TrimFeedsResult {
   viewers: number;
   trimmedViewers: number;
   trimmed: number;
+}
+
+// ---------- Ranking workflows: inputs, results and signals (scoring on the `ranking` queue) ----------
+
+/** The workflow types on the ranking queue, for the replay fixtures. */
+export const RANKING_WORKFLOW_TYPES = [
+  'scoreFeedItemsWorkflow',
+  'rescorePostWorkflow',
+  'modelRolloutWorkflow',
+] as const;
+
+/**
+ * The same deployment's queue of another kind: a workflow on `{prefix}projection` finds `{prefix}ranking`. Queue
+ * names carry the deployment's TASK_QUEUE_PREFIX, which workflows cannot read from config.
+ */
+export function siblingQueue(taskQueue: string, kind: TaskQueueName): string {
+  const known = Object.values(TASK_QUEUES).sort((a, b) => b.length - a.length);
+  const own = known.find((q) => taskQueue.endsWith(q));
+  return (own ? taskQueue.slice(0, taskQueue.length - own.length) : '') + TASK_QUEUES[kind];
+}
+
+/**
+ * Scores a post's feed items for a range of its audience: viewers after `after` up to and including `until` (null:
+ * to the end), in graph order, plus the author's own item when `includeAuthor`. Ids, not documents.
+ */
+export interface ScoreRangeInput {
+  postId: string;
+  /** Resume after this viewer id ('' from the start). */
+  after: string;
+  /** Last viewer id of the range, inclusive; null to the end of the audience. */
+  until: string | null;
+  includeAuthor: boolean;
+  /** Only items whose stored model version differs from the serving one (a rollout); default: every item. */
+  staleOnly?: boolean;
+  /** Audience pages per activity call; the activity returns its cursor after them. */
+  maxPages?: number;
+}
+
+export interface ScoreRangeResult {
+  /** Where the next call resumes, or null when the range is done. */
+  cursor: string | null;
+  pages: number;
+  /** Items read back from the read model (the audience members that hold the post). */
+  items: number;
+  /** Items whose score was written (older scores only; a newer one wins). */
+  written: number;
+  modelVersion: string;
+  /** The post is gone: nothing left to score. */
+  gone: boolean;
+}
+
+export interface ScoreFeedItemsResult {
+  postId: string;
+  items: number;
+  written: number;
+  modelVersion: string | null;
+}
+
+/** Engagement marks a post dirty; the post's re-scoring workflow coalesces the marks of one debounce interval. */
+export const postDirtySignal = defineSignal('postDirty');
+
+export interface RescorePostInput {
+  postId: string;
+  /** Carried across continue-as-new: a mark arrived after the last pass. */
+  dirty?: boolean;
+  /** Passes so far, for the operator. */
+  passes?: number;
+}
+
+export interface RescorePostResult {
+  postId: string;
+  passes: number;
+  written: number;
+}
+
+export interface ModelRolloutInput {
+  /** The version the ranking workers now serve; the rollout fails over to retries until they do. */
+  modelVersion: string;
+  /** Resume after this post id ('' from the start). */
+  cursor?: string;
+  /** Posts per page of the rollout. */
+  postsPerPage?: number;
+  /** Pause between pages, so a rollout never crowds out fresh scoring. */
+  pauseMs?: number;
+  /** Carried across continue-as-new. */
+  postsDone?: number;
+  written?: number;
+}
+
+export interface ModelRolloutResult {
+  modelVersion: string;
+  postsDone: number;
+  written: number;
 }

@@ -1,0 +1,163 @@
+import type { AnyBulkWriteOperation } from 'mongodb';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Config } from '../lib/config';
+import { metrics, recordLag } from '../lib/metrics';
+import { invalidateFeeds } from '../stores/feed-cache';
+import type { Graph, PushScope } from '../stores/graph';
+import { createIdLookup, detectIdLookup, type IdLookup } from '../stores/lookup';
+import { type FeedItemDoc, feedItemId, readModel } from '../stores/read-model';
+import { writeModel } from '../stores/write-model';
+import type { ScoreRangeInput, ScoreRangeResult } from '../workflows/shared';
+import { createRankingActivities, type RankingDeps } from './ranking';
+
+export interface ScoringDeps extends RankingDeps {
+  graph: Graph;
+  config: Pick<Config, 'FANOUT_PAGE_SIZE' | 'RESCORE_DEBOUNCE_MS'>;
+  /** How to read items by id; detected from the server when not given. */
+  lookup?: IdLookup;
+}
+
+/** A range activity's checkpoint, so a retry resumes after the last page it wrote. */
+interface RangeCheckpoint {
+  cursor: string;
+  pages: number;
+  items: number;
+  written: number;
+}
+
+type StoredItem = Pick<FeedItemDoc, '_id' | 'viewerId' | 'modelVersion' | 'scoredAt' | 'acceptedAt'>;
+const STORED = { _id: 1, viewerId: 1, modelVersion: 1, scoredAt: 1, acceptedAt: 1 };
+
+/**
+ * Writing model scores into the feed items the fan-out wrote with a provisional score: the audience is paged from
+ * the graph as the fan-out paged it, items are read and written by `_id` only (the one lookup FerretDB pushes
+ * down), and a score never replaces one taken at a later time.
+ */
+export function createScoringActivities(deps: ScoringDeps) {
+  const { db, graph, config } = deps;
+  const wm = writeModel(db);
+  const rm = readModel(db);
+  const ranking = createRankingActivities(deps);
+  let lookup: Promise<IdLookup> | undefined = deps.lookup && Promise.resolve(deps.lookup);
+  const ids = () => (lookup ??= detectIdLookup(db).catch(() => createIdLookup(true)));
+
+  /** Scores the post's items of these viewers and writes the scores; returns [items read, scores written]. */
+  async function scoreViewers(postId: string, viewerIds: string[], staleOnly: boolean): Promise<[number, number]> {
+    if (!viewerIds.length) return [0, 0];
+    const found = await (
+      await ids()
+    ).byIds(
+      rm.feedItems,
+      viewerIds.map((v) => feedItemId(v, postId)),
+      STORED,
+    );
+    let items = found as unknown as StoredItem[];
+    if (staleOnly) {
+      const serving = await ranking.modelVersion();
+      items = items.filter((i) => i.modelVersion !== serving);
+    }
+    if (!items.length) return [found.length, 0];
+    const end = metrics.scoringBatch.startTimer();
+    const scored = await ranking.scoreItems({ items: items.map((i) => ({ viewerId: i.viewerId, postId })) });
+    end();
+    const scoredAt = new Date(scored.scoredAt);
+    const byViewer = new Map(items.map((i) => [i.viewerId, i]));
+    const ops: AnyBulkWriteOperation<FeedItemDoc>[] = [];
+    const touched: string[] = [];
+    const now = Date.now();
+    for (const s of scored.scores) {
+      const item = byViewer.get(s.viewerId);
+      if (!item || (item.scoredAt && item.scoredAt >= scoredAt)) continue;
+      // Lag is a fresh item's accepted→scored time; a re-score of an old item says nothing about the pipeline.
+      if (item.modelVersion === null && item.acceptedAt) recordLag('scored', (now - item.acceptedAt.getTime()) / 1000);
+      touched.push(item.viewerId);
+      ops.push({
+        updateOne: {
+          filter: { _id: item._id },
+          update: { $set: { score: s.score, modelVersion: scored.modelVersion, scoredAt } },
+        },
+      });
+    }
+    if (ops.length) {
+      await rm.feedItems.bulkWrite(ops, { ordered: false });
+      // Cached first pages were ranked with the provisional (or older) score.
+      await invalidateFeeds(db, touched);
+    }
+    return [found.length, ops.length];
+  }
+
+  return {
+    /**
+     * Scores a post's items for a range of its audience (see ScoreRangeInput), one graph page and one bulk write
+     * per heartbeat. Idempotent: a retry re-scores the same items, and the later score wins.
+     */
+    async scoreRange(input: ScoreRangeInput): Promise<ScoreRangeResult> {
+      const ctx = Context.current();
+      const resumed = ctx.info.heartbeatDetails as RangeCheckpoint | undefined;
+      let { cursor, pages, items, written } = resumed ?? { cursor: input.after, pages: 0, items: 0, written: 0 };
+      const modelVersion = await ranking.modelVersion();
+      const staleOnly = !!input.staleOnly;
+      const post = await wm.posts.findOne({ _id: input.postId });
+      if (!post || post.deleted) return { cursor: null, pages, items, written, modelVersion, gone: true };
+
+      if (input.includeAuthor && !resumed) {
+        const [n, w] = await scoreViewers(post._id, [post.authorId], staleOnly);
+        items += n;
+        written += w;
+      }
+      let scope: PushScope | null = null;
+      if (post.visibility === 'connections') scope = 'connections';
+      else if (post.visibility === 'public') {
+        const pull = await rm.pullAuthors.findOne({ _id: post.authorId }, { projection: { _id: 1 } });
+        scope = pull ? 'connections' : 'connections+followers';
+      }
+      const maxPages = input.maxPages ?? 10;
+      for (let run = 0; scope && run < maxPages; run++) {
+        ctx.cancellationSignal.throwIfAborted();
+        const page = await graph.audiencePage(post.authorId, scope, cursor, config.FANOUT_PAGE_SIZE);
+        const inRange = page.members.filter((m) => input.until === null || m.id <= input.until);
+        const [n, w] = await scoreViewers(
+          post._id,
+          inRange.map((m) => m.id),
+          staleOnly,
+        );
+        items += n;
+        written += w;
+        pages++;
+        const done = page.next === null || (input.until !== null && page.next >= input.until);
+        if (done) return { cursor: null, pages, items, written, modelVersion, gone: false };
+        cursor = page.next!;
+        ctx.heartbeat({ cursor, pages, items, written } satisfies RangeCheckpoint);
+      }
+      return { cursor: scope ? cursor : null, pages, items, written, modelVersion, gone: false };
+    },
+
+    /** The re-scoring debounce this deployment runs with (workflows cannot read config). */
+    async rescoreDebounceMs(): Promise<number> {
+      return config.RESCORE_DEBOUNCE_MS;
+    },
+
+    /** Fails, retryably and typed, until this worker serves `modelVersion`: a rollout waits for the deploy. */
+    async requireModelVersion(modelVersion: string): Promise<void> {
+      const serving = await ranking.modelVersion();
+      if (serving !== modelVersion) {
+        throw ApplicationFailure.create({
+          type: 'ModelVersionMismatch',
+          message: `this worker serves model ${serving}, the rollout wants ${modelVersion}`,
+          nonRetryable: false,
+        });
+      }
+    },
+
+    /** A page of live posts in id order, for a rollout to walk. */
+    async postsPage(req: { after: string; limit: number }): Promise<{ postIds: string[]; next: string | null }> {
+      const docs = await rm.postSummaries
+        .find({ _id: { $gt: req.after }, deleted: false }, { projection: { _id: 1 } })
+        .sort({ _id: 1 })
+        .limit(req.limit)
+        .toArray();
+      const postIds = docs.map((d) => d._id);
+      return { postIds, next: postIds.length < req.limit ? null : postIds[postIds.length - 1] };
+    },
+  };
+}
