@@ -86,7 +86,13 @@ function fromPushed(d: PushedDoc, viewerId: string): FeedEntryData {
   };
 }
 
-function fromPost(p: PostDoc, author: UserDoc | undefined, reason: ItemReason): FeedEntryData {
+/** A post from the write model in the query side's shape. */
+export function fromPost(
+  p: PostDoc,
+  author: UserDoc | null | undefined,
+  reason: ItemReason,
+  engagement: FeedEntryData['engagement'] = zero,
+): FeedEntryData {
   return {
     postId: p._id,
     version: p.version,
@@ -102,7 +108,7 @@ function fromPost(p: PostDoc, author: UserDoc | undefined, reason: ItemReason): 
     score: 1,
     modelVersion: '',
     reason,
-    engagement: { ...zero },
+    engagement: { ...engagement },
     source: 'post',
   };
 }

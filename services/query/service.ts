@@ -13,13 +13,13 @@ import {
 } from '../../gen/feedflow/v1/feed_pb';
 import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import type { Graph } from '../../stores/graph';
-import { writeModel, type PostDoc, type UserDoc } from '../../stores/write-model';
+import { writeModel } from '../../stores/write-model';
 import { requireId } from '../command/handlers/context';
 import { invalid, notFound } from '../shared/errors';
 import type { ConsistencyWaiter } from './consistency';
 import type { CursorCodec } from './cursor';
 import type { FeedReader, ServedItem } from './feed';
-import type { FeedEntryData, ItemSource } from './items';
+import { fromPost, type FeedEntryData, type ItemSource } from './items';
 import type { SafetyNet } from './safety';
 import type { ItemReason } from './sessions';
 
@@ -77,30 +77,6 @@ function toPost(d: FeedEntryData, withEngagement: boolean): Post {
     createdAt: timestampFromMs(d.createdAt),
     ...(withEngagement ? { engagement: create(EngagementCountsSchema, d.engagement) } : {}),
   });
-}
-
-const NO_ENGAGEMENT = { likes: 0, comments: 0, shares: 0, views: 0 };
-
-/** A post from the write model in the query side's shape. */
-function postData(p: PostDoc, author: UserDoc | null | undefined, engagement = NO_ENGAGEMENT): FeedEntryData {
-  return {
-    postId: p._id,
-    version: p.version,
-    authorId: p.authorId,
-    authorName: author?.displayName ?? '',
-    authorHeadline: author?.headline ?? '',
-    authorImageUrl: author?.imageUrl ?? '',
-    content: p.content,
-    type: p.type,
-    mediaUrls: p.mediaUrls,
-    visibility: p.visibility,
-    createdAt: p.createdAt.getTime(),
-    score: 1,
-    modelVersion: '',
-    reason: 'own',
-    engagement,
-    source: 'post',
-  };
 }
 
 /** feedflow.v1.FeedService: maps protobuf to the feed reader and back. */
@@ -180,7 +156,12 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
       const n = (k: string) => counts.find((c) => c._id === k)?.n ?? 0;
       return {
         post: toPost(
-          postData(post, author, { likes: n('like'), comments: n('comment'), shares: n('share'), views: n('view') }),
+          fromPost(post, author, 'own', {
+            likes: n('like'),
+            comments: n('comment'),
+            shares: n('share'),
+            views: n('view'),
+          }),
           true,
         ),
       };
@@ -220,7 +201,7 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
         for (const p of posts) {
           k = { createdAt: p.createdAt.getTime(), postId: p._id };
           if (!ok.has(p._id)) continue;
-          out.push(toPost(postData(p, author), false));
+          out.push(toPost(fromPost(p, author, 'own'), false));
           if (out.length === size) break;
         }
       }
