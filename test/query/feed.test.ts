@@ -26,6 +26,14 @@ describe('FeedService', function () {
     await writeModel(h.stores.db).posts.updateOne({ _id: id }, { $set: { createdAt: new Date(at) } });
     return id;
   };
+  /** Polls until the first page satisfies `done`: invalidations reach the cache on the next tail tick. */
+  const eventually = async <T>(read: () => Promise<T>, done: (v: T) => boolean): Promise<T> => {
+    for (let i = 0; ; i++) {
+      const v = await read();
+      if (done(v) || i > 100) return v;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
   const allPages = async (viewerId: string, pageSize: number, between?: (page: number) => Promise<void>) => {
     const ids: string[] = [];
     let cursor = '';
@@ -104,8 +112,10 @@ describe('FeedService', function () {
       const boosted = await postAt(b, now - 7_200_000);
       await h.push(v, boosted, { score: 50 });
       await invalidateFeeds(h.stores.db, [v]);
-      await new Promise((r) => setTimeout(r, 60));
-      const again = await h.feed.getFeed({ viewerId: v, pageSize: 10, view: FeedView.V3_PERSONALIZED });
+      const again = await eventually(
+        () => h.feed.getFeed({ viewerId: v, pageSize: 10, view: FeedView.V3_PERSONALIZED }),
+        (r) => r.items.length === 6,
+      );
       assert.equal(again.items[0].post!.postId, boosted, 'a high score outranks recency');
       assert.ok(again.items[0].rank > again.items[1].rank);
     });
@@ -215,8 +225,10 @@ describe('FeedService', function () {
       );
       assert.equal(h.query.cache.counters.l1Hits, hits + 1);
       await invalidateFeeds(h.stores.db, [v]);
-      await new Promise((r) => setTimeout(r, 80));
-      const fresh = await h.feed.getFeed({ viewerId: v });
+      const fresh = await eventually(
+        () => h.feed.getFeed({ viewerId: v }),
+        (r) => r.items.length === 2,
+      );
       assert.deepEqual(
         fresh.items.map((i) => i.post!.postId),
         [p2, p1],
