@@ -1,4 +1,4 @@
-import type { AnyBulkWriteOperation } from 'mongodb';
+import type { UpdateFilter } from 'mongodb';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Config } from '../lib/config';
 import { metrics, recordLag } from '../lib/metrics';
@@ -27,6 +27,8 @@ interface RangeCheckpoint {
 
 type StoredItem = Pick<FeedItemDoc, '_id' | 'viewerId' | 'modelVersion' | 'scoredAt' | 'acceptedAt'>;
 const STORED = { _id: 1, viewerId: 1, modelVersion: 1, scoredAt: 1, acceptedAt: 1 };
+/** Point updates in flight per page. */
+const WRITE_LANES = 16;
 
 /**
  * Writing model scores into the feed items the fan-out wrote with a provisional score: the audience is paged from
@@ -62,7 +64,7 @@ export function createScoringActivities(deps: ScoringDeps) {
     end();
     const scoredAt = new Date(scored.scoredAt);
     const byViewer = new Map(items.map((i) => [i.viewerId, i]));
-    const ops: AnyBulkWriteOperation<FeedItemDoc>[] = [];
+    const ops: Array<{ filter: { _id: string }; update: UpdateFilter<FeedItemDoc> }> = [];
     const touched: string[] = [];
     const now = Date.now();
     for (const s of scored.scores) {
@@ -72,14 +74,20 @@ export function createScoringActivities(deps: ScoringDeps) {
       if (item.modelVersion === null && item.acceptedAt) recordLag('scored', (now - item.acceptedAt.getTime()) / 1000);
       touched.push(item.viewerId);
       ops.push({
-        updateOne: {
-          filter: { _id: item._id },
-          update: { $set: { score: s.score, modelVersion: scored.modelVersion, scoredAt } },
-        },
+        filter: { _id: item._id },
+        update: { $set: { score: s.score, modelVersion: scored.modelVersion, scoredAt } },
       });
     }
     if (ops.length) {
-      await rm.feedItems.bulkWrite(ops, { ordered: false });
+      // One update per item: FerretDB runs a bulk write's statements one transaction each, and far slower.
+      let next = 0;
+      const lanes = Array.from({ length: Math.min(WRITE_LANES, ops.length) }, async () => {
+        while (next < ops.length) {
+          const { filter, update } = ops[next++];
+          await rm.feedItems.updateOne(filter, update);
+        }
+      });
+      await Promise.all(lanes);
       // Cached first pages were ranked with the provisional (or older) score.
       await invalidateFeeds(db, touched);
     }
@@ -88,48 +96,60 @@ export function createScoringActivities(deps: ScoringDeps) {
 
   return {
     /**
-     * Scores a post's items for a range of its audience (see ScoreRangeInput), one graph page and one bulk write
+     * Scores a post's items for a range of its audience (see ScoreRangeInput), one graph page and its point writes
      * per heartbeat. Idempotent: a retry re-scores the same items, and the later score wins.
      */
     async scoreRange(input: ScoreRangeInput): Promise<ScoreRangeResult> {
       const ctx = Context.current();
-      const resumed = ctx.info.heartbeatDetails as RangeCheckpoint | undefined;
+      // The scorer heartbeats too (`{ done }`); only a range checkpoint resumes.
+      const details = ctx.info.heartbeatDetails as Partial<RangeCheckpoint> | undefined;
+      const resumed = typeof details?.cursor === 'string' ? (details as RangeCheckpoint) : undefined;
       let { cursor, pages, items, written } = resumed ?? { cursor: input.after, pages: 0, items: 0, written: 0 };
-      const modelVersion = await ranking.modelVersion();
-      const staleOnly = !!input.staleOnly;
-      const post = await wm.posts.findOne({ _id: input.postId });
-      if (!post || post.deleted) return { cursor: null, pages, items, written, modelVersion, gone: true };
+      // A page's point writes can outlast the heartbeat timeout on a busy store: keep the checkpoint beating.
+      const beat = setInterval(() => ctx.heartbeat({ cursor, pages, items, written } satisfies RangeCheckpoint), 2_000);
+      try {
+        return await score();
+      } finally {
+        clearInterval(beat);
+      }
 
-      if (input.includeAuthor && !resumed) {
-        const [n, w] = await scoreViewers(post._id, [post.authorId], staleOnly);
-        items += n;
-        written += w;
+      async function score(): Promise<ScoreRangeResult> {
+        const modelVersion = await ranking.modelVersion();
+        const staleOnly = !!input.staleOnly;
+        const post = await wm.posts.findOne({ _id: input.postId });
+        if (!post || post.deleted) return { cursor: null, pages, items, written, modelVersion, gone: true };
+
+        if (input.includeAuthor && !resumed) {
+          const [n, w] = await scoreViewers(post._id, [post.authorId], staleOnly);
+          items += n;
+          written += w;
+        }
+        let scope: PushScope | null = null;
+        if (post.visibility === 'connections') scope = 'connections';
+        else if (post.visibility === 'public') {
+          const pull = await rm.pullAuthors.findOne({ _id: post.authorId }, { projection: { _id: 1 } });
+          scope = pull ? 'connections' : 'connections+followers';
+        }
+        const maxPages = input.maxPages ?? 10;
+        for (let run = 0; scope && run < maxPages; run++) {
+          ctx.cancellationSignal.throwIfAborted();
+          const page = await graph.audiencePage(post.authorId, scope, cursor, config.FANOUT_PAGE_SIZE);
+          const inRange = page.members.filter((m) => input.until === null || m.id <= input.until);
+          const [n, w] = await scoreViewers(
+            post._id,
+            inRange.map((m) => m.id),
+            staleOnly,
+          );
+          items += n;
+          written += w;
+          pages++;
+          const done = page.next === null || (input.until !== null && page.next >= input.until);
+          if (done) return { cursor: null, pages, items, written, modelVersion, gone: false };
+          cursor = page.next!;
+          ctx.heartbeat({ cursor, pages, items, written } satisfies RangeCheckpoint);
+        }
+        return { cursor: scope ? cursor : null, pages, items, written, modelVersion, gone: false };
       }
-      let scope: PushScope | null = null;
-      if (post.visibility === 'connections') scope = 'connections';
-      else if (post.visibility === 'public') {
-        const pull = await rm.pullAuthors.findOne({ _id: post.authorId }, { projection: { _id: 1 } });
-        scope = pull ? 'connections' : 'connections+followers';
-      }
-      const maxPages = input.maxPages ?? 10;
-      for (let run = 0; scope && run < maxPages; run++) {
-        ctx.cancellationSignal.throwIfAborted();
-        const page = await graph.audiencePage(post.authorId, scope, cursor, config.FANOUT_PAGE_SIZE);
-        const inRange = page.members.filter((m) => input.until === null || m.id <= input.until);
-        const [n, w] = await scoreViewers(
-          post._id,
-          inRange.map((m) => m.id),
-          staleOnly,
-        );
-        items += n;
-        written += w;
-        pages++;
-        const done = page.next === null || (input.until !== null && page.next >= input.until);
-        if (done) return { cursor: null, pages, items, written, modelVersion, gone: false };
-        cursor = page.next!;
-        ctx.heartbeat({ cursor, pages, items, written } satisfies RangeCheckpoint);
-      }
-      return { cursor: scope ? cursor : null, pages, items, written, modelVersion, gone: false };
     },
 
     /** The re-scoring debounce this deployment runs with (workflows cannot read config). */

@@ -20,6 +20,7 @@ export PULL_AUTHOR_THRESHOLD="${PULL_AUTHOR_THRESHOLD:-100}"
 export RATE_LIMITS_ENABLED="${RATE_LIMITS_ENABLED:-false}"
 APPS=(command:services/command/server.ts query:services/query/server.ts worker-projection:workers/projection.ts)
 [[ -f workers/priority.ts ]] && APPS+=(worker-priority:workers/priority.ts)
+[[ -f workers/ranking.ts ]] && APPS+=(worker-ranking:workers/ranking.ts)
 
 stop_apps() {
   local entry name pid

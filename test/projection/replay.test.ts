@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Worker } from '@temporalio/worker';
-import { PROJECTIONS } from '../../workflows/shared';
+import { PROJECTIONS, RANKING_WORKFLOW_TYPES } from '../../workflows/shared';
 import { historyFromFixture, workflowBundle } from './support';
 
 const FIXTURES = resolve(__dirname, '../fixtures/histories');
@@ -16,7 +16,14 @@ describe('Projection workflow histories replay deterministically', function () {
 
   it('has one recorded history per projection workflow kind', async () => {
     const recorded = (await readdir(FIXTURES)).map((f) => f.replace(/\.json$/, '')).sort();
-    const kinds = [...new Set([...Object.values(PROJECTIONS).map((r) => r!.workflowType), 'trimFeedsWorkflow'])].sort();
+    const kinds = [
+      ...new Set([
+        ...Object.values(PROJECTIONS).map((r) => r!.workflowType),
+        'trimFeedsWorkflow',
+        // Recorded by test/ranking/pipeline.test.ts (RECORD_HISTORIES=1).
+        ...RANKING_WORKFLOW_TYPES,
+      ]),
+    ].sort();
     assert.deepEqual(recorded, kinds);
   });
 

@@ -1,0 +1,201 @@
+import { strict as assert } from 'node:assert';
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { EngagementKind, PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
+import { createRankingActivities } from '../../activities/ranking';
+import { createScoringActivities } from '../../activities/scoring';
+import { PROVISIONAL_SCORES } from '../../ranking/provisional';
+import { type FeedItemDoc, readModel } from '../../stores/read-model';
+import { writeModel } from '../../stores/write-model';
+import {
+  type ModelRolloutResult,
+  RANKING_WORKFLOW_TYPES,
+  type RescorePostResult,
+  TASK_QUEUES,
+} from '../../workflows/shared';
+import {
+  historyFromFixture,
+  historyToFixture,
+  runProjectionWorkers,
+  runWorkers,
+  type RunningWorkers,
+  seedAudience,
+  seedPost,
+  startFanout,
+  waitFor,
+  workflowBundle,
+} from '../projection/support';
+import { type CommandHarness, startCommandHarness } from '../support/command';
+import { uniqueId } from '../support/env';
+
+const FIXTURES = resolve(__dirname, '../fixtures/histories');
+const DEBOUNCE_MS = 1_000;
+const PAGE_SIZE = 100;
+
+/**
+ * Ranking wired into the projection pipeline, end to end on the local stack: commands over gRPC, the projection
+ * workers and the ranking worker in this process with the real activities and the real model. Set RECORD_HISTORIES=1
+ * to re-record the ranking workflows' replay fixtures from these runs.
+ */
+describe('Ranking in the projection pipeline (real workers, real model)', function () {
+  this.timeout(240_000);
+  let h: CommandHarness;
+  let connection: NativeConnection;
+  let projection: RunningWorkers & { graph: Awaited<ReturnType<typeof runProjectionWorkers>>['graph'] };
+  let ranking: RunningWorkers;
+  const recorded = new Map<string, string>();
+  let engagedPostId = '';
+
+  before(async () => {
+    h = await startCommandHarness({ FANOUT_PAGE_SIZE: String(PAGE_SIZE), RESCORE_DEBOUNCE_MS: String(DEBOUNCE_MS) });
+    connection = await NativeConnection.connect({ address: h.stores.config.TEMPORAL_ADDRESS });
+    projection = await runProjectionWorkers(connection, h.stores, h.prefix);
+    const deps = { db: h.stores.db, graph: projection.graph, config: h.stores.config };
+    ranking = await runWorkers(connection, h.stores.config.TEMPORAL_NAMESPACE, [h.prefix + TASK_QUEUES.ranking], {
+      ...createRankingActivities(deps),
+      ...createScoringActivities(deps),
+    });
+  });
+  after(async () => {
+    await ranking?.stop();
+    await projection?.stop();
+    await connection?.close();
+    await h?.close();
+  });
+
+  const items = (postId: string) => readModel(h.stores.db).feedItems.find({ postId }).toArray();
+  const allScored = (docs: FeedItemDoc[], n: number, since = new Date(0)) =>
+    docs.length === n && docs.every((d) => d.modelVersion !== null && d.scoredAt && d.scoredAt > since)
+      ? docs
+      : undefined;
+
+  it('scores every item of a paged fan-out with the model, after a provisional score on its scale', async () => {
+    const author = uniqueId('rank');
+    const audience = await seedAudience(projection.graph, author, 2 * PAGE_SIZE + 37);
+    const input = await seedPost(h.stores, author);
+    const fanout = await startFanout(h.temporal, h.prefix, input);
+    await fanout.result();
+    const model = await createRankingActivities({ db: h.stores.db }).modelVersion();
+
+    const scored = await waitFor('every item scored', async () =>
+      allScored(await items(input.postId!), 1 + audience.length),
+    );
+    for (const d of scored) {
+      assert.equal(d.modelVersion, model);
+      assert.ok(d.score > 0 && d.score < 1, `score ${d.score} is a probability`);
+    }
+    // One scoring per written range: the first page (with the author's own item), then one per slice.
+    const history = await fanout.fetchHistory();
+    const children = history.events!.flatMap((e) => {
+      const id = e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+      return id?.startsWith('score/') ? [id] : [];
+    });
+    assert.deepEqual(children, [`score/post/${input.postId}/v1/p0`, `score/post/${input.postId}/v1/p1`]);
+    recorded.set('scoreFeedItemsWorkflow', children[1]);
+    recorded.set('fanoutPostWorkflow', input.eventId);
+    await projection.graph.removeUsers([author, ...audience]);
+  });
+
+  it('writes provisional scores on the model scale, by relationship', () => {
+    assert.ok(PROVISIONAL_SCORES.connection > PROVISIONAL_SCORES.follow);
+    for (const s of Object.values(PROVISIONAL_SCORES)) assert.ok(s > 0 && s < 1);
+  });
+
+  it('raises a post’s scores within the debounce interval after an engagement burst, coalescing the marks', async () => {
+    const c = h.client;
+    const ann = await h.register('Ann');
+    const members = await Promise.all(['Bob', 'Cat', 'Dan', 'Eve', 'Fay', 'Gus'].map((n) => h.register(n)));
+    for (const m of members) {
+      const req = await c.requestConnection({ requesterId: ann, addresseeId: m });
+      await c.respondToConnection({ addresseeId: m, connectionId: req.connectionId, accept: true });
+    }
+    const { postId } = await c.createPost({
+      authorId: ann,
+      content: 'A longer post about ranking, worth engaging with.',
+      visibility: Visibility.PUBLIC,
+      postType: PostType.TEXT,
+    });
+    const before = await waitFor('first scores', async () => allScored(await items(postId), 1 + members.length));
+    engagedPostId = postId;
+    const scoreBefore = new Map(before.map((d) => [d.viewerId, d.score]));
+
+    const burstAt = new Date();
+    await Promise.all(
+      members.flatMap((m, i) => [
+        c.recordEngagement({ userId: m, postId, kind: EngagementKind.LIKE }),
+        ...(i % 2 ? [] : [c.recordEngagement({ userId: m, postId, kind: EngagementKind.COMMENT, comment: 'Nice' })]),
+        ...(i % 3 ? [] : [c.recordEngagement({ userId: m, postId, kind: EngagementKind.SHARE })]),
+      ]),
+    );
+    const after = await waitFor(
+      'scores after the burst',
+      async () => allScored(await items(postId), 1 + members.length, burstAt),
+      DEBOUNCE_MS + 15_000,
+    );
+    const elapsed = Date.now() - burstAt.getTime();
+    for (const d of after) {
+      assert.ok(d.score > scoreBefore.get(d.viewerId)!, `${d.viewerId}: ${scoreBefore.get(d.viewerId)} → ${d.score}`);
+    }
+    assert.ok(elapsed >= DEBOUNCE_MS, `re-scored after ${elapsed} ms, before the debounce interval`);
+
+    // Every engagement marked the post; the marks of the burst coalesced into at most two passes.
+    const rescore = h.temporal.workflow.getHandle(`rescore/post/${postId}`);
+    const result = (await rescore.result()) as RescorePostResult;
+    assert.ok(result.passes >= 1 && result.passes <= 2, `${result.passes} passes`);
+    recorded.set('rescorePostWorkflow', `rescore/post/${postId}`);
+    const engagement = await writeModel(h.stores.db).events.findOne({ type: 'EngagementRecorded' });
+    recorded.set('engagementWorkflow', engagement!._id);
+  });
+
+  it('rolls a model version out over existing items, leaving items of that version alone', async () => {
+    const rm = readModel(h.stores.db);
+    const model = await createRankingActivities({ db: h.stores.db }).modelVersion();
+    const stale = await rm.feedItems
+      .find({ postId: engagedPostId }, { projection: { _id: 1 } })
+      .limit(5)
+      .toArray();
+    for (const { _id } of stale) await rm.feedItems.updateOne({ _id }, { $set: { modelVersion: 'engagement-v0' } });
+    const total = await rm.feedItems.countDocuments({});
+
+    const id = `rollout/model/${model}/${uniqueId('t')}`;
+    const result = (await h.temporal.workflow.execute('modelRolloutWorkflow', {
+      taskQueue: h.prefix + TASK_QUEUES.ranking,
+      workflowId: id,
+      args: [{ modelVersion: model, postsPerPage: 2, pauseMs: 10 }],
+    })) as ModelRolloutResult;
+    assert.equal(result.written, stale.length, `${result.written} of ${total} items re-scored`);
+    assert.equal(await rm.feedItems.countDocuments({ modelVersion: 'engagement-v0' }), 0);
+    recorded.set('modelRolloutWorkflow', id);
+  });
+
+  it('replays the ranking workflows and the scoring fan-out and engagement deterministically', async function () {
+    if (recorded.size < 5) this.skip();
+    const live = await Promise.all(
+      [...recorded].map(async ([type, workflowId]) => ({
+        type,
+        workflowId,
+        history: await h.temporal.workflow.getHandle(workflowId).fetchHistory(),
+      })),
+    );
+    if (process.env.RECORD_HISTORIES) {
+      for (const { type, history } of live) {
+        if ((RANKING_WORKFLOW_TYPES as readonly string[]).includes(type)) {
+          await writeFile(resolve(FIXTURES, `${type}.json`), historyToFixture(history));
+        }
+      }
+    }
+    const fixtures = await Promise.all(
+      RANKING_WORKFLOW_TYPES.map(async (type) => ({
+        workflowId: `fixture-${type}`,
+        history: historyFromFixture(await readFile(resolve(FIXTURES, `${type}.json`), 'utf8')),
+      })),
+    );
+    const failures: string[] = [];
+    const histories = [...live, ...fixtures];
+    for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+      if (r.error) failures.push(`${r.workflowId}: ${String(r.error)}`);
+    }
+    assert.deepEqual(failures, []);
+  });
+});

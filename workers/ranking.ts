@@ -1,0 +1,50 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { loadConfig } from '../lib/config';
+import { connectGraph, connectMongo } from '../lib/clients';
+import { createLogger } from '../lib/logger';
+import { startMetricsServer } from '../lib/metrics';
+import { createRankingActivities } from '../activities/ranking';
+import { createScoringActivities } from '../activities/scoring';
+import { createGraph } from '../stores/graph';
+import { closeEngagementModels, loadEngagementModel } from '../stores/model';
+import { TASK_QUEUES } from '../workflows/shared';
+
+/** The ranking worker: scoring after fan-out, re-scoring on engagement and model rollouts, one ONNX session. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('worker-ranking', config.LOG_LEVEL);
+  // Loaded before anything connects: a model whose schema does not match the serving code stops the process here.
+  const model = await loadEngagementModel(config.RANKING_MODEL_PATH);
+  const { mongo, db } = await connectMongo(config);
+  const driver = connectGraph(config);
+  const graph = createGraph(driver, config.GRAPH_DIALECT);
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const metricsServer = await startMetricsServer(config.RANKING_WORKER_METRICS_PORT);
+  try {
+    const taskQueue = config.TASK_QUEUE_PREFIX + TASK_QUEUES.ranking;
+    const deps = { db, graph, config, modelPath: config.RANKING_MODEL_PATH };
+    const worker = await Worker.create({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue,
+      workflowsPath: require.resolve('../workflows'),
+      activities: { ...createRankingActivities(deps), ...createScoringActivities(deps) },
+    });
+    logger.info(
+      { taskQueue, pid: process.pid, modelVersion: model.info.modelVersion, metricsPort: metricsServer.port },
+      'worker started',
+    );
+    await worker.run();
+  } finally {
+    await metricsServer.close();
+    await connection.close();
+    await driver.close();
+    await mongo.close();
+    await closeEngagementModels();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
