@@ -1,12 +1,13 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { loadConfig } from '../lib/config';
-import { connectGraph, connectMongo } from '../lib/clients';
-import { createLogger } from '../lib/logger';
+import { loadConfig, type Config } from '../lib/config';
+import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
+import { createLogger, type Logger } from '../lib/logger';
 import { startMetricsServer } from '../lib/metrics';
 import { createRankingActivities } from '../activities/ranking';
 import { createScoringActivities } from '../activities/scoring';
 import { createGraph } from '../stores/graph';
 import { closeEngagementModels, loadEngagementModel } from '../stores/model';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { TASK_QUEUES } from '../workflows/shared';
 
 /** The ranking worker: scoring after fan-out, re-scoring on engagement and model rollouts, one ONNX session. */
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
       { taskQueue, pid: process.pid, modelVersion: model.info.modelVersion, metricsPort: metricsServer.port },
       'worker started',
     );
+    await startRollout(config, taskQueue, model.info.modelVersion, logger);
     await worker.run();
   } finally {
     await metricsServer.close();
@@ -41,6 +43,27 @@ async function main(): Promise<void> {
     await driver.close();
     await mongo.close();
     await closeEngagementModels();
+  }
+}
+
+/**
+ * A newly deployed model version re-scores existing items in the background, once: the rollout's id is the
+ * version, so every worker that starts with it asks, and only the first start runs.
+ */
+async function startRollout(config: Config, taskQueue: string, modelVersion: string, logger: Logger): Promise<void> {
+  const temporal = await connectTemporal(config);
+  try {
+    await temporal.workflow.start('modelRolloutWorkflow', {
+      taskQueue,
+      workflowId: `rollout/model/${modelVersion}`,
+      args: [{ modelVersion }],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    });
+    logger.info({ modelVersion }, 'model rollout started');
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  } finally {
+    await temporal.connection.close();
   }
 }
 
