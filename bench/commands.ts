@@ -10,46 +10,16 @@ import { createLogger } from '../lib/logger';
 import { startCommandServer } from '../services/command/server';
 import { grpcClient } from '../test/support/grpc';
 import { CommandService } from '../gen/feedflow/v1/command_pb';
+import { failures, ghz as runGhz, percentileMs, TOOLS, type GhzReport } from './ghz';
 
 const run = promisify(execFile);
-const GHZ = `${process.env.FEEDFLOW_TOOLS_DIR ?? `${__dirname}/../.tools`}/bin/ghz`;
-const TEMPORAL = `${process.env.FEEDFLOW_TOOLS_DIR ?? `${__dirname}/../.tools`}/bin/temporal`;
+const TEMPORAL = `${TOOLS}/bin/temporal`;
 const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,8,32').split(',').map(Number);
 const TOTAL = Number(process.env.BENCH_REQUESTS ?? 2000);
 
-interface GhzReport {
-  rps: number;
-  count: number;
-  latencyDistribution: Array<{ percentage: number; latency: number }>;
-  statusCodeDistribution: Record<string, number>;
-}
-
-async function ghz(port: number, call: string, data: object, concurrency: number): Promise<GhzReport> {
-  const { stdout } = await run(
-    GHZ,
-    [
-      '--insecure',
-      '--call',
-      call,
-      '-d',
-      JSON.stringify(data),
-      '-m',
-      JSON.stringify({ authorization: 'Bearer dev-commands' }),
-      '-c',
-      String(concurrency),
-      '-n',
-      String(TOTAL),
-      '-O',
-      'json',
-      `127.0.0.1:${port}`,
-    ],
-    { maxBuffer: 64 * 1024 * 1024 },
-  );
-  return JSON.parse(stdout) as GhzReport;
-}
-
-const pct = (r: GhzReport, p: number): number =>
-  (r.latencyDistribution.find((d) => d.percentage === p)?.latency ?? NaN) / 1e6;
+const ghz = (port: number, call: string, data: object, concurrency: number): Promise<GhzReport> =>
+  runGhz({ port, call, data, token: 'dev-commands', concurrency, total: TOTAL });
+const pct = percentileMs;
 
 async function main(): Promise<void> {
   const prefix = `bench-${Date.now()}-`;
@@ -87,9 +57,7 @@ async function main(): Promise<void> {
       ['Echo (ceiling)', echo],
       ['CreatePost', post],
     ] as const) {
-      const bad = Object.entries(r.statusCodeDistribution)
-        .filter(([k]) => k !== 'OK')
-        .reduce((n, [, v]) => n + v, 0);
+      const bad = failures(r);
       console.log(
         `| ${name} | ${c} | ${pct(r, 50).toFixed(2)} | ${pct(r, 99).toFixed(2)} | ${r.rps.toFixed(0)} | ${bad} |`,
       );

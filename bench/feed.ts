@@ -3,19 +3,13 @@
  * 10,000 members. Prints cached and uncached GetFeed beside the Echo ceiling of the same server and a raw indexed
  * find of 20 feed items as the database's ceiling. A benchmark, not a test: it prints numbers.
  */
-import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Db } from 'mongodb';
 import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { startQueryServer } from '../services/query/server';
+import { failures, ghz as runGhz, percentileMs, type GhzReport } from './ghz';
 
-const run = promisify(execFile);
-const TOOLS = process.env.FEEDFLOW_TOOLS_DIR ?? `${__dirname}/../.tools`;
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 10_000);
 const ITEMS_PER_FEED = Number(process.env.BENCH_ITEMS_PER_FEED ?? 30);
 const TOTAL = Number(process.env.BENCH_REQUESTS ?? 4000);
@@ -23,12 +17,6 @@ const TOTAL = Number(process.env.BENCH_REQUESTS ?? 4000);
 const UNCACHED_TOTAL = Number(process.env.BENCH_UNCACHED_REQUESTS ?? 300);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const DB = 'feedflow_bench_feed';
-
-interface GhzReport {
-  rps: number;
-  latencyDistribution: Array<{ percentage: number; latency: number }>;
-  statusCodeDistribution: Record<string, number>;
-}
 
 const member = (i: number): string => `bm${String(i).padStart(6, '0')}`;
 
@@ -110,40 +98,14 @@ async function seed(db: Db): Promise<void> {
   );
 }
 
-async function ghz(
+const ghz = (
   port: number,
   call: string,
   data: object | object[],
   concurrency = CONCURRENCY,
   total = TOTAL,
-): Promise<GhzReport> {
-  const file = join(tmpdir(), `ghz-${process.pid}-${Date.now()}.json`);
-  writeFileSync(file, JSON.stringify(data));
-  const { stdout } = await run(
-    `${TOOLS}/bin/ghz`,
-    [
-      '--insecure',
-      '--call',
-      call,
-      '-D',
-      file,
-      '-m',
-      JSON.stringify({ authorization: 'Bearer dev-queries' }),
-      '-c',
-      String(concurrency),
-      '-n',
-      String(total),
-      '-O',
-      'json',
-      `127.0.0.1:${port}`,
-    ],
-    { maxBuffer: 64 * 1024 * 1024 },
-  );
-  return JSON.parse(stdout) as GhzReport;
-}
-
-const pct = (r: GhzReport, p: number): number =>
-  (r.latencyDistribution.find((d) => d.percentage === p)?.latency ?? NaN) / 1e6;
+): Promise<GhzReport> => runGhz({ port, call, data, token: 'dev-queries', concurrency, total });
+const pct = percentileMs;
 
 async function rawFind(db: Db, viewers: string[]): Promise<{ p50: number; p99: number; rps: number }> {
   const coll = db.collection('feed_items');
@@ -190,9 +152,7 @@ async function main(): Promise<void> {
 
   const rows: Array<[string, number, number, number, number]> = [];
   const add = (name: string, r: GhzReport): void => {
-    const bad = Object.entries(r.statusCodeDistribution)
-      .filter(([k]) => k !== 'OK')
-      .reduce((n, [, v]) => n + v, 0);
+    const bad = failures(r);
     rows.push([name, pct(r, 50), pct(r, 99), r.rps, bad]);
   };
   const echo = await ghz(cachedServer.port, 'feedflow.v1.DiagnosticsService.Echo', { message: 'x' });
