@@ -78,8 +78,11 @@ describe('Ranking in the projection pipeline (real workers, real model)', functi
     await fanout.result();
     const model = await createRankingActivities({ db: h.stores.db }).modelVersion();
 
-    const scored = await waitFor('every item scored', async () =>
-      allScored(await items(input.postId!), 1 + audience.length),
+    // Scoring runs on its own queue behind the fan-out; give a loaded 2-core machine room.
+    const scored = await waitFor(
+      'every item scored',
+      async () => allScored(await items(input.postId!), 1 + audience.length),
+      90_000,
     );
     for (const d of scored) {
       assert.equal(d.modelVersion, model);
@@ -116,7 +119,11 @@ describe('Ranking in the projection pipeline (real workers, real model)', functi
       visibility: Visibility.PUBLIC,
       postType: PostType.TEXT,
     });
-    const before = await waitFor('first scores', async () => allScored(await items(postId), 1 + members.length));
+    const before = await waitFor(
+      'first scores',
+      async () => allScored(await items(postId), 1 + members.length),
+      90_000,
+    );
     engagedPostId = postId;
     const scoreBefore = new Map(before.map((d) => [d.viewerId, d.score]));
 
