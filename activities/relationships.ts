@@ -3,7 +3,7 @@ import type { EdgeState } from '../stores/graph';
 import { invalidateFeeds } from '../stores/feed-cache';
 import { purgeAuthorItems, readModel, writeFeedItems } from '../stores/read-model';
 import { type RelationshipDoc, writeModel } from '../stores/write-model';
-import type { BackfillInput, ProjectionInput, RelationshipSync } from '../workflows/shared';
+import type { BackfillFeedResult, BackfillInput, ProjectionInput, RelationshipSync } from '../workflows/shared';
 import type { ProjectionDeps } from './deps';
 import { actorSnapshot, feedItem, isConnected, loadPair, type PairState, visibleTo } from './sources';
 
@@ -34,6 +34,36 @@ export function createRelationshipActivities({ db, graph }: ProjectionDeps) {
     if (allowed.includes('connections')) return 0;
     return purgeAuthorItems(rm, viewer, author, allowed.includes('public'));
   };
+
+  /** One direction of a backfill; see backfillFeed. */
+  async function backfill(req: BackfillInput): Promise<BackfillFeedResult> {
+    const { viewerId, authorId } = req;
+    const pair = await loadPair(wm, viewerId, authorId);
+    const visibilities = visibleTo(pair, viewerId, authorId);
+    if (visibilities.length === 0) return { written: 0, postIds: [] };
+    const author = await wm.users.findOne({ _id: authorId });
+    if (!author) throw new Error(`author ${authorId} not found; retrying`);
+    const acceptedAt = new Date(req.acceptedAt);
+    const since = new Date(acceptedAt.getTime() - BACKFILL_DAYS * 24 * 3600 * 1000);
+    const posts = await wm.posts
+      .find({ authorId, deleted: false, visibility: { $in: visibilities }, createdAt: { $gte: since } })
+      .sort({ createdAt: -1, _id: -1 })
+      .limit(BACKFILL_LIMIT)
+      .toArray();
+    const actor = actorSnapshot(author);
+    const now = new Date();
+    const res = await writeFeedItems(
+      rm,
+      posts.map((post) =>
+        feedItem(post, actor, viewerId, 'backfill', acceptedAt, now, isConnected(pair) ? 'connection' : 'follow'),
+      ),
+    );
+    const stillVisible = visibleTo(await loadPair(wm, viewerId, authorId), viewerId, authorId);
+    const ended = stillVisible.length < visibilities.length;
+    if (ended) await purgeAuthorItems(rm, viewerId, authorId, stillVisible.includes('public'));
+    await invalidateFeeds(db, [viewerId]);
+    return { written: res.inserted + res.upgraded, postIds: ended ? [] : posts.map((p) => p._id) };
+  }
 
   return {
     /**
@@ -73,32 +103,12 @@ export function createRelationshipActivities({ db, graph }: ProjectionDeps) {
      * 200. Re-checks the relationship after writing: if it ended meanwhile, the backfilled items go again.
      */
     async backfillFeed(req: BackfillInput): Promise<number> {
-      const { viewerId, authorId } = req;
-      const pair = await loadPair(wm, viewerId, authorId);
-      const visibilities = visibleTo(pair, viewerId, authorId);
-      if (visibilities.length === 0) return 0;
-      const author = await wm.users.findOne({ _id: authorId });
-      if (!author) throw new Error(`author ${authorId} not found; retrying`);
-      const acceptedAt = new Date(req.acceptedAt);
-      const since = new Date(acceptedAt.getTime() - BACKFILL_DAYS * 24 * 3600 * 1000);
-      const posts = await wm.posts
-        .find({ authorId, deleted: false, visibility: { $in: visibilities }, createdAt: { $gte: since } })
-        .sort({ createdAt: -1, _id: -1 })
-        .limit(BACKFILL_LIMIT)
-        .toArray();
-      const actor = actorSnapshot(author);
-      const now = new Date();
-      const res = await writeFeedItems(
-        rm,
-        posts.map((post) =>
-          feedItem(post, actor, viewerId, 'backfill', acceptedAt, now, isConnected(pair) ? 'connection' : 'follow'),
-        ),
-      );
-      const stillVisible = visibleTo(await loadPair(wm, viewerId, authorId), viewerId, authorId);
-      if (stillVisible.length < visibilities.length)
-        await purgeAuthorItems(rm, viewerId, authorId, stillVisible.includes('public'));
-      await invalidateFeeds(db, [viewerId]);
-      return res.inserted + res.upgraded;
+      return (await backfill(req)).written;
+    },
+
+    /** As backfillFeed, and names the posts it delivered, so the backfill can have their items scored. */
+    async backfillFeedItems(req: BackfillInput): Promise<BackfillFeedResult> {
+      return backfill(req);
     },
 
     /** Purges both feeds of whatever the pair's current state no longer allows (a block: everything). */

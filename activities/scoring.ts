@@ -7,7 +7,12 @@ import type { Graph, PushScope } from '../stores/graph';
 import { createIdLookup, detectIdLookup, type IdLookup } from '../stores/lookup';
 import { type FeedItemDoc, feedItemId, readModel } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
-import type { ScoreRangeInput, ScoreRangeResult } from '../workflows/shared';
+import type {
+  ScoreRangeInput,
+  ScoreRangeResult,
+  ScoreViewerItemsInput,
+  ScoreViewerItemsResult,
+} from '../workflows/shared';
 import { createRankingActivities, type RankingDeps } from './ranking';
 
 export interface ScoringDeps extends RankingDeps {
@@ -25,8 +30,8 @@ interface RangeCheckpoint {
   written: number;
 }
 
-type StoredItem = Pick<FeedItemDoc, '_id' | 'viewerId' | 'modelVersion' | 'scoredAt' | 'acceptedAt'>;
-const STORED = { _id: 1, viewerId: 1, modelVersion: 1, scoredAt: 1, acceptedAt: 1 };
+type StoredItem = Pick<FeedItemDoc, '_id' | 'viewerId' | 'postId' | 'modelVersion' | 'scoredAt' | 'acceptedAt'>;
+const STORED = { _id: 1, viewerId: 1, postId: 1, modelVersion: 1, scoredAt: 1, acceptedAt: 1 };
 /** Point updates in flight per page. */
 const WRITE_LANES = 16;
 
@@ -44,13 +49,23 @@ export function createScoringActivities(deps: ScoringDeps) {
   const ids = () => (lookup ??= detectIdLookup(db).catch(() => createIdLookup(true)));
 
   /** Scores the post's items of these viewers and writes the scores; returns [items read, scores written]. */
-  async function scoreViewers(postId: string, viewerIds: string[], staleOnly: boolean): Promise<[number, number]> {
-    if (!viewerIds.length) return [0, 0];
+  const scoreViewers = (postId: string, viewerIds: string[], staleOnly: boolean) =>
+    scorePairs(
+      viewerIds.map((viewerId) => ({ viewerId, postId })),
+      staleOnly,
+    );
+
+  /** Scores the items of these (viewer, post) pairs and writes the scores; returns [items read, scores written]. */
+  async function scorePairs(
+    pairs: Array<{ viewerId: string; postId: string }>,
+    staleOnly: boolean,
+  ): Promise<[number, number]> {
+    if (!pairs.length) return [0, 0];
     const found = await (
       await ids()
     ).byIds(
       rm.feedItems,
-      viewerIds.map((v) => feedItemId(v, postId)),
+      pairs.map((p) => feedItemId(p.viewerId, p.postId)),
       STORED,
     );
     let items = found as unknown as StoredItem[];
@@ -60,19 +75,19 @@ export function createScoringActivities(deps: ScoringDeps) {
     }
     if (!items.length) return [found.length, 0];
     const end = metrics.scoringBatch.startTimer();
-    const scored = await ranking.scoreItems({ items: items.map((i) => ({ viewerId: i.viewerId, postId })) });
+    const scored = await ranking.scoreItems({ items: items.map((i) => ({ viewerId: i.viewerId, postId: i.postId })) });
     end();
     const scoredAt = new Date(scored.scoredAt);
-    const byViewer = new Map(items.map((i) => [i.viewerId, i]));
+    const byKey = new Map(items.map((i) => [feedItemId(i.viewerId, i.postId), i]));
     const ops: Array<{ filter: { _id: string }; update: UpdateFilter<FeedItemDoc> }> = [];
-    const touched: string[] = [];
+    const touched = new Set<string>();
     const now = Date.now();
     for (const s of scored.scores) {
-      const item = byViewer.get(s.viewerId);
+      const item = byKey.get(feedItemId(s.viewerId, s.postId));
       if (!item || (item.scoredAt && item.scoredAt >= scoredAt)) continue;
       // Lag is a fresh item's accepted→scored time; a re-score of an old item says nothing about the pipeline.
       if (item.modelVersion === null && item.acceptedAt) recordLag('scored', (now - item.acceptedAt.getTime()) / 1000);
-      touched.push(item.viewerId);
+      touched.add(item.viewerId);
       ops.push({
         filter: { _id: item._id },
         update: { $set: { score: s.score, modelVersion: scored.modelVersion, scoredAt } },
@@ -89,7 +104,7 @@ export function createScoringActivities(deps: ScoringDeps) {
       });
       await Promise.all(lanes);
       // Cached first pages were ranked with the provisional (or older) score.
-      await invalidateFeeds(db, touched);
+      await invalidateFeeds(db, [...touched]);
     }
     return [found.length, ops.length];
   }
@@ -150,6 +165,16 @@ export function createScoringActivities(deps: ScoringDeps) {
         }
         return { cursor: scope ? cursor : null, pages, items, written, modelVersion, gone: false };
       }
+    },
+
+    /** Scores one viewer's items of these posts: what a backfill delivered. Idempotent; the later score wins. */
+    async scoreViewerItems(input: ScoreViewerItemsInput): Promise<ScoreViewerItemsResult> {
+      const modelVersion = await ranking.modelVersion();
+      const [items, written] = await scorePairs(
+        input.postIds.map((postId) => ({ viewerId: input.viewerId, postId })),
+        false,
+      );
+      return { items, written, modelVersion };
     },
 
     /** The re-scoring debounce this deployment runs with (workflows cannot read config). */

@@ -1,9 +1,9 @@
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { createRelationshipActivities } from '../activities/relationships';
-import { ensureSearchAttributes, requestFeedTrim } from './helpers';
+import { ensureSearchAttributes, requestFeedTrim, startViewerScoring } from './helpers';
 import type { BackfillResult, ProjectionInput } from './shared';
 
-const { syncRelationship, backfillFeed } = proxyActivities<ReturnType<typeof createRelationshipActivities>>({
+const { syncRelationship, backfillFeed, backfillFeedItems } = proxyActivities<ReturnType<typeof createRelationshipActivities>>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
 });
@@ -30,8 +30,17 @@ export async function backfillWorkflow(input: ProjectionInput): Promise<Backfill
           [b, a],
         ];
   const backfilled: Record<string, number> = {};
+  // Backfilled items are scored like fanned-out ones; histories recorded before that replay without it.
+  const scoring = patched('score-after-backfill');
   for (const [viewerId, authorId] of directions) {
-    backfilled[viewerId] = await backfillFeed({ viewerId, authorId, acceptedAt: input.acceptedAt });
+    const req = { viewerId, authorId, acceptedAt: input.acceptedAt };
+    if (!scoring) {
+      backfilled[viewerId] = await backfillFeed(req);
+      continue;
+    }
+    const { written, postIds } = await backfillFeedItems(req);
+    backfilled[viewerId] = written;
+    await startViewerScoring(input.eventId, { viewerId, postIds });
   }
   await requestFeedTrim();
   return { backfilled };

@@ -15,6 +15,7 @@ import {
   type ProjectionKind,
   type RescorePostInput,
   type ScoreRangeInput,
+  type ScoreViewerItemsInput,
   SEARCH_ATTRIBUTES,
   siblingQueue,
   type TrimFeedsInput,
@@ -80,6 +81,26 @@ export async function startScoring(version: number, page: number, range: ScoreRa
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       // Scoring nobody picks up (no ranking worker) must not stay open forever; the provisional score stays.
+      workflowExecutionTimeout: '1 hour',
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+/**
+ * Starts the scoring of a backfill's delivery to one viewer on the ranking queue and leaves it running. The id
+ * names the relationship event and the viewer, so a replayed backfill starts it once.
+ */
+export async function startViewerScoring(eventId: string, input: ScoreViewerItemsInput): Promise<void> {
+  if (!input.postIds.length) return;
+  try {
+    await startChild('scoreViewerItemsWorkflow', {
+      workflowId: `score/backfill/${eventId}/${input.viewerId}`,
+      taskQueue: siblingQueue(workflowInfo().taskQueue, 'ranking'),
+      args: [input],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       workflowExecutionTimeout: '1 hour',
     });
   } catch (err) {

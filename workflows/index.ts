@@ -8,5 +8,6 @@ export * from './profile';
 export * from './engagement';
 export * from './trim-feeds';
 export * from './score-feed-items';
+export * from './score-viewer-items';
 export * from './rescore-post';
 export * from './model-rollout';

@@ -242,6 +242,24 @@ export interface BackfillInput {
   acceptedAt: string;
 }
 
+export interface BackfillFeedResult {
+  written: number;
+  /** The posts delivered (when the relationship still allows them), for scoring. */
+  postIds: string[];
+}
+
+/** Scores one viewer's items of these posts (a backfill's delivery) on the ranking queue. */
+export interface ScoreViewerItemsInput {
+  viewerId: string;
+  postIds: string[];
+}
+
+export interface ScoreViewerItemsResult {
+  items: number;
+  written: number;
+  modelVersion: string;
+}
+
 /**
  * Feeds are trimmed to the cap by a sweep, at most once per interval: the fan-outs and backfills of an interval
  * start the sweep of the interval before (workflow id `trim/feeds/{interval}`), so a feed may overshoot the cap by

@@ -278,6 +278,11 @@ describe('Projection workflows (mocked activities)', function () {
           log.push(`backfill ${req.viewerId}<-${req.authorId}`);
           return 2;
         },
+        async backfillFeedItems(req) {
+          log.push(`backfill ${req.viewerId}<-${req.authorId}`);
+          // Nothing delivered, so nothing to score: the scoring child is covered end to end in test/ranking.
+          return { written: 0, postIds: [] };
+        },
         async purgeRelationship(pair) {
           log.push(`purge ${pair.a},${pair.b}`);
           return { [pair.a]: 1, [pair.b]: 0 };
