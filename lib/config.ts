@@ -76,6 +76,8 @@ const schema = z.object({
   COMMAND_PORT: port.default(50051),
   QUERY_PORT: port.default(50052),
   OPERATIONS_PORT: port.default(50053),
+  /** Where /metrics listens: loopback by default; 0.0.0.0 where Prometheus scrapes from another host. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   COMMAND_METRICS_PORT: anyPort.default(9464),
   QUERY_METRICS_PORT: anyPort.default(9465),
   OPERATIONS_METRICS_PORT: anyPort.default(9466),

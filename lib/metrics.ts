@@ -35,7 +35,7 @@ export const metrics = {
   }),
   lagBreaches: new Counter({
     name: 'feedflow_projection_lag_breaches_total',
-    help: 'Projected items whose lag broke the SLA thresholds (target 50 ms, alert 200 ms, critical 1 s)',
+    help: 'Projected items over an SLA threshold, by the worst one broken (target 50 ms, alert 200 ms, critical 1 s)',
     labelNames: ['level'] as const,
     registers: [registry],
   }),
@@ -62,6 +62,12 @@ export const metrics = {
     labelNames: ['result'] as const,
     registers: [registry],
   }),
+  repairFailures: new Counter({
+    name: 'feedflow_consistency_repair_failures_total',
+    help: 'Repairs that failed, by the kind of finding they were repairing',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  }),
   scoringBatch: new Histogram({
     name: 'feedflow_scoring_batch_seconds',
     help: 'Time to score one batch of feed items',
@@ -73,13 +79,13 @@ export const metrics = {
 /** The seed's SLA thresholds for projection lag, in seconds. */
 export const LAG_SLA = { target: 0.05, alert: 0.2, critical: 1 } as const;
 
-/** Records one item's accepted→projected (or →scored) lag and any SLA breach. */
-export function recordLag(stage: 'projected' | 'scored', seconds: number): void {
-  metrics.projectionLag.observe({ stage }, seconds);
-  if (stage !== 'projected') return;
-  if (seconds > LAG_SLA.critical) metrics.lagBreaches.inc({ level: 'critical' });
-  else if (seconds > LAG_SLA.alert) metrics.lagBreaches.inc({ level: 'alert' });
-  else if (seconds > LAG_SLA.target) metrics.lagBreaches.inc({ level: 'target' });
+/** Records the accepted→projected (or →scored) lag of `items` items and any SLA breach, by the worst level broken. */
+export function recordLag(stage: 'projected' | 'scored', seconds: number, items = 1): void {
+  for (let i = 0; i < items; i++) metrics.projectionLag.observe({ stage }, seconds);
+  if (stage !== 'projected' || items < 1) return;
+  if (seconds > LAG_SLA.critical) metrics.lagBreaches.inc({ level: 'critical' }, items);
+  else if (seconds > LAG_SLA.alert) metrics.lagBreaches.inc({ level: 'alert' }, items);
+  else if (seconds > LAG_SLA.target) metrics.lagBreaches.inc({ level: 'target' }, items);
 }
 
 /** Times every RPC, labelled by its final status code. */

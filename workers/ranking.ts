@@ -3,6 +3,7 @@ import { loadConfig, type Config } from '../lib/config';
 import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { createLogger, type Logger } from '../lib/logger';
 import { startMetricsServer } from '../lib/metrics';
+import { activityInterceptors, installRuntimeLogger } from './observability';
 import { createRankingActivities } from '../activities/ranking';
 import { createScoringActivities } from '../activities/scoring';
 import { createGraph } from '../stores/graph';
@@ -14,13 +15,14 @@ import { TASK_QUEUES } from '../workflows/shared';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('worker-ranking', config.LOG_LEVEL);
+  installRuntimeLogger(logger);
   // Loaded before anything connects: a model whose schema does not match the serving code stops the process here.
   const model = await loadEngagementModel(config.RANKING_MODEL_PATH);
   const { mongo, db } = await connectMongo(config);
   const driver = connectGraph(config);
   const graph = createGraph(driver, config.GRAPH_DIALECT);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const metricsServer = await startMetricsServer(config.RANKING_WORKER_METRICS_PORT);
+  const metricsServer = await startMetricsServer(config.RANKING_WORKER_METRICS_PORT, config.METRICS_HOST);
   try {
     const taskQueue = config.TASK_QUEUE_PREFIX + TASK_QUEUES.ranking;
     const deps = { db, graph, config, modelPath: config.RANKING_MODEL_PATH };
@@ -30,6 +32,7 @@ async function main(): Promise<void> {
       taskQueue,
       workflowsPath: require.resolve('../workflows'),
       activities: { ...createRankingActivities(deps), ...createScoringActivities(deps) },
+      interceptors: { activity: [activityInterceptors(logger)] },
     });
     logger.info(
       { taskQueue, pid: process.pid, modelVersion: model.info.modelVersion, metricsPort: metricsServer.port },

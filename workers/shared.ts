@@ -1,13 +1,22 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import type { Driver } from 'neo4j-driver';
-import { loadConfig } from '../lib/config';
+import { loadConfig, type Config } from '../lib/config';
 import { connectGraph, connectMongo } from '../lib/clients';
 import { createLogger } from '../lib/logger';
+import { startMetricsServer } from '../lib/metrics';
 import { createProjectionActivities } from '../activities';
 import { createGraph } from '../stores/graph';
 import { ensureReadModelIndexes } from '../stores/read-model';
 import { TASK_QUEUES, type TaskQueueName } from '../workflows/shared';
+import { activityInterceptors, installRuntimeLogger } from './observability';
+
+/** Each queue's worker serves /metrics on its own port. */
+const METRICS_PORTS = {
+  projection: 'PROJECTION_WORKER_METRICS_PORT',
+  priority: 'PRIORITY_WORKER_METRICS_PORT',
+  ranking: 'RANKING_WORKER_METRICS_PORT',
+} as const satisfies Record<TaskQueueName, keyof Config>;
 
 /**
  * Runs one projection worker on a queue: builds the clients once, registers the projection activities (plus any
@@ -20,10 +29,12 @@ export async function runProjectionWorker(
 ): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(name, config.LOG_LEVEL);
+  installRuntimeLogger(logger);
   const { mongo, db } = await connectMongo(config);
   const driver = connectGraph(config);
   const graph = createGraph(driver, config.GRAPH_DIALECT);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const metricsServer = await startMetricsServer(config[METRICS_PORTS[queue]], config.METRICS_HOST);
   try {
     await Promise.all([ensureReadModelIndexes(db), graph.ensureSchema()]);
     const taskQueue = config.TASK_QUEUE_PREFIX + TASK_QUEUES[queue];
@@ -33,10 +44,12 @@ export async function runProjectionWorker(
       taskQueue,
       workflowsPath: require.resolve('../workflows'),
       activities: { ...extraActivities({ db, driver }), ...createProjectionActivities({ db, graph, config, logger }) },
+      interceptors: { activity: [activityInterceptors(logger)] },
     });
-    logger.info({ taskQueue, pid: process.pid }, 'worker started');
+    logger.info({ taskQueue, pid: process.pid, metricsPort: metricsServer.port }, 'worker started');
     await worker.run();
   } finally {
+    await metricsServer.close();
     await connection.close();
     await driver.close();
     await mongo.close();

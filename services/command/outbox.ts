@@ -114,12 +114,13 @@ export function createOutbox({ wm, temporal, config, logger }: OutboxDeps): Outb
       .toArray();
     let done = 0;
     for (const ev of pending) {
+      const ids = { eventId: ev._id, workflowId: ev.workflowId, postId: projectionInput(ev).postId };
       try {
         await complete(ev);
         done++;
-        logger.info({ eventId: ev._id, workflowId: ev.workflowId }, 'outbox sweeper started a pending projection');
+        logger.info(ids, 'outbox sweeper started a pending projection');
       } catch (err) {
-        logger.error({ err, eventId: ev._id }, 'outbox sweeper could not complete event; will retry');
+        logger.error({ err, ...ids }, 'outbox sweeper could not complete event; will retry');
       }
     }
     return done;

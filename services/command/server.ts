@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const { mongo, db } = await connectMongo(config);
   const temporal = await connectTemporal(config);
   const server = await startCommandServer({ config, db, temporal, logger });
-  const metricsServer = await startMetricsServer(config.COMMAND_METRICS_PORT);
+  const metricsServer = await startMetricsServer(config.COMMAND_METRICS_PORT, config.METRICS_HOST);
   logger.info({ port: metricsServer.port }, 'metrics at /metrics');
   closeOnSignals(
     logger,

@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   const graph = connectGraph(config);
   const temporal = await connectTemporal(config);
   const server = await startQueryServer({ config, db, graph, temporal, logger });
-  const metricsServer = await startMetricsServer(config.QUERY_METRICS_PORT);
+  const metricsServer = await startMetricsServer(config.QUERY_METRICS_PORT, config.METRICS_HOST);
   logger.info({ port: metricsServer.port }, 'metrics at /metrics');
   closeOnSignals(
     logger,
