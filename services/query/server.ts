@@ -46,8 +46,16 @@ function tailInvalidations(db: Db, cache: SessionCache, pollMs: number, logger: 
       if (d.at > since) since = d.at;
     }
   };
+  let busy = false;
   const timer = setInterval(() => {
-    running = running.then(tick).catch((err) => logger.warn({ err }, 'invalidation tail failed'));
+    // One tick at a time: on a slow store, chaining a tick per interval would queue them without bound.
+    if (busy) return;
+    busy = true;
+    running = tick()
+      .catch((err) => logger.warn({ err }, 'invalidation tail failed'))
+      .finally(() => {
+        busy = false;
+      });
   }, pollMs);
   timer.unref();
   return async () => {
