@@ -21,6 +21,7 @@ export RATE_LIMITS_ENABLED="${RATE_LIMITS_ENABLED:-false}"
 APPS=(command:services/command/server.ts query:services/query/server.ts worker-projection:workers/projection.ts)
 [[ -f workers/priority.ts ]] && APPS+=(worker-priority:workers/priority.ts)
 [[ -f workers/ranking.ts ]] && APPS+=(worker-ranking:workers/ranking.ts)
+[[ -f services/operations/server.ts ]] && APPS+=(operations:services/operations/server.ts)
 
 stop_apps() {
   local entry name pid

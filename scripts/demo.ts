@@ -261,7 +261,18 @@ async function main(): Promise<void> {
   Find a fan-out:   type the query   PostId = "${p3.postId}"   (the famous author's post; FeedOperation = "fanout")
   Call the APIs:    .tools/bin/grpcurl -plaintext 127.0.0.1:${config.QUERY_PORT} list
                     .tools/bin/grpcurl -plaintext -H 'authorization: Bearer dev-queries' -d '{"viewer_id":"${ada}","view":"FEED_VIEW_V3_PERSONALIZED"}' 127.0.0.1:${config.QUERY_PORT} feedflow.v1.FeedService/GetFeed
-  Metrics:          http://127.0.0.1:${config.COMMAND_METRICS_PORT}/metrics (command), http://127.0.0.1:${config.QUERY_METRICS_PORT}/metrics (query)
+  Metrics:          ${(
+    [
+      ['command', config.COMMAND_METRICS_PORT],
+      ['query', config.QUERY_METRICS_PORT],
+      ['operations', config.OPERATIONS_METRICS_PORT],
+      ['projection worker', config.PROJECTION_WORKER_METRICS_PORT],
+      ['priority worker', config.PRIORITY_WORKER_METRICS_PORT],
+      ['ranking worker', config.RANKING_WORKER_METRICS_PORT],
+    ] as const
+  )
+    .map(([name, port]) => `http://127.0.0.1:${port}/metrics`.padEnd(32) + ` (${name})`)
+    .join('\n                    ')}
 `);
   } finally {
     await temporal.connection.close();
