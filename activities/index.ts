@@ -1,3 +1,4 @@
+import { createConsistencyActivities } from './consistency';
 import type { ProjectionDeps } from './deps';
 import { createEngagementActivities } from './engagement';
 import { createFanoutActivities } from './fanout';
@@ -17,5 +18,6 @@ export function createProjectionActivities(deps: ProjectionDeps) {
     ...createProfileActivities(deps),
     ...createEngagementActivities(deps),
     ...createMaintenanceActivities(deps),
+    ...createConsistencyActivities(deps),
   };
 }

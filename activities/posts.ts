@@ -1,7 +1,7 @@
 import { invalidateFeeds } from '../stores/feed-cache';
 import { deletePostItems, readModel, tombstonePost, updatePostItems, upsertPostSummary } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
-import type { PostDeleteResult, PostUpdateResult, ProjectionInput } from '../workflows/shared';
+import type { PostDeleteResult, PostUpdateResult, ProjectionInput, ReplayProjection } from '../workflows/shared';
 import type { ProjectionDeps } from './deps';
 import { requirePost, whileHeartbeating } from './sources';
 
@@ -11,6 +11,26 @@ export function createPostActivities({ db }: ProjectionDeps) {
   const rm = readModel(db);
 
   return {
+    /**
+     * What a replay of the post's fan-out projects: its creation event's input at the post's current version, so the
+     * fan-out writes the latest content with the original acceptance time. Null for an unknown post.
+     */
+    async replayInput(postId: string): Promise<ReplayProjection | null> {
+      const post = await wm.posts.findOne({ _id: postId });
+      if (!post) return null;
+      const created = await wm.events.findOne({ aggregateId: postId, type: 'PostCreated' });
+      const input: ProjectionInput = {
+        eventId: created?._id ?? `post/${postId}/replay`,
+        type: 'PostCreated',
+        aggregateId: postId,
+        version: post.version,
+        acceptedAt: (created?.at ?? post.createdAt).toISOString(),
+        actorId: post.authorId,
+        postId,
+      };
+      return { input, version: post.version, deleted: post.deleted, actorId: post.authorId };
+    },
+
     /** Moves every existing item of the post to the post's current version (never backwards). */
     async applyPostUpdate(input: ProjectionInput): Promise<PostUpdateResult> {
       const postId = input.postId ?? input.aggregateId;

@@ -177,6 +177,15 @@ export function createScoringActivities(deps: ScoringDeps) {
       return { items, written, modelVersion };
     },
 
+    /** Scores these feed items (a repair of unscored items), by (viewer, post). */
+    async scoreItemPairs(input: {
+      pairs: Array<{ viewerId: string; postId: string }>;
+    }): Promise<ScoreViewerItemsResult> {
+      const modelVersion = await ranking.modelVersion();
+      const [items, written] = await scorePairs(input.pairs, false);
+      return { items, written, modelVersion };
+    },
+
     /** The re-scoring debounce this deployment runs with (workflows cannot read config). */
     async rescoreDebounceMs(): Promise<number> {
       return config.RESCORE_DEBOUNCE_MS;

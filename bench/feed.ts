@@ -13,8 +13,12 @@ import { failures, ghz as runGhz, percentileMs, type GhzReport } from './ghz';
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 10_000);
 const ITEMS_PER_FEED = Number(process.env.BENCH_ITEMS_PER_FEED ?? 30);
 const TOTAL = Number(process.env.BENCH_REQUESTS ?? 4000);
-// Uncached reads scan on FerretDB (no pushdown but `_id`), so fewer of them keep the run short.
-const UNCACHED_TOTAL = Number(process.env.BENCH_UNCACHED_REQUESTS ?? 300);
+// Uncached reads scan on FerretDB (no pushdown but `_id`), so fewer of them, less concurrent, keep the run short.
+// On FerretDB 1.24 (SQLite) a read by viewerId is a full scan (explain: filterPushdown false), so each uncached
+// read and each cache warm-up costs one scan of every feed item: the defaults keep the run to minutes.
+const UNCACHED_TOTAL = Number(process.env.BENCH_UNCACHED_REQUESTS ?? 8);
+const UNCACHED_CONCURRENCY = Number(process.env.BENCH_UNCACHED_CONCURRENCY ?? 1);
+const HOT_VIEWERS = Number(process.env.BENCH_HOT_VIEWERS ?? 8);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const DB = 'feedflow_bench_feed';
 
@@ -113,7 +117,7 @@ async function rawFind(db: Db, viewers: string[]): Promise<{ p50: number; p99: n
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: UNCACHED_CONCURRENCY }, async () => {
       while (next < UNCACHED_TOTAL) {
         const v = viewers[next++ % viewers.length];
         const s = performance.now();
@@ -144,10 +148,10 @@ async function main(): Promise<void> {
     port: 0,
   });
 
-  const hot = Array.from({ length: 100 }, (_, i) => ({ viewer_id: member(i * 37) }));
+  const hot = Array.from({ length: HOT_VIEWERS }, (_, i) => ({ viewer_id: member(i * 37) }));
   const cold = Array.from({ length: 2000 }, (_, i) => ({ viewer_id: member((i * 4993) % MEMBERS) }));
   console.log(`# servers up: cached :${cachedServer.port}, uncached :${uncachedServer.port}`);
-  await ghz(cachedServer.port, 'feedflow.v1.FeedService.GetFeed', hot, 4); // warm the cache
+  await ghz(cachedServer.port, 'feedflow.v1.FeedService.GetFeed', hot, 1, HOT_VIEWERS); // warm the cache
   console.log('# cache warmed');
 
   const rows: Array<[string, number, number, number, number]> = [];
@@ -158,9 +162,15 @@ async function main(): Promise<void> {
   const echo = await ghz(cachedServer.port, 'feedflow.v1.DiagnosticsService.Echo', { message: 'x' });
   add('Echo (framework ceiling)', echo);
   const cached = await ghz(cachedServer.port, 'feedflow.v1.FeedService.GetFeed', hot);
-  add('GetFeed cached (100 hot viewers)', cached);
-  const uncached = await ghz(uncachedServer.port, 'feedflow.v1.FeedService.GetFeed', cold, CONCURRENCY, UNCACHED_TOTAL);
-  add(`GetFeed uncached (cache off, ${UNCACHED_TOTAL} requests over 2,000 viewers)`, uncached);
+  add(`GetFeed cached (${HOT_VIEWERS} hot viewers)`, cached);
+  const uncached = await ghz(
+    uncachedServer.port,
+    'feedflow.v1.FeedService.GetFeed',
+    cold,
+    UNCACHED_CONCURRENCY,
+    UNCACHED_TOTAL,
+  );
+  add(`GetFeed uncached (cache off, ${UNCACHED_TOTAL} requests at c=${UNCACHED_CONCURRENCY})`, uncached);
   const raw = await rawFind(
     db,
     cold.map((c) => c.viewer_id),
@@ -174,9 +184,12 @@ async function main(): Promise<void> {
   for (const [n, p50, p99, rps, bad] of rows)
     console.log(`| ${n} | ${p50.toFixed(2)} | ${p99.toFixed(2)} | ${rps.toFixed(0)} | ${bad} |`);
   console.log(
-    `| raw indexed find of 20 feed items (database ceiling) | ${raw.p50.toFixed(2)} | ${raw.p99.toFixed(2)} | ${raw.rps.toFixed(0)} | |`,
+    `| raw indexed find of 20 feed items (database ceiling, ${UNCACHED_TOTAL} at c=${UNCACHED_CONCURRENCY}) | ${raw.p50.toFixed(2)} | ${raw.p99.toFixed(2)} | ${raw.rps.toFixed(0)} | |`,
   );
-  console.log(`\ncached GetFeed rps / Echo rps = ${(cached.rps / echo.rps).toFixed(3)}`);
+  console.log(
+    `\ncached GetFeed p99 ${pct(cached, 99).toFixed(2)} ms (goal ≤ 3), uncached p99 ${pct(uncached, 99).toFixed(2)} ms (goal ≤ 50)`,
+  );
+  console.log(`cached GetFeed rps / Echo rps = ${(cached.rps / echo.rps).toFixed(3)}`);
   console.log(`uncached GetFeed rps / raw find rps = ${(uncached.rps / raw.rps).toFixed(3)}`);
   console.log(`cache counters: ${JSON.stringify(cachedServer.cache.counters)}`);
 

@@ -126,6 +126,22 @@ const schema = z.object({
   /** Test-only fault injection: `exit-after-commit` kills the process between the write-model commit and the
    * workflow start, to prove the outbox sweeper recovers the projection. */
   FAULT_INJECTION: z.enum(['none', 'exit-after-commit']).default('none'),
+  /** Temporal Schedules the projection worker creates (or updates) at start: checks and the outbox sweep. */
+  SCHEDULES_ENABLED: bool.prefault('true'),
+  /** Missed scheduled runs older than this are skipped, not caught up. */
+  SCHEDULE_CATCHUP_WINDOW_MS: positiveInt.default(60_000),
+  CONSISTENCY_RECENT_INTERVAL_MS: positiveInt.default(30_000),
+  /** The recent-events check looks this far back. */
+  CONSISTENCY_RECENT_WINDOW_MS: positiveInt.default(300_000),
+  /** Events younger than this are left to their projection, not checked yet. */
+  CONSISTENCY_SETTLE_MS: positiveInt.default(10_000),
+  /** An item still unscored this long after projection is a finding. */
+  CONSISTENCY_SCORE_WINDOW_MS: positiveInt.default(60_000),
+  CONSISTENCY_DEEP_INTERVAL_MS: positiveInt.default(3_600_000),
+  /** Members whose feeds the deep check rebuilds in memory and diffs. */
+  CONSISTENCY_DEEP_SAMPLE: positiveInt.default(50),
+  /** The outbox sweep schedule's interval (events pending longer than OUTBOX_SWEEP_AGE_MS get started). */
+  OUTBOX_SCHEDULE_INTERVAL_MS: positiveInt.default(60_000),
   /** Run the outbox sweeper in this process (the command server). */
   OUTBOX_SWEEPER: bool.prefault('true'),
 });

@@ -2,14 +2,16 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import type { Driver } from 'neo4j-driver';
 import { loadConfig, type Config } from '../lib/config';
-import { connectGraph, connectMongo } from '../lib/clients';
+import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { createLogger } from '../lib/logger';
 import { startMetricsServer } from '../lib/metrics';
 import { createProjectionActivities } from '../activities';
+import { createOperationsActivities } from '../activities/operations';
 import { createGraph } from '../stores/graph';
 import { ensureReadModelIndexes } from '../stores/read-model';
 import { TASK_QUEUES, type TaskQueueName } from '../workflows/shared';
 import { activityInterceptors, installRuntimeLogger } from './observability';
+import { ensureSchedules } from './schedules';
 
 /** Each queue's worker serves /metrics on its own port. */
 const METRICS_PORTS = {
@@ -34,6 +36,7 @@ export async function runProjectionWorker(
   const driver = connectGraph(config);
   const graph = createGraph(driver, config.GRAPH_DIALECT);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const temporal = await connectTemporal(config);
   const metricsServer = await startMetricsServer(config[METRICS_PORTS[queue]], config.METRICS_HOST);
   try {
     await Promise.all([ensureReadModelIndexes(db), graph.ensureSchema()]);
@@ -43,14 +46,21 @@ export async function runProjectionWorker(
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue,
       workflowsPath: require.resolve('../workflows'),
-      activities: { ...extraActivities({ db, driver }), ...createProjectionActivities({ db, graph, config, logger }) },
+      activities: {
+        ...extraActivities({ db, driver }),
+        ...createProjectionActivities({ db, graph, config, logger }),
+        ...createOperationsActivities({ db, temporal, config, logger }),
+      },
       interceptors: { activity: [activityInterceptors(logger)] },
     });
+    // The projection queue runs the scheduled checks and sweeps, so its worker owns their schedules.
+    if (queue === 'projection' && config.SCHEDULES_ENABLED) await ensureSchedules(temporal, config, logger);
     logger.info({ taskQueue, pid: process.pid, metricsPort: metricsServer.port }, 'worker started');
     await worker.run();
   } finally {
     await metricsServer.close();
     await connection.close();
+    await temporal.connection.close();
     await driver.close();
     await mongo.close();
   }

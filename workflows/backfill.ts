@@ -3,7 +3,9 @@ import type { createRelationshipActivities } from '../activities/relationships';
 import { ensureSearchAttributes, requestFeedTrim, startViewerScoring } from './helpers';
 import type { BackfillResult, ProjectionInput } from './shared';
 
-const { syncRelationship, backfillFeed, backfillFeedItems } = proxyActivities<ReturnType<typeof createRelationshipActivities>>({
+const { syncRelationship, backfillFeed, backfillFeedItems } = proxyActivities<
+  ReturnType<typeof createRelationshipActivities>
+>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
 });
@@ -40,7 +42,7 @@ export async function backfillWorkflow(input: ProjectionInput): Promise<Backfill
     }
     const { written, postIds } = await backfillFeedItems(req);
     backfilled[viewerId] = written;
-    await startViewerScoring(input.eventId, { viewerId, postIds });
+    await startViewerScoring(`score/backfill/${input.eventId}/${viewerId}`, { viewerId, postIds });
   }
   await requestFeedTrim();
   return { backfilled };

@@ -1,6 +1,8 @@
 import { type SearchAttributeUpdatePair, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
+  ActivityFailure,
   getExternalWorkflowHandle,
+  proxyActivities,
   ParentClosePolicy,
   proxyLocalActivities,
   startChild,
@@ -9,10 +11,11 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { createMaintenanceActivities } from '../activities/maintenance';
+import type { createScoringActivities } from '../activities/scoring';
 import {
   FEED_TRIM_INTERVAL_MS,
   postDirtySignal,
-  type ProjectionKind,
+  type FeedOperation,
   type RescorePostInput,
   type ScoreRangeInput,
   type ScoreViewerItemsInput,
@@ -33,7 +36,7 @@ const { trimSweepScope } = proxyLocalActivities<ReturnType<typeof createMaintena
  * missing, so a normal run records no extra history event.
  */
 export function ensureSearchAttributes(
-  kind: ProjectionKind | 'trim',
+  kind: FeedOperation,
   ids: { postId?: string; authorId?: string; viewerId?: string },
 ): void {
   const current = workflowInfo().typedSearchAttributes;
@@ -89,14 +92,14 @@ export async function startScoring(version: number, page: number, range: ScoreRa
 }
 
 /**
- * Starts the scoring of a backfill's delivery to one viewer on the ranking queue and leaves it running. The id
- * names the relationship event and the viewer, so a replayed backfill starts it once.
+ * Starts the scoring of what a backfill or a rebuild delivered to one viewer on the ranking queue and leaves it
+ * running. The id names the delivery, so a replayed backfill starts it once.
  */
-export async function startViewerScoring(eventId: string, input: ScoreViewerItemsInput): Promise<void> {
+export async function startViewerScoring(workflowId: string, input: ScoreViewerItemsInput): Promise<void> {
   if (!input.postIds.length) return;
   try {
     await startChild('scoreViewerItemsWorkflow', {
-      workflowId: `score/backfill/${eventId}/${input.viewerId}`,
+      workflowId,
       taskQueue: siblingQueue(workflowInfo().taskQueue, 'ranking'),
       args: [input],
       parentClosePolicy: ParentClosePolicy.ABANDON,
@@ -135,4 +138,34 @@ export async function markPostDirty(postId: string): Promise<void> {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     await signal();
   }
+}
+
+/** Items per scoring call. */
+const SCORE_BATCH = 500;
+
+/**
+ * Scores feed items a repair, replay or rebuild wrote, on the ranking queue, and waits: returns how many items were
+ * scored and how many failed after their retries (no ranking worker within 15 minutes counts as failed).
+ */
+export async function scoreOnRankingQueue(
+  pairs: Array<{ viewerId: string; postId: string }>,
+): Promise<{ scored: number; failed: number }> {
+  const { scoreItemPairs } = proxyActivities<ReturnType<typeof createScoringActivities>>({
+    taskQueue: siblingQueue(workflowInfo().taskQueue, 'ranking'),
+    startToCloseTimeout: '5 minutes',
+    scheduleToCloseTimeout: '15 minutes',
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 4 },
+  });
+  const result = { scored: 0, failed: 0 };
+  for (let i = 0; i < pairs.length; i += SCORE_BATCH) {
+    const batch = pairs.slice(i, i + SCORE_BATCH);
+    try {
+      await scoreItemPairs({ pairs: batch });
+      result.scored += batch.length;
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      result.failed += batch.length;
+    }
+  }
+  return result;
 }

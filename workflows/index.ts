@@ -11,3 +11,7 @@ export * from './score-feed-items';
 export * from './score-viewer-items';
 export * from './rescore-post';
 export * from './model-rollout';
+export * from './consistency-check';
+export * from './rebuild-feed';
+export * from './replay-fanout';
+export * from './outbox-sweep';

@@ -36,6 +36,8 @@ export type EventType = (typeof EVENT_TYPES)[number];
 
 /** The workflow kinds that project events into the read models and the graph. */
 export type ProjectionKind = 'fanout' | 'update' | 'delete' | 'backfill' | 'purge' | 'profile' | 'engagement';
+/** What operators find runs by, in the FeedOperation search attribute. */
+export type FeedOperation = ProjectionKind | 'trim' | 'consistency' | 'repair' | 'rebuild' | 'replay' | 'outbox';
 
 interface Route {
   kind: ProjectionKind;
@@ -370,3 +372,132 @@ export interface ModelRolloutResult {
   postsDone: number;
   written: number;
 }
+
+// ---------- Consistency checks, repairs and operations (projection queue) ----------
+
+/**
+ * What a check can find, one feed item (post × viewer) per finding:
+ * - `missing`: a member of the post's push audience lacks the item;
+ * - `blocked`: the item is in a feed whose owner and author block each other;
+ * - `not_visible`: the post's visibility no longer admits the viewer (unfollowed, connection removed);
+ * - `stale`: the item holds another version or content than the write model;
+ * - `deleted`: the post is deleted (or unknown) and the item is still there;
+ * - `unscored`: the item has no model score past the scoring window.
+ */
+export const FINDING_KINDS = ['missing', 'blocked', 'not_visible', 'stale', 'deleted', 'unscored'] as const;
+export type FindingKind = (typeof FINDING_KINDS)[number];
+
+export interface Finding {
+  kind: FindingKind;
+  postId: string;
+  viewerId: string;
+}
+
+export type CheckScope = 'recent' | 'deep';
+
+export interface ConsistencyCheckInput {
+  scope: CheckScope;
+  /** Recent: how far back to look. */
+  windowMs?: number;
+  /** Recent: events younger than this are still projecting. */
+  settleMs?: number;
+  /** An item unscored this long after projection is a finding. */
+  scoreWindowMs?: number;
+  /** Deep: members to sample; or the members to check. */
+  sample?: number;
+  viewerIds?: string[];
+  /** Findings are repaired unless false. */
+  repair?: boolean;
+}
+
+export interface CheckRecentInput {
+  windowMs: number;
+  settleMs: number;
+  scoreWindowMs: number;
+  /** ISO time the window ends (the workflow's start, minus the settle time): fixed so retries check the same events. */
+  until: string;
+}
+
+export interface CheckMembersInput {
+  viewerIds?: string[];
+  sample: number;
+  scoreWindowMs: number;
+}
+
+export interface CheckResult {
+  eventsChecked: number;
+  membersChecked: number;
+  findings: Finding[];
+  /** Findings past the per-run limit were counted but not listed (the next run sees them again). */
+  truncated: number;
+}
+
+export interface RepairResult {
+  /** Findings repaired, by kind. */
+  repaired: Partial<Record<FindingKind, number>>;
+  /** Items the repair wrote, to be scored like any new item. */
+  written: Array<{ viewerId: string; postId: string }>;
+}
+
+export interface FindingCount {
+  kind: FindingKind;
+  found: number;
+  repaired: number;
+  failed: number;
+}
+
+/** A check's report, stored in `consistency_reports` and returned by OperationsService. */
+export interface ConsistencyReport {
+  workflowId: string;
+  scope: CheckScope;
+  startedAt: string;
+  finishedAt: string;
+  eventsChecked: number;
+  membersChecked: number;
+  counts: FindingCount[];
+  samples: Finding[];
+  found: number;
+  repaired: number;
+  failed: number;
+}
+
+export interface RebuildFeedInput {
+  viewerId: string;
+}
+
+export interface RebuildFeedResult {
+  viewerId: string;
+  items: number;
+  written: number;
+  removed: number;
+}
+
+export interface ReplayFanoutInput {
+  postId: string;
+}
+
+export interface ReplayProjection {
+  input: ProjectionInput;
+  version: number;
+  deleted: boolean;
+  actorId: string;
+}
+
+export interface ReplayFanoutResult {
+  postId: string;
+  version: number;
+  itemsWritten: number;
+  purged: number;
+  deleted: boolean;
+}
+
+export interface OutboxSweepResult {
+  started: number;
+}
+
+/** The schedules a deployment runs, by id suffix (ids carry TASK_QUEUE_PREFIX). */
+export const SCHEDULES = {
+  recentCheck: 'feedflow-consistency-recent',
+  deepCheck: 'feedflow-consistency-deep',
+  outboxSweep: 'feedflow-outbox-sweep',
+} as const;

@@ -8,6 +8,7 @@ import {
   Worker,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
+import { createOperationsActivities } from '../../activities/operations';
 import { createProjectionActivities, type ProjectionDeps } from '../../activities';
 import { createLogger } from '../../lib/logger';
 import { createGraph, type Graph } from '../../stores/graph';
@@ -65,15 +66,16 @@ export async function runProjectionWorkers(
   stores: TestStores,
   prefix: string,
   config: Partial<ProjectionDeps['config']> = {},
+  /** Given a client, the operations activities (outbox sweep, check reports) are registered too. */
+  temporal?: Client,
 ): Promise<RunningWorkers & { graph: Graph }> {
   const graph = createGraph(stores.graph, stores.config.GRAPH_DIALECT);
   await Promise.all([ensureReadModelIndexes(stores.db), graph.ensureSchema()]);
-  const activities = createProjectionActivities({
-    db: stores.db,
-    graph,
-    config: { ...stores.config, ...config },
-    logger: createLogger('projection-test', 'silent'),
-  });
+  const logger = createLogger('projection-test', 'silent');
+  const activities = {
+    ...createProjectionActivities({ db: stores.db, graph, config: { ...stores.config, ...config }, logger }),
+    ...(temporal ? createOperationsActivities({ db: stores.db, temporal, config: stores.config, logger }) : {}),
+  };
   const queues = [prefix + TASK_QUEUES.projection, prefix + TASK_QUEUES.priority];
   const workers = await runWorkers(connection, stores.config.TEMPORAL_NAMESPACE, queues, activities);
   return { ...workers, graph };

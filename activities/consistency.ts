@@ -1,0 +1,323 @@
+import { Context } from '@temporalio/activity';
+import { invalidateFeeds } from '../stores/feed-cache';
+import { type FeedItemDoc, feedItemId, readModel, writeFeedItems } from '../stores/read-model';
+import type { PostDoc } from '../stores/write-model';
+import { writeModel } from '../stores/write-model';
+import type {
+  CheckMembersInput,
+  CheckRecentInput,
+  CheckResult,
+  Finding,
+  FindingKind,
+  RebuildFeedInput,
+  RebuildFeedResult,
+  RepairResult,
+} from '../workflows/shared';
+import type { ProjectionDeps } from './deps';
+import { expectedFeed, type ExpectedItem } from './expected-feed';
+import { actorSnapshot, feedItem, isBlocked, isConnected, loadPair, visibleTo } from './sources';
+
+/** Findings listed per check run; more are counted and left to the next run, so payloads stay small. */
+export const MAX_FINDINGS = 2_000;
+
+type CheckedItem = Pick<
+  FeedItemDoc,
+  '_id' | 'viewerId' | 'postId' | 'version' | 'content' | 'visibility' | 'modelVersion' | 'projectedAt'
+>;
+const CHECKED = {
+  _id: 1,
+  viewerId: 1,
+  postId: 1,
+  version: 1,
+  content: 1,
+  visibility: 1,
+  modelVersion: 1,
+  projectedAt: 1,
+};
+
+/** Relationship events whose purge a check verifies. */
+const PURGE_EVENTS = new Set(['Blocked', 'Unfollowed', 'ConnectionRemoved']);
+
+/** Collects findings once per item (the first kind found wins) up to MAX_FINDINGS. */
+class Findings {
+  readonly list: Finding[] = [];
+  private readonly seen = new Set<string>();
+  truncated = 0;
+  add(kind: FindingKind, postId: string, viewerId: string): void {
+    const key = feedItemId(viewerId, postId);
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    if (this.list.length >= MAX_FINDINGS) this.truncated++;
+    else this.list.push({ kind, postId, viewerId });
+  }
+}
+
+/**
+ * Checking the read models against the write model and the graph, and repairing what drifted. Checks only read;
+ * repairs re-derive the truth before they write, so a stale finding repairs nothing and a repeat changes nothing.
+ */
+export function createConsistencyActivities({ db, graph, config }: ProjectionDeps) {
+  const wm = writeModel(db);
+  const rm = readModel(db);
+
+  /** The post's push audience now, as the fan-out would compute it, the author included. */
+  async function pushAudience(post: PostDoc): Promise<Set<string>> {
+    const audience = new Set([post.authorId]);
+    if (post.visibility === 'private') return audience;
+    const pull = await rm.pullAuthors.findOne({ _id: post.authorId }, { projection: { _id: 1 } });
+    const scope = post.visibility === 'connections' || pull ? 'connections' : 'connections+followers';
+    for (let cursor: string | null = ''; cursor !== null;) {
+      const page = await graph.audiencePage(post.authorId, scope, cursor, config.FANOUT_PAGE_SIZE);
+      for (const m of page.members) audience.add(m.id);
+      cursor = page.next;
+    }
+    return audience;
+  }
+
+  /** Why the viewer may not hold this post's item, or null if they may. */
+  async function exclusion(post: PostDoc, viewerId: string): Promise<'blocked' | 'not_visible' | null> {
+    if (viewerId === post.authorId) return null;
+    if (post.visibility === 'private') return 'not_visible';
+    const pair = await loadPair(wm, viewerId, post.authorId);
+    if (isBlocked(pair)) return 'blocked';
+    return visibleTo(pair, viewerId, post.authorId).includes(post.visibility) ? null : 'not_visible';
+  }
+
+  const unscored = (item: CheckedItem, scoreWindowMs: number) =>
+    item.modelVersion === null && item.projectedAt.getTime() < Date.now() - scoreWindowMs;
+
+  /** One post against its audience: missing, extra, stale and unscored items, or any item of a deleted post. */
+  async function checkPost(postId: string, scoreWindowMs: number, out: Findings): Promise<void> {
+    const [post, items] = await Promise.all([
+      wm.posts.findOne({ _id: postId }),
+      rm.feedItems.find({ postId }, { projection: CHECKED }).toArray() as Promise<CheckedItem[]>,
+    ]);
+    if (!post || post.deleted) {
+      for (const i of items) out.add('deleted', postId, i.viewerId);
+      return;
+    }
+    const audience = await pushAudience(post);
+    const held = new Set(items.map((i) => i.viewerId));
+    for (const viewerId of audience) if (!held.has(viewerId)) out.add('missing', postId, viewerId);
+    for (const item of items) {
+      // Outside the push audience an item may still be right: a backfill, or a follower of a pull author.
+      const excluded = audience.has(item.viewerId) ? null : await exclusion(post, item.viewerId);
+      if (excluded) out.add(excluded, postId, item.viewerId);
+      else if (item.version !== post.version || item.content !== post.content) out.add('stale', postId, item.viewerId);
+      else if (unscored(item, scoreWindowMs)) out.add('unscored', postId, item.viewerId);
+    }
+  }
+
+  /** A purge is complete when neither member holds an item of the other that the pair no longer allows. */
+  async function checkPair(a: string, b: string, out: Findings): Promise<void> {
+    const pair = await loadPair(wm, a, b);
+    for (const [viewer, author] of [
+      [a, b],
+      [b, a],
+    ]) {
+      const allowed = visibleTo(pair, viewer, author) as string[];
+      const items = await rm.feedItems
+        .find({ viewerId: viewer, 'actor.id': author }, { projection: { postId: 1, visibility: 1 } })
+        .toArray();
+      for (const i of items) {
+        if (!allowed.includes(i.visibility)) out.add(isBlocked(pair) ? 'blocked' : 'not_visible', i.postId, viewer);
+      }
+    }
+  }
+
+  const heartbeat = (details: unknown) => {
+    try {
+      Context.current().heartbeat(details);
+    } catch {
+      // Called outside an activity (tests of the functions): nothing to beat.
+    }
+  };
+
+  /** Loads each viewer's current items of these posts, by id. */
+  async function itemsOf(postId: string, viewerIds: string[]): Promise<Map<string, FeedItemDoc>> {
+    const docs = await rm.feedItems.find({ _id: { $in: viewerIds.map((v) => feedItemId(v, postId)) } }).toArray();
+    return new Map(docs.map((d) => [d.viewerId, d]));
+  }
+
+  /** Writes the expected items (new, or replacing a different version or content); returns the items written. */
+  async function putItems(expected: ExpectedItem[]): Promise<Array<{ viewerId: string; postId: string }>> {
+    const written: Array<{ viewerId: string; postId: string }> = [];
+    const byPost = new Map<string, ExpectedItem[]>();
+    for (const e of expected) byPost.set(e.post._id, [...(byPost.get(e.post._id) ?? []), e]);
+    for (const [postId, group] of byPost) {
+      const current = await itemsOf(
+        postId,
+        group.map((e) => e.viewerId),
+      );
+      const fresh: FeedItemDoc[] = [];
+      for (const e of group) {
+        const item = feedItem(e.post, e.actor, e.viewerId, e.reason, e.post.updatedAt, new Date(), e.scoredAs);
+        const have = current.get(e.viewerId);
+        if (!have) fresh.push(item);
+        else if (have.version !== item.version || have.content !== item.content) {
+          const { version, actor, type, content, mediaUrls, visibility } = item;
+          await rm.feedItems.updateOne(
+            { _id: item._id },
+            { $set: { version, actor, type, content, mediaUrls, visibility } },
+          );
+          written.push({ viewerId: e.viewerId, postId });
+        }
+      }
+      await writeFeedItems(rm, fresh);
+      written.push(...fresh.map((f) => ({ viewerId: f.viewerId, postId })));
+    }
+    return written;
+  }
+
+  return {
+    /** Checks these posts as the recent-events check does (a replay's reconcile). */
+    async checkPosts(input: { postIds: string[]; scoreWindowMs: number }): Promise<CheckResult> {
+      const out = new Findings();
+      for (const postId of input.postIds) await checkPost(postId, input.scoreWindowMs, out);
+      return { eventsChecked: 0, membersChecked: 0, findings: out.list, truncated: out.truncated };
+    },
+
+    /** The recent-events check: every post and purge event in the window, checked against the read model. */
+    async checkRecentEvents(input: CheckRecentInput): Promise<CheckResult> {
+      const until = new Date(input.until);
+      const since = new Date(until.getTime() - input.windowMs);
+      const events = await wm.events
+        .find(
+          { at: { $gte: since, $lte: until } },
+          { projection: { type: 1, aggregateType: 1, aggregateId: 1, payload: 1 } },
+        )
+        .toArray();
+      const posts = new Set<string>();
+      const pairs = new Map<string, [string, string]>();
+      for (const ev of events) {
+        if (ev.aggregateType === 'post') posts.add(ev.aggregateId);
+        if (PURGE_EVENTS.has(ev.type)) {
+          const [a, b] = [String(ev.payload.from), String(ev.payload.to)].sort();
+          pairs.set(`${a}/${b}`, [a, b]);
+        }
+      }
+      const out = new Findings();
+      let done = 0;
+      for (const postId of posts) {
+        await checkPost(postId, input.scoreWindowMs, out);
+        heartbeat({ done: ++done });
+      }
+      for (const [a, b] of pairs.values()) {
+        await checkPair(a, b, out);
+        heartbeat({ done: ++done });
+      }
+      return { eventsChecked: events.length, membersChecked: 0, findings: out.list, truncated: out.truncated };
+    },
+
+    /**
+     * The deep check: each sampled member's feed rebuilt in memory from the write model and the graph, and diffed
+     * against the read model, pushed items only, up to the cap.
+     */
+    async checkMemberFeeds(input: CheckMembersInput): Promise<CheckResult> {
+      let viewerIds = input.viewerIds;
+      if (!viewerIds?.length) {
+        const all = await wm.users.find({}, { projection: { _id: 1 } }).toArray();
+        viewerIds = sample(
+          all.map((u) => u._id),
+          input.sample,
+        );
+      }
+      const out = new Findings();
+      for (const [n, viewerId] of viewerIds.entries()) {
+        const expected = await expectedFeed({ wm, graph, config }, viewerId);
+        const want = new Map(expected.items.map((e) => [e.post._id, e]));
+        const items = (await rm.feedItems.find({ viewerId }, { projection: CHECKED }).toArray()) as CheckedItem[];
+        const held = new Set(items.map((i) => i.postId));
+        for (const e of expected.items) if (!held.has(e.post._id)) out.add('missing', e.post._id, viewerId);
+        for (const item of items) {
+          const e = want.get(item.postId);
+          const post = e?.post ?? (await wm.posts.findOne({ _id: item.postId }));
+          if (!post || post.deleted) out.add('deleted', item.postId, viewerId);
+          else if (!e) {
+            const excluded = await exclusion(post, viewerId);
+            if (excluded) out.add(excluded, item.postId, viewerId);
+          } else if (item.version !== post.version || item.content !== post.content) {
+            out.add('stale', item.postId, viewerId);
+          } else if (unscored(item, input.scoreWindowMs)) out.add('unscored', item.postId, viewerId);
+        }
+        heartbeat({ done: n + 1 });
+      }
+      return { eventsChecked: 0, membersChecked: viewerIds.length, findings: out.list, truncated: out.truncated };
+    },
+
+    /**
+     * Repairs one post's findings (not `unscored`: the ranking queue scores those). Each item is re-derived from
+     * the write model first, so a finding that no longer holds is left alone and counted as repaired.
+     */
+    async repairPostItems(input: { postId: string; findings: Finding[] }): Promise<RepairResult> {
+      const { postId, findings } = input;
+      const repaired: RepairResult['repaired'] = {};
+      const count = (kind: FindingKind) => (repaired[kind] = (repaired[kind] ?? 0) + 1);
+      const post = await wm.posts.findOne({ _id: postId });
+      const touched = new Set(findings.map((f) => f.viewerId));
+      if (!post || post.deleted) {
+        await rm.feedItems.deleteMany({ postId });
+        for (const f of findings) count(f.kind);
+        await invalidateFeeds(db, [...touched], { postId });
+        return { repaired, written: [] };
+      }
+      const put: ExpectedItem[] = [];
+      const author = await wm.users.findOne({ _id: post.authorId });
+      if (!author) throw new Error(`author ${post.authorId} of ${postId} not found; retrying`);
+      const actor = actorSnapshot(author);
+      for (const f of findings) {
+        if (f.kind === 'blocked' || f.kind === 'not_visible') {
+          if (await exclusion(post, f.viewerId)) await rm.feedItems.deleteOne({ _id: feedItemId(f.viewerId, postId) });
+        } else if (f.kind === 'missing' || f.kind === 'stale') {
+          if (!(await exclusion(post, f.viewerId))) {
+            const own = f.viewerId === post.authorId;
+            const pair = own ? null : await loadPair(wm, f.viewerId, post.authorId);
+            const rel = pair && isConnected(pair) ? 'connection' : 'follow';
+            put.push({ post, actor, viewerId: f.viewerId, reason: own ? 'own' : rel, scoredAs: own ? 'own' : rel });
+          }
+        } else if (f.kind !== 'unscored') continue;
+        if (f.kind !== 'unscored') count(f.kind);
+      }
+      const written = await putItems(put);
+      await invalidateFeeds(db, [...touched]);
+      return { repaired, written };
+    },
+
+    /**
+     * Rebuilds one member's feed from the write model and the graph: writes what is expected and missing or out of
+     * date, removes everything else. The same derivation as the deep check, so a rebuilt feed checks clean.
+     */
+    async rebuildFeed(input: RebuildFeedInput): Promise<RebuildFeedResult & { postIds: string[] }> {
+      const { viewerId } = input;
+      const user = await wm.users.findOne({ _id: viewerId }, { projection: { _id: 1 } });
+      if (!user) return { viewerId, items: 0, written: 0, removed: 0, postIds: [] };
+      const expected = await expectedFeed({ wm, graph, config }, viewerId);
+      const want = new Set(expected.items.map((e) => e.post._id));
+      const held = await rm.feedItems.find({ viewerId }, { projection: { _id: 1, postId: 1 } }).toArray();
+      const extra = held.filter((h) => !want.has(h.postId)).map((h) => h._id);
+      let removed = 0;
+      for (let i = 0; i < extra.length; i += 500) {
+        removed += (await rm.feedItems.deleteMany({ _id: { $in: extra.slice(i, i + 500) } })).deletedCount;
+      }
+      const written = await putItems(expected.items);
+      await invalidateFeeds(db, [viewerId]);
+      return {
+        viewerId,
+        items: expected.items.length,
+        written: written.length,
+        removed,
+        postIds: written.map((w) => w.postId),
+      };
+    },
+  };
+}
+
+/** Up to n distinct members, uniformly. */
+function sample<T>(all: T[], n: number): T[] {
+  const copy = [...all];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy.slice(0, n);
+}

@@ -1,0 +1,117 @@
+import type { Config } from '../lib/config';
+import type { Graph } from '../stores/graph';
+import type { ActorSnapshot, FeedReason } from '../stores/read-model';
+import type { PostDoc, RelationshipDoc, UserDoc, WriteModel } from '../stores/write-model';
+import type { ProvisionalReason } from '../ranking/provisional';
+import { BACKFILL_DAYS, BACKFILL_LIMIT } from './relationships';
+import { actorSnapshot, isBlocked, type PairState } from './sources';
+
+/** One item a member's feed should hold, with the reason the pipeline would have delivered it for. */
+export interface ExpectedItem {
+  post: PostDoc;
+  actor: ActorSnapshot;
+  viewerId: string;
+  reason: FeedReason;
+  scoredAs: ProvisionalReason;
+}
+
+/** A relationship that lets the viewer see an author's posts, and since when. */
+interface Grant {
+  kind: 'connection' | 'follow';
+  visibilities: Array<PostDoc['visibility']>;
+  since: Date;
+  /** Posts after `since` are pushed (a follow of a pull author pushes nothing; its posts are pulled at read time). */
+  pushed: boolean;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * The feed the projections would have built for a member, derived from the write model and the graph: their own
+ * posts; for each author they are connected to or follow, the posts pushed since the relationship began plus the
+ * backfill of the 7 days before it (at most 200); nothing across a block; newest first, up to the cap. Used by the
+ * deep check to diff a feed and by RebuildFeed to restore one.
+ */
+export async function expectedFeed(
+  deps: { wm: WriteModel; graph: Graph; config: Pick<Config, 'FEED_CAP' | 'PULL_AUTHOR_THRESHOLD'> },
+  viewerId: string,
+): Promise<{ items: ExpectedItem[] }> {
+  const { wm, graph, config } = deps;
+  const rels = await wm.relationships.find({ $or: [{ from: viewerId }, { to: viewerId }], active: true }).toArray();
+  const pairs = new Map<string, PairState>();
+  const pairOf = (other: string) => {
+    let p = pairs.get(other);
+    if (!p)
+      pairs.set(other, (p = { connection: null, follows: { ab: null, ba: null }, blocks: { ab: null, ba: null } }));
+    return p;
+  };
+  for (const r of rels) {
+    const other = r.from === viewerId ? r.to : r.from;
+    const p = pairOf(other);
+    const mine = r.from === viewerId;
+    if (r.type === 'connection') p.connection = r;
+    else if (r.type === 'follow') p.follows[mine ? 'ab' : 'ba'] = r;
+    else p.blocks[mine ? 'ab' : 'ba'] = r;
+  }
+
+  const grants = new Map<string, Grant[]>();
+  for (const [author, p] of pairs) {
+    if (isBlocked(p)) continue;
+    const list: Grant[] = [];
+    const c = p.connection;
+    if (c?.status === 'accepted') {
+      list.push({ kind: 'connection', visibilities: ['public', 'connections'], since: c.updatedAt, pushed: true });
+    }
+    const f: RelationshipDoc | null = p.follows.ab;
+    if (f) {
+      const { followers } = await graph.audienceSize(author);
+      const pull = followers > config.PULL_AUTHOR_THRESHOLD;
+      list.push({ kind: 'follow', visibilities: ['public'], since: f.updatedAt, pushed: !pull });
+    }
+    if (list.length) grants.set(author, list);
+  }
+
+  const authors = [viewerId, ...grants.keys()];
+  const [posts, users] = await Promise.all([
+    wm.posts.find({ authorId: { $in: authors }, deleted: false }).toArray(),
+    wm.users.find({ _id: { $in: authors } }).toArray(),
+  ]);
+  const actors = new Map(users.map((u: UserDoc) => [u._id, actorSnapshot(u)]));
+  const byAuthor = new Map<string, PostDoc[]>();
+  for (const post of posts) byAuthor.set(post.authorId, [...(byAuthor.get(post.authorId) ?? []), post]);
+
+  const items: ExpectedItem[] = [];
+  for (const post of byAuthor.get(viewerId) ?? []) {
+    const actor = actors.get(viewerId);
+    if (actor) items.push({ post, actor, viewerId, reason: 'own', scoredAs: 'own' });
+  }
+  for (const [author, list] of grants) {
+    const actor = actors.get(author);
+    if (!actor) continue;
+    const chosen = new Map<string, ExpectedItem>();
+    for (const g of list) {
+      const visible = (byAuthor.get(author) ?? [])
+        .filter((post) => g.visibilities.includes(post.visibility))
+        .sort(newestFirst);
+      const pushed = g.pushed ? visible.filter((post) => post.createdAt >= g.since) : [];
+      const window = g.since.getTime() - BACKFILL_DAYS * DAY_MS;
+      const backfilled = visible
+        .filter((post) => post.createdAt < g.since && post.createdAt.getTime() >= window)
+        .slice(0, BACKFILL_LIMIT);
+      for (const post of pushed) {
+        if (!chosen.has(post._id)) chosen.set(post._id, { post, actor, viewerId, reason: g.kind, scoredAs: g.kind });
+      }
+      for (const post of backfilled) {
+        if (!chosen.has(post._id)) {
+          chosen.set(post._id, { post, actor, viewerId, reason: 'backfill', scoredAs: list[0].kind });
+        }
+      }
+    }
+    items.push(...chosen.values());
+  }
+  items.sort((a, b) => newestFirst(a.post, b.post));
+  return { items: items.slice(0, config.FEED_CAP) };
+}
+
+const newestFirst = (a: PostDoc, b: PostDoc) =>
+  b.createdAt.getTime() - a.createdAt.getTime() || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0);

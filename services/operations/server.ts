@@ -1,0 +1,59 @@
+import type { Client } from '@temporalio/client';
+import type { Db } from 'mongodb';
+import { OperationsService } from '../../gen/feedflow/v1/operations_pb';
+import { loadConfig, type Config } from '../../lib/config';
+import { connectMongo, connectTemporal } from '../../lib/clients';
+import { createLogger, type Logger } from '../../lib/logger';
+import { metricsInterceptor, startMetricsServer } from '../../lib/metrics';
+import { authInterceptor } from '../shared/auth';
+import { errorInterceptor } from '../shared/errors';
+import { closeOnSignals, serve, startGrpcServer, type GrpcServer } from '../shared/grpc-server';
+import { createOperationsService } from './service';
+
+/** Wires the operations service onto a gRPC server. Clients are owned by the caller. */
+export async function startOperationsServer(deps: {
+  config: Config;
+  db: Db;
+  temporal: Client;
+  logger: Logger;
+  port?: number;
+}): Promise<GrpcServer> {
+  const { config, db, temporal, logger } = deps;
+  return startGrpcServer({
+    name: 'operations',
+    port: deps.port ?? config.OPERATIONS_PORT,
+    services: [serve(OperationsService, createOperationsService({ db, temporal, config }))],
+    maxMessageBytes: config.GRPC_MAX_MESSAGE_BYTES,
+    drainTimeoutMs: config.GRPC_DRAIN_TIMEOUT_MS,
+    interceptors: [
+      metricsInterceptor(),
+      errorInterceptor((err, method) => logger.error({ err, method }, 'unexpected error')),
+      authInterceptor(config.FEEDFLOW_TOKENS),
+    ],
+    logger,
+  });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('operations', config.LOG_LEVEL);
+  const { mongo, db } = await connectMongo(config);
+  const temporal = await connectTemporal(config);
+  const server = await startOperationsServer({ config, db, temporal, logger });
+  const metricsServer = await startMetricsServer(config.OPERATIONS_METRICS_PORT, config.METRICS_HOST);
+  logger.info({ port: metricsServer.port }, 'metrics at /metrics');
+  closeOnSignals(
+    logger,
+    server.close,
+    () => metricsServer.close(),
+    () => temporal.connection.close(),
+    () => mongo.close(),
+  );
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

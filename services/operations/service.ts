@@ -1,0 +1,227 @@
+import type { ServiceImpl } from '@connectrpc/connect';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import type { Db } from 'mongodb';
+import {
+  CheckScope,
+  type ConsistencyReport as ReportMessage,
+  type OperationsService,
+  type ScheduleState,
+} from '../../gen/feedflow/v1/operations_pb';
+import { reportsOf, type ReportDoc } from '../../activities/operations';
+import type { Config } from '../../lib/config';
+import { projectionLag, readModel } from '../../stores/read-model';
+import { writeModel } from '../../stores/write-model';
+import {
+  type CheckScope as Scope,
+  type ConsistencyCheckInput,
+  type ConsistencyReport,
+  type RebuildFeedResult,
+  SCHEDULES,
+  SEARCH_ATTRIBUTES,
+  TASK_QUEUES,
+} from '../../workflows/shared';
+import { DomainError, invalid, notFound } from '../shared/errors';
+
+export interface OperationsDeps {
+  db: Db;
+  temporal: Client;
+  config: Pick<
+    Config,
+    | 'TASK_QUEUE_PREFIX'
+    | 'CONSISTENCY_RECENT_WINDOW_MS'
+    | 'CONSISTENCY_SETTLE_MS'
+    | 'CONSISTENCY_SCORE_WINDOW_MS'
+    | 'CONSISTENCY_DEEP_SAMPLE'
+  >;
+}
+
+const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+const KINDS = ['fanout', 'update', 'delete', 'backfill', 'purge', 'profile', 'engagement', 'consistency', 'replay'];
+
+function requireId(name: string, value: string): string {
+  if (!value) throw invalid(`${name} is required`);
+  if (!ID.test(value)) throw invalid(`${name} must be 1 to 128 letters, digits or _.:-`);
+  return value;
+}
+
+const scopeOf = (s: CheckScope): Scope | undefined =>
+  s === CheckScope.RECENT ? 'recent' : s === CheckScope.DEEP ? 'deep' : undefined;
+
+function toMessage(r: ConsistencyReport): Omit<ReportMessage, '$typeName' | '$unknown'> {
+  return {
+    workflowId: r.workflowId,
+    scope: r.scope === 'recent' ? CheckScope.RECENT : CheckScope.DEEP,
+    startedAt: timestampFromDate(new Date(r.startedAt)),
+    finishedAt: timestampFromDate(new Date(r.finishedAt)),
+    eventsChecked: r.eventsChecked,
+    membersChecked: r.membersChecked,
+    counts: r.counts.map((c) => ({ ...c })) as ReportMessage['counts'],
+    samples: r.samples.map((f) => ({ ...f })) as ReportMessage['samples'],
+    found: r.found,
+    repaired: r.repaired,
+    failed: r.failed,
+  };
+}
+
+/** feedflow.v1.OperationsService: the operator's replay, rebuild, check and schedule controls over Temporal. */
+export function createOperationsService({
+  db,
+  temporal,
+  config,
+}: OperationsDeps): ServiceImpl<typeof OperationsService> {
+  const wm = writeModel(db);
+  const rm = readModel(db);
+  const taskQueue = config.TASK_QUEUE_PREFIX + TASK_QUEUES.projection;
+  const scheduleIds = Object.values(SCHEDULES).map((s) => config.TASK_QUEUE_PREFIX + s);
+
+  async function scheduleStates(): Promise<Array<Omit<ScheduleState, '$typeName' | '$unknown'>>> {
+    const states = [];
+    for (const scheduleId of scheduleIds) {
+      try {
+        const d = await temporal.schedule.getHandle(scheduleId).describe();
+        states.push({ scheduleId, paused: d.state.paused, note: d.state.note ?? '' });
+      } catch {
+        // Not created yet (no projection worker has started): nothing to report or pause.
+      }
+    }
+    return states;
+  }
+
+  /** Starts a workflow, or joins the running one of the same id. */
+  async function startOrJoin(workflowType: string, workflowId: string, args: unknown[]) {
+    try {
+      return {
+        handle: await temporal.workflow.start(workflowType, {
+          taskQueue,
+          workflowId,
+          args,
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        }),
+        started: true,
+      };
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      return { handle: temporal.workflow.getHandle(workflowId), started: false };
+    }
+  }
+
+  const failure = (err: unknown): never => {
+    if (err instanceof WorkflowFailedError) {
+      throw new DomainError('unavailable', `${err.message}: ${err.cause?.message ?? 'unknown cause'}`);
+    }
+    throw err;
+  };
+
+  return {
+    /** Starts (or joins) the replay of the post's latest version; answers with its workflow id at once. */
+    async replayFanout(req) {
+      const postId = requireId('post_id', req.postId);
+      const post = await wm.posts.findOne({ _id: postId }, { projection: { version: 1 } });
+      if (!post) throw notFound(`post ${postId} does not exist`);
+      const workflowId = `replay/post/${postId}/v${post.version}`;
+      const { started } = await startOrJoin('replayFanoutWorkflow', workflowId, [{ postId }]);
+      return { workflowId, version: post.version, started };
+    },
+
+    /** Rebuilds the member's feed and waits for the rebuild. */
+    async rebuildFeed(req) {
+      const userId = requireId('user_id', req.userId);
+      const user = await wm.users.findOne({ _id: userId }, { projection: { _id: 1 } });
+      if (!user) throw notFound(`member ${userId} does not exist`);
+      const workflowId = `rebuild/feed/${userId}`;
+      const { handle } = await startOrJoin('rebuildFeedWorkflow', workflowId, [{ viewerId: userId }]);
+      const result = (await handle.result().catch(failure)) as RebuildFeedResult;
+      return { workflowId, items: result.items, written: result.written, removed: result.removed };
+    },
+
+    /** Runs a check now, with its repairs; waits for the report unless no_wait. */
+    async runConsistencyCheck(req) {
+      const scope = scopeOf(req.scope);
+      if (!scope) throw invalid('scope must be CHECK_SCOPE_RECENT or CHECK_SCOPE_DEEP');
+      if (req.windowSeconds > 86_400) throw invalid('window_seconds must be at most 86400 (1 day)');
+      if (req.sampleSize > 10_000) throw invalid('sample_size must be at most 10000');
+      const input: ConsistencyCheckInput = {
+        scope,
+        windowMs: req.windowSeconds ? req.windowSeconds * 1000 : config.CONSISTENCY_RECENT_WINDOW_MS,
+        settleMs: config.CONSISTENCY_SETTLE_MS,
+        scoreWindowMs: config.CONSISTENCY_SCORE_WINDOW_MS,
+        sample: req.sampleSize || config.CONSISTENCY_DEEP_SAMPLE,
+      };
+      const workflowId = `consistency/${scope}/manual-${Date.now()}`;
+      const handle = await temporal.workflow.start('consistencyCheckWorkflow', {
+        taskQueue,
+        workflowId,
+        args: [input],
+        typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.feedOperation, value: 'consistency' }],
+      });
+      if (req.noWait) return { workflowId };
+      try {
+        return { workflowId, report: toMessage((await handle.result()) as ConsistencyReport) };
+      } catch (err) {
+        // A check whose repairs failed still has its report: return it, failures counted.
+        const stored = await reportsOf(db).findOne({ workflowId });
+        if (stored) return { workflowId, report: toMessage(stored) };
+        return failure(err);
+      }
+    },
+
+    /** The latest reports, newest first. */
+    async getConsistencyReport(req) {
+      const limit = req.limit || 10;
+      if (limit > 50) throw invalid('limit must be 1 to 50');
+      const scope = scopeOf(req.scope);
+      const docs: ReportDoc[] = await reportsOf(db)
+        .find(scope ? { scope } : {})
+        .sort({ at: -1 })
+        .limit(limit)
+        .toArray();
+      return { reports: docs.map(toMessage) };
+    },
+
+    /** Pending outbox events, running projection workflows by kind, recent lag and the schedules. */
+    async getProjectionStatus(req) {
+      const windowMs = (req.windowSeconds || 300) * 1000;
+      if (req.windowSeconds > 86_400) throw invalid('window_seconds must be at most 86400 (1 day)');
+      const [outboxPending, lag] = await Promise.all([
+        wm.events.countDocuments({ status: 'pending' }),
+        projectionLag(rm, { since: new Date(Date.now() - windowMs), limit: 100_000 }),
+      ]);
+      const runningByKind: Record<string, number> = {};
+      const queues = Object.values(TASK_QUEUES)
+        .map((q) => `TaskQueue = "${config.TASK_QUEUE_PREFIX}${q}"`)
+        .join(' OR ');
+      await Promise.all(
+        KINDS.map(async (kind) => {
+          const { count } = await temporal.workflow.count(
+            `ExecutionStatus = "Running" AND FeedOperation = "${kind}" AND (${queues})`,
+          );
+          if (count) runningByKind[kind] = count;
+        }),
+      );
+      return {
+        outboxPending,
+        runningByKind,
+        lagP50Ms: lag.count ? lag.p50 : 0,
+        lagP99Ms: lag.count ? lag.p99 : 0,
+        lagSamples: lag.count,
+        schedules: await scheduleStates(),
+      };
+    },
+
+    /** Pauses every feedflow schedule, with the note. */
+    async pauseSchedules(req) {
+      const note = req.note || 'paused through OperationsService';
+      for (const s of await scheduleStates()) await temporal.schedule.getHandle(s.scheduleId).pause(note);
+      return { schedules: await scheduleStates() };
+    },
+
+    /** Resumes every feedflow schedule. */
+    async resumeSchedules(req) {
+      const note = req.note || 'resumed through OperationsService';
+      for (const s of await scheduleStates()) await temporal.schedule.getHandle(s.scheduleId).unpause(note);
+      return { schedules: await scheduleStates() };
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { type Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
+import type { Config } from '../lib/config';
+import type { Logger } from '../lib/logger';
+import { type ConsistencyCheckInput, SCHEDULES, TASK_QUEUES } from '../workflows/shared';
+
+type ScheduleConfig = Pick<
+  Config,
+  | 'TASK_QUEUE_PREFIX'
+  | 'SCHEDULE_CATCHUP_WINDOW_MS'
+  | 'CONSISTENCY_RECENT_INTERVAL_MS'
+  | 'CONSISTENCY_RECENT_WINDOW_MS'
+  | 'CONSISTENCY_SETTLE_MS'
+  | 'CONSISTENCY_SCORE_WINDOW_MS'
+  | 'CONSISTENCY_DEEP_INTERVAL_MS'
+  | 'CONSISTENCY_DEEP_SAMPLE'
+  | 'OUTBOX_SCHEDULE_INTERVAL_MS'
+  | 'OUTBOX_SWEEP_AGE_MS'
+>;
+
+interface Plan {
+  scheduleId: string;
+  everyMs: number;
+  workflowType: string;
+  workflowId: string;
+  args: unknown[];
+  note: string;
+}
+
+/** The deployment's schedules, their ids carrying its task-queue prefix so test deployments never collide. */
+export function schedulePlans(config: ScheduleConfig): Plan[] {
+  const id = (s: string) => config.TASK_QUEUE_PREFIX + s;
+  const recent: ConsistencyCheckInput = {
+    scope: 'recent',
+    windowMs: config.CONSISTENCY_RECENT_WINDOW_MS,
+    settleMs: config.CONSISTENCY_SETTLE_MS,
+    scoreWindowMs: config.CONSISTENCY_SCORE_WINDOW_MS,
+  };
+  const deep: ConsistencyCheckInput = {
+    scope: 'deep',
+    sample: config.CONSISTENCY_DEEP_SAMPLE,
+    scoreWindowMs: config.CONSISTENCY_SCORE_WINDOW_MS,
+  };
+  return [
+    {
+      scheduleId: id(SCHEDULES.recentCheck),
+      everyMs: config.CONSISTENCY_RECENT_INTERVAL_MS,
+      workflowType: 'consistencyCheckWorkflow',
+      workflowId: id('consistency/recent'),
+      args: [recent],
+      note: 'Checks the last minutes of events against the read models and repairs drift',
+    },
+    {
+      scheduleId: id(SCHEDULES.deepCheck),
+      everyMs: config.CONSISTENCY_DEEP_INTERVAL_MS,
+      workflowType: 'consistencyCheckWorkflow',
+      workflowId: id('consistency/deep'),
+      args: [deep],
+      note: 'Rebuilds a sample of feeds in memory, diffs them against the read model and repairs drift',
+    },
+    {
+      scheduleId: id(SCHEDULES.outboxSweep),
+      everyMs: config.OUTBOX_SCHEDULE_INTERVAL_MS,
+      workflowType: 'outboxSweepWorkflow',
+      workflowId: id('outbox/sweep'),
+      args: [{ olderThanMs: config.OUTBOX_SWEEP_AGE_MS }],
+      note: 'Starts the projections of events still pending after the sweep age',
+    },
+  ];
+}
+
+/**
+ * Creates the schedules, or brings existing ones to this config (interval, arguments, policies) while keeping
+ * their paused state: a worker restart never resumes schedules an operator paused. Safe to run on every start.
+ */
+export async function ensureSchedules(client: Client, config: ScheduleConfig, logger: Logger): Promise<string[]> {
+  const taskQueue = config.TASK_QUEUE_PREFIX + TASK_QUEUES.projection;
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: config.SCHEDULE_CATCHUP_WINDOW_MS };
+  for (const p of schedulePlans(config)) {
+    const spec = { intervals: [{ every: p.everyMs }] };
+    const action = {
+      type: 'startWorkflow' as const,
+      workflowType: p.workflowType,
+      workflowId: p.workflowId,
+      taskQueue,
+      args: p.args,
+      workflowExecutionTimeout: Math.max(p.everyMs * 10, 600_000),
+    };
+    try {
+      await client.schedule.create({ scheduleId: p.scheduleId, spec, action, policies, state: { note: p.note } });
+      logger.info({ scheduleId: p.scheduleId, everyMs: p.everyMs }, 'schedule created');
+    } catch (err) {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      await client.schedule.getHandle(p.scheduleId).update((prev) => ({
+        ...prev,
+        spec,
+        action,
+        policies,
+        state: { paused: prev.state.paused, note: prev.state.note },
+      }));
+      logger.info({ scheduleId: p.scheduleId, everyMs: p.everyMs }, 'schedule updated');
+    }
+  }
+  return schedulePlans(config).map((p) => p.scheduleId);
+}

@@ -1,0 +1,22 @@
+import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { createConsistencyActivities } from '../activities/consistency';
+import { ensureSearchAttributes, startViewerScoring } from './helpers';
+import type { RebuildFeedInput, RebuildFeedResult } from './shared';
+
+const { rebuildFeed } = proxyActivities<ReturnType<typeof createConsistencyActivities>>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },
+});
+
+/**
+ * Rebuilds one member's feed from the write model and the graph (`rebuild/feed/{viewerId}`), then has the items it
+ * wrote scored on the ranking queue. Idempotent: a second rebuild writes nothing.
+ */
+export async function rebuildFeedWorkflow(input: RebuildFeedInput): Promise<RebuildFeedResult> {
+  if (!input?.viewerId) throw ApplicationFailure.nonRetryable('viewerId is required', 'InvalidInput');
+  ensureSearchAttributes('rebuild', { viewerId: input.viewerId });
+  const { postIds, ...result } = await rebuildFeed(input);
+  const info = workflowInfo();
+  await startViewerScoring(`score/rebuild/${input.viewerId}/${info.runId}`, { viewerId: input.viewerId, postIds });
+  return result;
+}
