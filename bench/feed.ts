@@ -108,7 +108,7 @@ const ghz = (
   data: object | object[],
   concurrency = CONCURRENCY,
   total = TOTAL,
-): Promise<GhzReport> => runGhz({ port, call, data, token: 'dev-queries', concurrency, total });
+): Promise<GhzReport> => runGhz({ port, call, data, token: 'dev-queries', concurrency, total, timeout: '300s' });
 const pct = percentileMs;
 
 async function rawFind(db: Db, viewers: string[]): Promise<{ p50: number; p99: number; rps: number }> {

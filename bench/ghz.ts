@@ -24,6 +24,8 @@ export async function ghz(opts: {
   token: string;
   concurrency: number;
   total: number;
+  /** Per-call deadline (ghz's default is 20s). */
+  timeout?: string;
 }): Promise<GhzReport> {
   const file = join(tmpdir(), `ghz-${process.pid}-${Date.now()}.json`);
   writeFileSync(file, JSON.stringify(opts.data));
@@ -41,6 +43,8 @@ export async function ghz(opts: {
       String(opts.concurrency),
       '-n',
       String(opts.total),
+      '--timeout',
+      opts.timeout ?? '20s',
       '-O',
       'json',
       `127.0.0.1:${opts.port}`,
