@@ -160,9 +160,14 @@ async function main(): Promise<void> {
     rows.push([name, pct(r, 50), pct(r, 99), r.rps, bad]);
   };
   const echo = await ghz(cachedServer.port, 'feedflow.v1.DiagnosticsService.Echo', { message: 'x' });
-  add('Echo (framework ceiling)', echo);
+  add(`Echo (framework ceiling), c=${CONCURRENCY}`, echo);
   const cached = await ghz(cachedServer.port, 'feedflow.v1.FeedService.GetFeed', hot);
-  add(`GetFeed cached (${HOT_VIEWERS} hot viewers)`, cached);
+  // Without queueing: one call at a time shows each RPC's own latency, beside the framework's.
+  const echo1 = await ghz(cachedServer.port, 'feedflow.v1.DiagnosticsService.Echo', { message: 'x' }, 1, 1000);
+  add('Echo, c=1', echo1);
+  const cached1 = await ghz(cachedServer.port, 'feedflow.v1.FeedService.GetFeed', hot, 1, 1000);
+  add(`GetFeed cached, c=1`, cached1);
+  add(`GetFeed cached (${HOT_VIEWERS} hot viewers), c=${CONCURRENCY}`, cached);
   const uncached = await ghz(
     uncachedServer.port,
     'feedflow.v1.FeedService.GetFeed',
@@ -176,9 +181,7 @@ async function main(): Promise<void> {
     cold.map((c) => c.viewer_id),
   );
 
-  console.log(
-    `\n# ${TOTAL} requests per row, concurrency ${CONCURRENCY}, ${MEMBERS} members, ${ITEMS_PER_FEED} items per feed`,
-  );
+  console.log(`\n# ${TOTAL} requests per row unless noted, ${MEMBERS} members, ${ITEMS_PER_FEED} items per feed`);
   console.log('| what | p50 ms | p99 ms | rps | non-OK |');
   console.log('|---|---|---|---|---|');
   for (const [n, p50, p99, rps, bad] of rows)
