@@ -116,6 +116,8 @@ const schema = z.object({
   FEED_WINDOW_SIZE: positiveInt.default(200),
   FEED_HALF_LIFE_HOURS: z.coerce.number().positive().default(24),
   PULL_LOOKBACK_DAYS: z.coerce.number().positive().default(7),
+  /** Second-degree members (strongest first) whose recent public posts join a session's candidates; 0: none. */
+  FEED_SECOND_DEGREE_AUTHORS: z.coerce.number().int().min(0).default(20),
   CONSISTENCY_MAX_WAIT_MS: positiveInt.default(3000),
   FEED_CACHE_ENABLED: bool.prefault('true'),
   FEED_CACHE_MAX_ENTRIES: positiveInt.default(10_000),

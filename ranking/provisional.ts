@@ -6,7 +6,7 @@ import metrics from '../models/engagement-v1.metrics.json';
  * sits among scored ones instead of above them all; `modelVersion: null` marks it provisional.
  */
 
-export type ProvisionalReason = 'own' | 'connection' | 'follow';
+export type ProvisionalReason = 'own' | 'connection' | 'follow' | 'second';
 
 const byDegree = metrics.data.trainEngagementRateByDegree;
 
@@ -15,6 +15,8 @@ export const PROVISIONAL_SCORES: Readonly<Record<ProvisionalReason, number>> = {
   own: byDegree.first,
   connection: byDegree.first,
   follow: byDegree.follow,
+  // Read-time candidates from the second degree (never pushed).
+  second: byDegree.second,
 };
 
 export function provisionalScore(reason: ProvisionalReason): number {

@@ -12,6 +12,7 @@ import { loadConfig } from '../lib/config';
 import { connectTemporal } from '../lib/clients';
 import { TASK_QUEUES } from '../workflows/shared';
 import { grpcClient } from '../test/support/grpc';
+import { CheckScope, OperationsService } from '../gen/feedflow/v1/operations_pb';
 
 const config = loadConfig();
 const MEMBERS = Number(process.env.DEMO_MEMBERS ?? 300);
@@ -19,6 +20,7 @@ const t0 = Date.now();
 const log = (msg: string): void => console.log(`[demo +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
 const cmd = grpcClient(CommandService, config.COMMAND_PORT, 'dev-commands');
 const feed = grpcClient(FeedService, config.QUERY_PORT, 'dev-queries');
+const ops = grpcClient(OperationsService, config.OPERATIONS_PORT, 'dev-ops');
 
 /** Ignores "already there" answers, so a second demo run passes over what the first one made. */
 async function idempotent<T>(call: Promise<T>): Promise<T | undefined> {
@@ -32,7 +34,7 @@ async function idempotent<T>(call: Promise<T>): Promise<T | undefined> {
 }
 
 async function waitForServers(): Promise<void> {
-  for (const port of [config.COMMAND_PORT, config.QUERY_PORT]) {
+  for (const port of [config.COMMAND_PORT, config.QUERY_PORT, config.OPERATIONS_PORT]) {
     const echo = grpcClient(DiagnosticsService, port, 'dev-commands');
     for (let i = 0; ; i++) {
       if (
@@ -256,11 +258,21 @@ async function main(): Promise<void> {
     await printFeed(ada, `Ada's feed (${ada})`, del?.receipt?.consistencyToken ?? p1.receipt!.consistencyToken);
     await printFeed(grace, `Grace's feed (${grace})`, edit?.receipt?.consistencyToken ?? p2.receipt!.consistencyToken);
 
+    log('operations: a consistency check of the last 10 minutes, with its repairs');
+    const { report } = await ops.runConsistencyCheck({ scope: CheckScope.RECENT, windowSeconds: 600 });
+    const kinds = report!.counts.filter((c) => c.found).map((c) => `${c.kind} ${c.found}/${c.repaired}`);
+    log(
+      `check ${report!.workflowId}: ${report!.eventsChecked} events checked, ${report!.found} findings, ` +
+        `${report!.repaired} repaired, ${report!.failed} failed${kinds.length ? ` (${kinds.join(', ')})` : ''}`,
+    );
+
     console.log(`
   Temporal UI:      http://127.0.0.1:8233/namespaces/${config.TEMPORAL_NAMESPACE}/workflows
   Find a fan-out:   type the query   PostId = "${p3.postId}"   (the famous author's post; FeedOperation = "fanout")
   Call the APIs:    .tools/bin/grpcurl -plaintext 127.0.0.1:${config.QUERY_PORT} list
                     .tools/bin/grpcurl -plaintext -H 'authorization: Bearer dev-queries' -d '{"viewer_id":"${ada}","view":"FEED_VIEW_V3_PERSONALIZED"}' 127.0.0.1:${config.QUERY_PORT} feedflow.v1.FeedService/GetFeed
+  Operations:       .tools/bin/grpcurl -plaintext -H 'authorization: Bearer dev-ops' -d '{"limit":3}' 127.0.0.1:${config.OPERATIONS_PORT} feedflow.v1.OperationsService/GetConsistencyReport
+                    (ReplayFanout, RebuildFeed, RunConsistencyCheck, GetProjectionStatus, Pause/ResumeSchedules: see README)
   Metrics:          ${(
     [
       ['command', config.COMMAND_METRICS_PORT],

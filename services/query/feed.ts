@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import type { Graph } from '../../stores/graph';
 import { followId, writeModel } from '../../stores/write-model';
 import type { CursorCodec } from './cursor';
 import type { FeedEntryData, ItemSource, Keyset } from './items';
@@ -12,8 +13,10 @@ export interface FeedReaderConfig {
   halfLifeMs: number;
   /** Pushed feeds hold at most this many items; past it, pages come from the post store. */
   feedCap: number;
-  /** How far back pull authors' posts are merged in. */
+  /** How far back pull authors' and second-degree members' posts are merged in. */
   pullLookbackMs: number;
+  /** Second-degree members whose recent public posts join the window (0: none). */
+  secondDegreeAuthors: number;
 }
 
 export interface ServedItem extends FeedEntryData {
@@ -30,7 +33,8 @@ const byRecency = (a: Keyset, b: Keyset): number =>
   b.createdAt - a.createdAt || (a.postId < b.postId ? 1 : a.postId > b.postId ? -1 : 0);
 
 /**
- * Assembles feed pages: a ranked window per session (pushed items plus followed pull authors' recent posts),
+ * Assembles feed pages: a ranked window per session (pushed items, followed pull authors' recent posts and a few
+ * recent public posts from the second degree),
  * sliced into pages, then a recency-ordered tail that falls back to the post store past the cap. Every page goes
  * through the safety net.
  */
@@ -41,8 +45,10 @@ export function createFeedReader(deps: {
   sessions: SessionCache;
   cursors: CursorCodec;
   config: FeedReaderConfig;
+  /** The social graph, for second-degree candidates. */
+  graph?: Graph;
 }) {
-  const { items, safety, sessions, cursors, config } = deps;
+  const { items, safety, sessions, cursors, config, graph } = deps;
   const wm = writeModel(deps.db);
   const pullAuthors = deps.db.collection<{ _id: string }>('pull_authors');
 
@@ -57,6 +63,16 @@ export function createFeedReader(deps: {
       .find({ _id: { $in: all.map((a) => followId(viewerId, a._id)) }, active: true }, { projection: { to: 1 } })
       .toArray();
     return follows.map((f) => f.to);
+  };
+
+  /** The strongest second-degree members (by mutual connections and weight); blocked members never appear. */
+  const secondDegree = async (viewerId: string): Promise<string[]> => {
+    if (!graph || !config.secondDegreeAuthors) return [];
+    const network = await graph.network(viewerId, 200);
+    return network
+      .filter((m) => m.degree === 2)
+      .slice(0, config.secondDegreeAuthors)
+      .map((m) => m.id);
   };
 
   /** The viewer's network authors, for pages past the pushed cap. */
@@ -81,7 +97,7 @@ export function createFeedReader(deps: {
     limit: number,
     after?: Keyset,
   ): Promise<FeedEntryData[]> => {
-    const [pushed, pulls] = await Promise.all([
+    const [pushed, pulls, discovered] = await Promise.all([
       items.pushed(viewerId, snapshot, limit, after),
       followedPullAuthors(viewerId).then((authors) =>
         items.fromAuthors(
@@ -94,8 +110,20 @@ export function createFeedReader(deps: {
           after,
         ),
       ),
+      // A few recent public posts from the second degree, ranked on the second degree's lower engagement rate.
+      secondDegree(viewerId).then((authors) =>
+        items.fromAuthors(
+          authors,
+          ['public'],
+          snapshot,
+          snapshot - config.pullLookbackMs,
+          Math.ceil(limit / 10),
+          'second_degree',
+          after,
+        ),
+      ),
     ]);
-    const merged = [...pushed, ...pulls];
+    const merged = [...pushed, ...pulls, ...discovered];
     // Without a keyset, a short answer is the whole pushed feed, so no count is needed to know it was not trimmed.
     const trimmed = after ? (await items.pushedCount(viewerId)) >= config.feedCap : pushed.length >= config.feedCap;
     if (pushed.length < limit && trimmed) {

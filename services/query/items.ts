@@ -2,6 +2,7 @@ import type { Db } from 'mongodb';
 import type { PostDoc, UserDoc } from '../../stores/write-model';
 import { writeModel } from '../../stores/write-model';
 import type { IdLookup } from '../../stores/lookup';
+import { provisionalScore, type ProvisionalReason } from '../../ranking/provisional';
 import type { ItemReason, WindowEntry } from './sessions';
 
 /**
@@ -87,6 +88,16 @@ function fromPushed(d: PushedDoc, viewerId: string): FeedEntryData {
 }
 
 /** A post from the write model in the query side's shape. */
+/** The relationship a post pulled at read time is scored as. */
+const PULLED_AS: Record<ItemReason, ProvisionalReason> = {
+  own: 'own',
+  connection: 'connection',
+  follow: 'follow',
+  backfill: 'follow',
+  popular_author: 'follow',
+  second_degree: 'second',
+};
+
 export function fromPost(
   p: PostDoc,
   author: UserDoc | null | undefined,
@@ -105,7 +116,8 @@ export function fromPost(
     mediaUrls: p.mediaUrls,
     visibility: p.visibility,
     createdAt: p.createdAt.getTime(),
-    score: 1,
+    // Not pushed, so never scored by the model: the provisional rate of the relationship, on the model's scale.
+    score: provisionalScore(PULLED_AS[reason]),
     modelVersion: '',
     reason,
     engagement: { ...engagement },

@@ -95,7 +95,9 @@ export async function startQueryServer(deps: {
       halfLifeMs: config.FEED_HALF_LIFE_HOURS * 3_600_000,
       feedCap: config.FEED_CAP,
       pullLookbackMs: config.PULL_LOOKBACK_DAYS * 86_400_000,
+      secondDegreeAuthors: config.FEED_SECOND_DEGREE_AUTHORS,
     },
+    graph: createGraph(deps.graph, config.GRAPH_DIALECT),
   });
   const service = createFeedService({
     db,

@@ -13,7 +13,8 @@ describe('feeds end to end', function () {
   let env: TestWorkflowEnvironment;
   let workers: RunningWorkers;
   before(async () => {
-    h = await startQueryHarness();
+    // Correctness, not speed: a loaded machine may take seconds to project, so the read waits up to 20 s.
+    h = await startQueryHarness({ CONSISTENCY_MAX_WAIT_MS: '20000' });
     env = await temporalEnv(h.stores.config);
     workers = await runProjectionWorkers(env.nativeConnection, h.stores, h.prefix);
   });

@@ -138,6 +138,36 @@ describe('FeedService', function () {
       assert.equal(v3.items[0].modelVersion, 'neutral');
       assert.equal(v3.items[0].score, 1);
     });
+
+    it('adds recent public posts from the second degree, with their reason, below pushed items of equal age', async () => {
+      const [me, friend, fof, other] = [
+        await h.register('Me'),
+        await h.register('Friend'),
+        await h.register('Fof'),
+        await h.register('Other'),
+      ];
+      await createGraph(h.stores.graph, h.stores.config.GRAPH_DIALECT).syncEdges([
+        { kind: 'CONNECTED', from: me, to: friend, active: true, version: 2 },
+        { kind: 'CONNECTED', from: friend, to: fof, active: true, version: 2 },
+      ]);
+      const now = Date.now();
+      const shared = await postAt(fof, now - 60_000);
+      const hidden = await postAt(fof, now - 60_000, Visibility.CONNECTIONS);
+      const stranger = await postAt(other, now - 60_000);
+      const pushed = await postAt(friend, now - 60_000);
+      await h.push(me, pushed, { reason: 'connection', score: 0.2 });
+      const page = await h.feed.getFeed({ viewerId: me, view: FeedView.V3_PERSONALIZED });
+      const byId = new Map(page.items.map((i) => [i.post!.postId, i]));
+      assert.equal(byId.get(shared)?.reason, FeedReason.SECOND_DEGREE);
+      assert.ok(!byId.has(hidden), 'a connections-only post never reaches the second degree');
+      assert.ok(!byId.has(stranger), 'nor does a post from outside the network');
+      assert.deepEqual(
+        page.items.map((i) => i.post!.postId),
+        [pushed, shared],
+        'the second degree ranks on its lower provisional score',
+      );
+      assert.ok(byId.get(shared)!.score > 0 && byId.get(shared)!.score < 0.2);
+    });
   });
 
   describe('safety net', () => {
