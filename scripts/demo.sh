@@ -23,6 +23,9 @@ APPS=(command:services/command/server.ts query:services/query/server.ts worker-p
 [[ -f workers/ranking.ts ]] && APPS+=(worker-ranking:workers/ranking.ts)
 [[ -f services/operations/server.ts ]] && APPS+=(operations:services/operations/server.ts)
 
+# A demo database left by an older version of the story is reset before anything opens it.
+node --require tsx/cjs scripts/demo-prepare.ts
+
 stop_apps() {
   local entry name pid
   for entry in "${APPS[@]}"; do

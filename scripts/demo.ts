@@ -13,6 +13,7 @@ import { connectTemporal } from '../lib/clients';
 import { TASK_QUEUES } from '../workflows/shared';
 import { grpcClient } from '../test/support/grpc';
 import { CheckScope, OperationsService } from '../gen/feedflow/v1/operations_pb';
+import { demoEmail, demoRequest } from './demo-seed';
 
 const config = loadConfig();
 const MEMBERS = Number(process.env.DEMO_MEMBERS ?? 300);
@@ -114,10 +115,10 @@ async function seed(): Promise<string[]> {
           ? 'Satya Famous'
           : `${FIRST[(i - 1) % FIRST.length]} ${LAST[(i - 1) % LAST.length]}${i > FIRST.length ? ` ${i}` : ''}`;
       const res = await cmd.registerUser({
-        email: `member${i}@demo.feedflow.dev`,
+        email: demoEmail(i),
         displayName: name,
         headline: i === 0 ? 'Keynote speaker' : ['Engineer', 'Designer', 'Researcher', 'Founder'][i % 4],
-        requestId: `demo-user-${i}`,
+        requestId: demoRequest(`user-${i}`),
       });
       return res.userId;
     }),
@@ -138,7 +139,7 @@ async function seed(): Promise<string[]> {
     [...pairs].map((p) => async () => {
       const [a, b] = p.split('-').map(Number);
       const req = await idempotent(
-        cmd.requestConnection({ requesterId: ids[a], addresseeId: ids[b], requestId: `demo-c-${p}` }),
+        cmd.requestConnection({ requesterId: ids[a], addresseeId: ids[b], requestId: demoRequest(`c-${p}`) }),
       );
       if (req)
         await idempotent(
@@ -146,7 +147,7 @@ async function seed(): Promise<string[]> {
             addresseeId: ids[b],
             connectionId: req.connectionId,
             accept: true,
-            requestId: `demo-a-${p}`,
+            requestId: demoRequest(`a-${p}`),
           }),
         );
     }),
@@ -157,7 +158,10 @@ async function seed(): Promise<string[]> {
     ids
       .slice(1)
       .filter((_, i) => i % 5 !== 0)
-      .map((id, i) => () => idempotent(cmd.follow({ followerId: id, followeeId: ids[0], requestId: `demo-f-${i}` }))),
+      .map(
+        (id, i) => () =>
+          idempotent(cmd.follow({ followerId: id, followeeId: ids[0], requestId: demoRequest(`f-${i}`) })),
+      ),
   );
   log(`seeded ${MEMBERS} members, ${pairs.size} connections, one author followed by ${Math.ceil((MEMBERS - 1) * 0.8)}`);
   return ids;
@@ -209,7 +213,7 @@ async function main(): Promise<void> {
     const ids = await seed();
     const [famous, ada, grace, alan, edsger] = [ids[0], ids[1], ids[2], ids[3], ids[4]];
     const post = (authorId: string, content: string, visibility: Visibility, key: string) =>
-      cmd.createPost({ authorId, content, visibility, postType: PostType.TEXT, requestId: `demo-post-${key}` });
+      cmd.createPost({ authorId, content, visibility, postType: PostType.TEXT, requestId: demoRequest(`post-${key}`) });
 
     log('story: posts from Ada (public), Grace (connections only) and the famous author');
     const p1 = await post(
@@ -228,7 +232,7 @@ async function main(): Promise<void> {
     const oops = await post(ada, 'Draft: this one will be deleted in a moment', Visibility.PUBLIC, 'ada-oops');
     log('story: Ada and Grace connect (backfill both ways)');
     const conn = await idempotent(
-      cmd.requestConnection({ requesterId: ada, addresseeId: grace, requestId: 'demo-story-conn' }),
+      cmd.requestConnection({ requesterId: ada, addresseeId: grace, requestId: demoRequest('story-conn') }),
     );
     if (conn)
       await idempotent(
@@ -236,11 +240,11 @@ async function main(): Promise<void> {
           addresseeId: grace,
           connectionId: conn.connectionId,
           accept: true,
-          requestId: 'demo-story-accept',
+          requestId: demoRequest('story-accept'),
         }),
       );
     log('story: Edsger blocks Alan (purge both ways)');
-    await idempotent(cmd.block({ blockerId: edsger, blockedId: alan, requestId: 'demo-story-block' }));
+    await idempotent(cmd.block({ blockerId: edsger, blockedId: alan, requestId: demoRequest('story-block') }));
     log('story: Grace edits her post; Ada deletes her draft');
     const edit = await idempotent(
       cmd.updatePost({
@@ -248,11 +252,11 @@ async function main(): Promise<void> {
         postId: p2.postId,
         content: 'Found an actual moth in the relay today. Taped it into the log book: first actual bug!',
         expectedVersion: 1,
-        requestId: 'demo-story-edit',
+        requestId: demoRequest('story-edit'),
       }),
     );
     const del = await idempotent(
-      cmd.deletePost({ authorId: ada, postId: oops.postId, requestId: 'demo-story-delete' }),
+      cmd.deletePost({ authorId: ada, postId: oops.postId, requestId: demoRequest('story-delete') }),
     );
 
     await printFeed(ada, `Ada's feed (${ada})`, del?.receipt?.consistencyToken ?? p1.receipt!.consistencyToken);
