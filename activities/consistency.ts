@@ -35,6 +35,9 @@ const CHECKED = {
   projectedAt: 1,
 };
 
+/** A fan-out unfinished this long after its post was created is stuck, and its missing items are findings. */
+const FANOUT_GRACE_MS = 3_600_000;
+
 /** Posts (or pairs) whose items one read fetches. */
 const POSTS_PER_READ = 200;
 
@@ -91,14 +94,19 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
 
   /** One post against its audience: missing, extra, stale and unscored items, or any item of a deleted post. */
   async function checkPost(postId: string, items: CheckedItem[], scoreWindowMs: number, out: Findings): Promise<void> {
-    const post = await wm.posts.findOne({ _id: postId });
+    const [post, summary] = await Promise.all([
+      wm.posts.findOne({ _id: postId }),
+      rm.postSummaries.findOne({ _id: postId }, { projection: { fannedOut: 1 } }),
+    ]);
     if (!post || post.deleted) {
       for (const i of items) out.add('deleted', postId, i.viewerId);
       return;
     }
     const audience = await pushAudience(post);
     const held = new Set(items.map((i) => i.viewerId));
-    for (const viewerId of audience) if (!held.has(viewerId)) out.add('missing', postId, viewerId);
+    // A fan-out still writing is not drift; one that has not finished within the grace period is.
+    const delivering = !summary?.fannedOut && post.createdAt.getTime() > Date.now() - FANOUT_GRACE_MS;
+    if (!delivering) for (const viewerId of audience) if (!held.has(viewerId)) out.add('missing', postId, viewerId);
     for (const item of items) {
       // Outside the push audience an item may still be right: a backfill, or a follower of a pull author.
       const excluded = audience.has(item.viewerId) ? null : await exclusion(post, item.viewerId);

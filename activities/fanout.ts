@@ -207,6 +207,8 @@ export function createFanoutActivities({ db, graph, config }: ProjectionDeps) {
         result.refreshed = await whileHeartbeating(refreshActorItems(rm, actorSnapshot(author)));
       }
       if (result.updated + result.refreshed > 0) await invalidateFeeds(db, [], { postId: plan.postId });
+      // Until this mark a consistency check takes missing items for a delivery still under way.
+      await rm.postSummaries.updateOne({ _id: plan.postId }, { $set: { fannedOut: true } });
       return result;
     },
   };

@@ -73,6 +73,8 @@ export interface PostSummaryDoc {
   engagement: EngagementCounts;
   /** Engagements counted; only grows, so it guards the counters against a slower, older recount. */
   engagementTotal: number;
+  /** Set when the post's fan-out finished: the whole audience has been written. */
+  fannedOut?: boolean;
   updatedAt: Date;
 }
 
