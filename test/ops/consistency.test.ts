@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { Code } from '@connectrpc/connect';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import { CheckScope, type ConsistencyReport, OperationsService } from '../../gen/feedflow/v1/operations_pb';
 import { createRankingActivities } from '../../activities/ranking';
@@ -12,7 +12,14 @@ import { type FeedItemDoc, feedItemId, readModel } from '../../stores/read-model
 import { writeModel } from '../../stores/write-model';
 import { ensureSchedules } from '../../workers/schedules';
 import { eventIdFor, FINDING_KINDS, TASK_QUEUES } from '../../workflows/shared';
-import { feedOf, runProjectionWorkers, runWorkers, type RunningWorkers, waitFor } from '../projection/support';
+import {
+  feedOf,
+  runProjectionWorkers,
+  runWorkers,
+  type RunningWorkers,
+  waitFor,
+  workflowBundle,
+} from '../projection/support';
 import { type CommandHarness, startCommandHarness } from '../support/command';
 import { uniqueId } from '../support/env';
 import { codeOf, grpcClient } from '../support/grpc';
@@ -278,5 +285,27 @@ describe('Consistency checks and OperationsService (real servers)', function () 
     assert.ok((await ops.getProjectionStatus({})).schedules.every((s) => s.paused));
     const resumed = await ops.resumeSchedules({});
     assert.ok(resumed.schedules.every((s) => !s.paused));
+  });
+
+  it('replays the histories of the checks, repairs, replays, rebuilds and sweeps it ran', async () => {
+    const types = ['consistencyCheckWorkflow', 'replayFanoutWorkflow', 'rebuildFeedWorkflow', 'outboxSweepWorkflow'];
+    const histories = [];
+    for (const type of types) {
+      const query = `WorkflowType = "${type}" AND ExecutionStatus != "Running" AND TaskQueue = "${h.prefix}projection"`;
+      for await (const wf of h.temporal.workflow.list({ query })) {
+        histories.push({
+          workflowId: wf.workflowId,
+          history: await h.temporal.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory(),
+        });
+      }
+    }
+    const seen = new Set(histories.map((x) => x.workflowId.split('/')[0]));
+    assert.ok(histories.length >= types.length, `${histories.length} histories`);
+    assert.ok(seen.size >= 3, [...seen].join());
+    const failures: string[] = [];
+    for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+      if (r.error) failures.push(`${r.workflowId}: ${String(r.error)}`);
+    }
+    assert.deepEqual(failures, []);
   });
 });
