@@ -1,21 +1,11 @@
 import { Context } from '@temporalio/activity';
-import { invalidateFeeds } from '../stores/feed-cache';
-import { type FeedItemDoc, feedItemId, readModel, writeFeedItems } from '../stores/read-model';
+import { type FeedItemDoc, feedItemId, readModel } from '../stores/read-model';
 import type { PostDoc } from '../stores/write-model';
 import { writeModel } from '../stores/write-model';
-import type {
-  CheckMembersInput,
-  CheckRecentInput,
-  CheckResult,
-  Finding,
-  FindingKind,
-  RebuildFeedInput,
-  RebuildFeedResult,
-  RepairResult,
-} from '../workflows/shared';
+import type { CheckMembersInput, CheckRecentInput, CheckResult, Finding, FindingKind } from '../workflows/shared';
 import type { ProjectionDeps } from './deps';
-import { expectedFeed, type ExpectedItem } from './expected-feed';
-import { actorSnapshot, feedItem, isBlocked, isConnected, loadPair, visibleTo } from './sources';
+import { exclusionOf, expectedFeed } from './expected-feed';
+import { isBlocked, loadPair, visibleTo } from './sources';
 
 /** Findings listed per check run; more are counted and left to the next run, so payloads stay small. */
 export const MAX_FINDINGS = 2_000;
@@ -80,15 +70,6 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
     return audience;
   }
 
-  /** Why the viewer may not hold this post's item, or null if they may. */
-  async function exclusion(post: PostDoc, viewerId: string): Promise<'blocked' | 'not_visible' | null> {
-    if (viewerId === post.authorId) return null;
-    if (post.visibility === 'private') return 'not_visible';
-    const pair = await loadPair(wm, viewerId, post.authorId);
-    if (isBlocked(pair)) return 'blocked';
-    return visibleTo(pair, viewerId, post.authorId).includes(post.visibility) ? null : 'not_visible';
-  }
-
   const unscored = (item: CheckedItem, scoreWindowMs: number) =>
     item.modelVersion === null && item.projectedAt.getTime() < Date.now() - scoreWindowMs;
 
@@ -109,7 +90,7 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
     if (!delivering) for (const viewerId of audience) if (!held.has(viewerId)) out.add('missing', postId, viewerId);
     for (const item of items) {
       // Outside the push audience an item may still be right: a backfill, or a follower of a pull author.
-      const excluded = audience.has(item.viewerId) ? null : await exclusion(post, item.viewerId);
+      const excluded = audience.has(item.viewerId) ? null : await exclusionOf(wm, post, item.viewerId);
       if (excluded) out.add(excluded, postId, item.viewerId);
       else if (item.version !== post.version || item.content !== post.content) out.add('stale', postId, item.viewerId);
       else if (unscored(item, scoreWindowMs)) out.add('unscored', postId, item.viewerId);
@@ -167,42 +148,6 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
       // Called outside an activity (tests of the functions): nothing to beat.
     }
   };
-
-  /** Loads each viewer's current items of these posts, by id. */
-  async function itemsOf(postId: string, viewerIds: string[]): Promise<Map<string, FeedItemDoc>> {
-    const docs = await rm.feedItems.find({ _id: { $in: viewerIds.map((v) => feedItemId(v, postId)) } }).toArray();
-    return new Map(docs.map((d) => [d.viewerId, d]));
-  }
-
-  /** Writes the expected items (new, or replacing a different version or content); returns the items written. */
-  async function putItems(expected: ExpectedItem[]): Promise<Array<{ viewerId: string; postId: string }>> {
-    const written: Array<{ viewerId: string; postId: string }> = [];
-    const byPost = new Map<string, ExpectedItem[]>();
-    for (const e of expected) byPost.set(e.post._id, [...(byPost.get(e.post._id) ?? []), e]);
-    for (const [postId, group] of byPost) {
-      const current = await itemsOf(
-        postId,
-        group.map((e) => e.viewerId),
-      );
-      const fresh: FeedItemDoc[] = [];
-      for (const e of group) {
-        const item = feedItem(e.post, e.actor, e.viewerId, e.reason, e.post.updatedAt, new Date(), e.scoredAs);
-        const have = current.get(e.viewerId);
-        if (!have) fresh.push(item);
-        else if (have.version !== item.version || have.content !== item.content) {
-          const { version, actor, type, content, mediaUrls, visibility } = item;
-          await rm.feedItems.updateOne(
-            { _id: item._id },
-            { $set: { version, actor, type, content, mediaUrls, visibility } },
-          );
-          written.push({ viewerId: e.viewerId, postId });
-        }
-      }
-      await writeFeedItems(rm, fresh);
-      written.push(...fresh.map((f) => ({ viewerId: f.viewerId, postId })));
-    }
-    return written;
-  }
 
   return {
     /** Checks these posts as the recent-events check does (a replay's reconcile). */
@@ -262,7 +207,7 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
           const post = e?.post ?? (await wm.posts.findOne({ _id: item.postId }));
           if (!post || post.deleted) out.add('deleted', item.postId, viewerId);
           else if (!e) {
-            const excluded = await exclusion(post, viewerId);
+            const excluded = await exclusionOf(wm, post, viewerId);
             if (excluded) out.add(excluded, item.postId, viewerId);
           } else if (item.version !== post.version || item.content !== post.content) {
             out.add('stale', item.postId, viewerId);
@@ -271,71 +216,6 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
         heartbeat({ done: n + 1 });
       }
       return { eventsChecked: 0, membersChecked: viewerIds.length, findings: out.list, truncated: out.truncated };
-    },
-
-    /**
-     * Repairs one post's findings (not `unscored`: the ranking queue scores those). Each item is re-derived from
-     * the write model first, so a finding that no longer holds is left alone and counted as repaired.
-     */
-    async repairPostItems(input: { postId: string; findings: Finding[] }): Promise<RepairResult> {
-      const { postId, findings } = input;
-      const repaired: RepairResult['repaired'] = {};
-      const count = (kind: FindingKind) => (repaired[kind] = (repaired[kind] ?? 0) + 1);
-      const post = await wm.posts.findOne({ _id: postId });
-      const touched = new Set(findings.map((f) => f.viewerId));
-      if (!post || post.deleted) {
-        await rm.feedItems.deleteMany({ postId });
-        for (const f of findings) count(f.kind);
-        await invalidateFeeds(db, [...touched], { postId });
-        return { repaired, written: [] };
-      }
-      const put: ExpectedItem[] = [];
-      const author = await wm.users.findOne({ _id: post.authorId });
-      if (!author) throw new Error(`author ${post.authorId} of ${postId} not found; retrying`);
-      const actor = actorSnapshot(author);
-      for (const f of findings) {
-        if (f.kind === 'blocked' || f.kind === 'not_visible') {
-          if (await exclusion(post, f.viewerId)) await rm.feedItems.deleteOne({ _id: feedItemId(f.viewerId, postId) });
-        } else if (f.kind === 'missing' || f.kind === 'stale') {
-          if (!(await exclusion(post, f.viewerId))) {
-            const own = f.viewerId === post.authorId;
-            const pair = own ? null : await loadPair(wm, f.viewerId, post.authorId);
-            const rel = pair && isConnected(pair) ? 'connection' : 'follow';
-            put.push({ post, actor, viewerId: f.viewerId, reason: own ? 'own' : rel, scoredAs: own ? 'own' : rel });
-          }
-        } else if (f.kind !== 'unscored') continue;
-        if (f.kind !== 'unscored') count(f.kind);
-      }
-      const written = await putItems(put);
-      await invalidateFeeds(db, [...touched]);
-      return { repaired, written };
-    },
-
-    /**
-     * Rebuilds one member's feed from the write model and the graph: writes what is expected and missing or out of
-     * date, removes everything else. The same derivation as the deep check, so a rebuilt feed checks clean.
-     */
-    async rebuildFeed(input: RebuildFeedInput): Promise<RebuildFeedResult & { postIds: string[] }> {
-      const { viewerId } = input;
-      const user = await wm.users.findOne({ _id: viewerId }, { projection: { _id: 1 } });
-      if (!user) return { viewerId, items: 0, written: 0, removed: 0, postIds: [] };
-      const expected = await expectedFeed({ wm, graph, config }, viewerId);
-      const want = new Set(expected.items.map((e) => e.post._id));
-      const held = await rm.feedItems.find({ viewerId }, { projection: { _id: 1, postId: 1 } }).toArray();
-      const extra = held.filter((h) => !want.has(h.postId)).map((h) => h._id);
-      let removed = 0;
-      for (let i = 0; i < extra.length; i += 500) {
-        removed += (await rm.feedItems.deleteMany({ _id: { $in: extra.slice(i, i + 500) } })).deletedCount;
-      }
-      const written = await putItems(expected.items);
-      await invalidateFeeds(db, [viewerId]);
-      return {
-        viewerId,
-        items: expected.items.length,
-        written: written.length,
-        removed,
-        postIds: written.map((w) => w.postId),
-      };
     },
   };
 }

@@ -4,7 +4,7 @@ import type { ActorSnapshot, FeedReason } from '../stores/read-model';
 import type { PostDoc, RelationshipDoc, UserDoc, WriteModel } from '../stores/write-model';
 import type { ProvisionalReason } from '../ranking/provisional';
 import { BACKFILL_DAYS, BACKFILL_LIMIT } from './relationships';
-import { actorSnapshot, isBlocked, type PairState } from './sources';
+import { actorSnapshot, isBlocked, loadPair, type PairState, visibleTo } from './sources';
 
 /** One item a member's feed should hold, with the reason the pipeline would have delivered it for. */
 export interface ExpectedItem {
@@ -115,3 +115,16 @@ export async function expectedFeed(
 
 const newestFirst = (a: PostDoc, b: PostDoc) =>
   b.createdAt.getTime() - a.createdAt.getTime() || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0);
+
+/** Why the viewer may not hold this post's item now (blocked either way, or not visible to them), or null. */
+export async function exclusionOf(
+  wm: WriteModel,
+  post: PostDoc,
+  viewerId: string,
+): Promise<'blocked' | 'not_visible' | null> {
+  if (viewerId === post.authorId) return null;
+  if (post.visibility === 'private') return 'not_visible';
+  const pair = await loadPair(wm, viewerId, post.authorId);
+  if (isBlocked(pair)) return 'blocked';
+  return visibleTo(pair, viewerId, post.authorId).includes(post.visibility) ? null : 'not_visible';
+}

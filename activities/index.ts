@@ -6,6 +6,7 @@ import { createMaintenanceActivities } from './maintenance';
 import { createPostActivities } from './posts';
 import { createProfileActivities } from './profiles';
 import { createRelationshipActivities } from './relationships';
+import { createRepairActivities } from './repairs';
 
 export type { ProjectionDeps } from './deps';
 
@@ -19,5 +20,6 @@ export function createProjectionActivities(deps: ProjectionDeps) {
     ...createEngagementActivities(deps),
     ...createMaintenanceActivities(deps),
     ...createConsistencyActivities(deps),
+    ...createRepairActivities(deps),
   };
 }

@@ -6,6 +6,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createConsistencyActivities } from '../activities/consistency';
+import type { createRepairActivities } from '../activities/repairs';
 import type { createOperationsActivities } from '../activities/operations';
 import { ensureSearchAttributes, scoreOnRankingQueue } from './helpers';
 import {
@@ -24,7 +25,7 @@ const { checkRecentEvents, checkMemberFeeds } = proxyActivities<ReturnType<typeo
 });
 
 // A repair that still fails after its retries is counted as failed, and fails the check at the end.
-const { repairPostItems } = proxyActivities<ReturnType<typeof createConsistencyActivities>>({
+const { repairPostItems } = proxyActivities<ReturnType<typeof createRepairActivities>>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 4 },
 });

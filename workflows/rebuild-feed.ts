@@ -1,9 +1,9 @@
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { createConsistencyActivities } from '../activities/consistency';
+import type { createRepairActivities } from '../activities/repairs';
 import { ensureSearchAttributes, startViewerScoring } from './helpers';
 import type { RebuildFeedInput, RebuildFeedResult } from './shared';
 
-const { rebuildFeed } = proxyActivities<ReturnType<typeof createConsistencyActivities>>({
+const { rebuildFeed } = proxyActivities<ReturnType<typeof createRepairActivities>>({
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },
 });

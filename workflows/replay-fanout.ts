@@ -1,5 +1,6 @@
 import { ApplicationFailure, executeChild, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { createConsistencyActivities } from '../activities/consistency';
+import type { createRepairActivities } from '../activities/repairs';
 import type { createPostActivities } from '../activities/posts';
 import { ensureSearchAttributes, scoreOnRankingQueue } from './helpers';
 import type { FanoutResult, RepairResult, ReplayFanoutInput, ReplayFanoutResult } from './shared';
@@ -8,7 +9,9 @@ const { replayInput } = proxyLocalActivities<ReturnType<typeof createPostActivit
   startToCloseTimeout: '10 seconds',
 });
 
-const { checkPosts, repairPostItems } = proxyActivities<ReturnType<typeof createConsistencyActivities>>({
+const { checkPosts, repairPostItems } = proxyActivities<
+  ReturnType<typeof createConsistencyActivities> & ReturnType<typeof createRepairActivities>
+>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },

@@ -3,12 +3,13 @@ import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { createConsistencyActivities } from '../../activities/consistency';
 import type { createOperationsActivities } from '../../activities/operations';
+import type { createRepairActivities } from '../../activities/repairs';
 import type { createScoringActivities } from '../../activities/scoring';
 import type { ConsistencyReport, Finding } from '../../workflows/shared';
 import { runWorkers } from '../projection/support';
 import { temporalEnv, testConfig, uniqueId } from '../support/env';
 
-type Consistency = ReturnType<typeof createConsistencyActivities>;
+type Consistency = ReturnType<typeof createConsistencyActivities> & ReturnType<typeof createRepairActivities>;
 type Operations = ReturnType<typeof createOperationsActivities>;
 type Scoring = ReturnType<typeof createScoringActivities>;
 
