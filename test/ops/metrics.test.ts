@@ -122,8 +122,10 @@ describe('Prometheus metrics and structured logs (real servers and workers)', fu
     for (const viewerId of [ann, bob, cat]) await caughtUp(viewerId, t(post));
     // Dan follows after the post: he gets it by backfill.
     await caughtUp(dan, t(await c.follow({ followerId: dan, followeeId: ann })));
-    // Token reads bypass the session cache; plain reads go through it: Bob's session is in L1, Dan's in neither.
-    for (const viewerId of [bob, dan, dan]) await read(viewerId);
+    // Plain reads go through the session cache. Bob and Dan may hit L1 (their token reads built sessions) or miss
+    // it (a scoring invalidated them since); Eve never had a session, so her first read misses L1 and L2.
+    const eve = await h.register('Eve');
+    for (const viewerId of [bob, dan, eve, eve]) await read(viewerId);
     await waitFor(
       'the post scored in all four feeds',
       async () => {
@@ -143,7 +145,7 @@ describe('Prometheus metrics and structured logs (real servers and workers)', fu
     const rpc = 'feedflow_rpc_duration_seconds_count';
     grew(rpc, { service: 'feedflow.v1.CommandService', method: 'CreatePost', code: 'OK' });
     grew(rpc, { service: 'feedflow.v1.FeedService', method: 'GetFeed', code: 'OK' }, 9);
-    grew('feedflow_feed_cache_requests_total', { level: 'l1' }, 3);
+    grew('feedflow_feed_cache_requests_total', { level: 'l1' }, 4);
     grew('feedflow_feed_cache_requests_total', { level: 'l2' });
     grew('feedflow_projection_lag_seconds_count', { stage: 'projected' }, 4);
     grew('feedflow_projection_lag_seconds_count', { stage: 'scored' }, 4);
