@@ -83,7 +83,8 @@ export async function ensureSchedules(client: Client, config: ScheduleConfig, lo
       workflowId: p.workflowId,
       taskQueue,
       args: p.args,
-      workflowExecutionTimeout: Math.max(p.everyMs * 10, 600_000),
+      // A run that cannot finish within ten intervals (at least 10 min, at most a day) is stuck: end it.
+      workflowExecutionTimeout: Math.min(Math.max(p.everyMs * 10, 600_000), 86_400_000),
     };
     try {
       await client.schedule.create({ scheduleId: p.scheduleId, spec, action, policies, state: { note: p.note } });

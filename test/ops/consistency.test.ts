@@ -24,7 +24,8 @@ import { type CommandHarness, startCommandHarness } from '../support/command';
 import { uniqueId } from '../support/env';
 import { codeOf, grpcClient } from '../support/grpc';
 
-const HOUR = String(3_600_000);
+// Interval schedules fire on multiples of their interval since the epoch: 30 days keeps them out of this suite.
+const RARELY = String(30 * 24 * 3_600_000);
 
 /**
  * Consistency checks, repairs and OperationsService on the local stack: commands over gRPC, the projection and
@@ -51,9 +52,9 @@ describe('Consistency checks and OperationsService (real servers)', function () 
       CONSISTENCY_SETTLE_MS: '1',
       CONSISTENCY_SCORE_WINDOW_MS: '2000',
       // Scheduled runs would race the checks this suite runs by hand; it triggers them itself.
-      CONSISTENCY_RECENT_INTERVAL_MS: HOUR,
-      CONSISTENCY_DEEP_INTERVAL_MS: HOUR,
-      OUTBOX_SCHEDULE_INTERVAL_MS: HOUR,
+      CONSISTENCY_RECENT_INTERVAL_MS: RARELY,
+      CONSISTENCY_DEEP_INTERVAL_MS: RARELY,
+      OUTBOX_SCHEDULE_INTERVAL_MS: RARELY,
       OUTBOX_SWEEP_AGE_MS: '1000',
     });
     const config = h.stores.config;
