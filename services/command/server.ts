@@ -4,11 +4,10 @@ import { CommandService } from '../../gen/feedflow/v1/command_pb';
 import { loadConfig, type Config } from '../../lib/config';
 import { connectMongo, connectTemporal } from '../../lib/clients';
 import { createLogger, type Logger } from '../../lib/logger';
-import { metricsInterceptor, startMetricsServer } from '../../lib/metrics';
+import { startMetricsServer } from '../../lib/metrics';
 import { ensureWriteModelIndexes, writeModel } from '../../stores/write-model';
-import { authInterceptor } from '../shared/auth';
-import { errorInterceptor } from '../shared/errors';
-import { closeOnSignals, serve, startGrpcServer, type GrpcServer } from '../shared/grpc-server';
+import { startFeedflowServer } from '../shared/feedflow-server';
+import { closeOnSignals, serve, type GrpcServer } from '../shared/grpc-server';
 import { createCommitter } from './commit';
 import { createCommandHandlers } from './handlers/index';
 import { createRuleModerator } from './moderation';
@@ -40,7 +39,7 @@ export async function startCommandServer(deps: {
     moderator: createRuleModerator(config),
     limiter: createRateLimiter(config),
   });
-  const server = await startGrpcServer({
+  const server = await startFeedflowServer({
     name: 'command',
     port: deps.port ?? config.COMMAND_PORT,
     services: [
@@ -49,13 +48,7 @@ export async function startCommandServer(deps: {
         createCommandService(handlers, (meta) => committer.replayIfSeen(meta)),
       ),
     ],
-    maxMessageBytes: config.GRPC_MAX_MESSAGE_BYTES,
-    drainTimeoutMs: config.GRPC_DRAIN_TIMEOUT_MS,
-    interceptors: [
-      metricsInterceptor(),
-      errorInterceptor((err, method) => logger.error({ err, method }, 'unexpected error')),
-      authInterceptor(config.FEEDFLOW_TOKENS),
-    ],
+    config,
     logger,
   });
   const stopSweeper = config.OUTBOX_SWEEPER

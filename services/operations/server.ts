@@ -4,10 +4,9 @@ import { OperationsService } from '../../gen/feedflow/v1/operations_pb';
 import { loadConfig, type Config } from '../../lib/config';
 import { connectMongo, connectTemporal } from '../../lib/clients';
 import { createLogger, type Logger } from '../../lib/logger';
-import { metricsInterceptor, startMetricsServer } from '../../lib/metrics';
-import { authInterceptor } from '../shared/auth';
-import { errorInterceptor } from '../shared/errors';
-import { closeOnSignals, serve, startGrpcServer, type GrpcServer } from '../shared/grpc-server';
+import { startMetricsServer } from '../../lib/metrics';
+import { startFeedflowServer } from '../shared/feedflow-server';
+import { closeOnSignals, serve, type GrpcServer } from '../shared/grpc-server';
 import { createOperationsService } from './service';
 
 /** Wires the operations service onto a gRPC server. Clients are owned by the caller. */
@@ -19,17 +18,11 @@ export async function startOperationsServer(deps: {
   port?: number;
 }): Promise<GrpcServer> {
   const { config, db, temporal, logger } = deps;
-  return startGrpcServer({
+  return startFeedflowServer({
     name: 'operations',
     port: deps.port ?? config.OPERATIONS_PORT,
     services: [serve(OperationsService, createOperationsService({ db, temporal, config }))],
-    maxMessageBytes: config.GRPC_MAX_MESSAGE_BYTES,
-    drainTimeoutMs: config.GRPC_DRAIN_TIMEOUT_MS,
-    interceptors: [
-      metricsInterceptor(),
-      errorInterceptor((err, method) => logger.error({ err, method }, 'unexpected error')),
-      authInterceptor(config.FEEDFLOW_TOKENS),
-    ],
+    config,
     logger,
   });
 }

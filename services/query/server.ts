@@ -5,13 +5,12 @@ import { FeedService } from '../../gen/feedflow/v1/feed_pb';
 import { connectGraph, connectMongo, connectTemporal } from '../../lib/clients';
 import { loadConfig, type Config } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/logger';
-import { metricsInterceptor, startMetricsServer } from '../../lib/metrics';
+import { startMetricsServer } from '../../lib/metrics';
 import { ensureFeedCacheIndexes, INVALIDATIONS, type InvalidationDoc } from '../../stores/feed-cache';
 import { createGraph } from '../../stores/graph';
 import { detectIdLookup } from '../../stores/lookup';
-import { authInterceptor } from '../shared/auth';
-import { errorInterceptor } from '../shared/errors';
-import { closeOnSignals, serve, startGrpcServer, type GrpcServer } from '../shared/grpc-server';
+import { startFeedflowServer } from '../shared/feedflow-server';
+import { closeOnSignals, serve, type GrpcServer } from '../shared/grpc-server';
 import { createConsistencyWaiter } from './consistency';
 import { createCursorCodec } from './cursor';
 import { createFeedReader } from './feed';
@@ -109,17 +108,11 @@ export async function startQueryServer(deps: {
     consistency: createConsistencyWaiter({ db, temporal: deps.temporal }),
     maxConsistencyWaitMs: config.CONSISTENCY_MAX_WAIT_MS,
   });
-  const server = await startGrpcServer({
+  const server = await startFeedflowServer({
     name: 'query',
     port: deps.port ?? config.QUERY_PORT,
     services: [serve(FeedService, service)],
-    maxMessageBytes: config.GRPC_MAX_MESSAGE_BYTES,
-    drainTimeoutMs: config.GRPC_DRAIN_TIMEOUT_MS,
-    interceptors: [
-      metricsInterceptor(),
-      errorInterceptor((err, method) => logger.error({ err, method }, 'unexpected error')),
-      authInterceptor(config.FEEDFLOW_TOKENS),
-    ],
+    config,
     logger,
   });
   const stopTail = tailInvalidations(db, cache, config.INVALIDATION_POLL_MS, logger);
