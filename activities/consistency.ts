@@ -197,7 +197,7 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
       }
       const out = new Findings();
       for (const [n, viewerId] of viewerIds.entries()) {
-        const expected = await expectedFeed({ wm, graph, config }, viewerId);
+        const expected = await expectedFeed({ wm, rm, config }, viewerId);
         const want = new Map(expected.items.map((e) => [e.post._id, e]));
         const items = (await rm.feedItems.find({ viewerId }, { projection: CHECKED }).toArray()) as CheckedItem[];
         const held = new Set(items.map((i) => i.postId));

@@ -1,6 +1,5 @@
 import type { Config } from '../lib/config';
-import type { Graph } from '../stores/graph';
-import type { ActorSnapshot, FeedReason } from '../stores/read-model';
+import type { ActorSnapshot, FeedReason, ReadModel } from '../stores/read-model';
 import type { PostDoc, RelationshipDoc, UserDoc, WriteModel } from '../stores/write-model';
 import type { ProvisionalReason } from '../ranking/provisional';
 import { BACKFILL_DAYS, BACKFILL_LIMIT } from './relationships';
@@ -27,16 +26,16 @@ interface Grant {
 const DAY_MS = 24 * 3600 * 1000;
 
 /**
- * The feed the projections would have built for a member, derived from the write model and the graph: their own
- * posts; for each author they are connected to or follow, the posts pushed since the relationship began plus the
+ * The feed the projections would have built for a member, derived from the write model (and the pull authors the
+ * fan-outs recorded from the graph): their own posts; for each author they are connected to or follow, the posts pushed since the relationship began plus the
  * backfill of the 7 days before it (at most 200); nothing across a block; newest first, up to the cap. Used by the
  * deep check to diff a feed and by RebuildFeed to restore one.
  */
 export async function expectedFeed(
-  deps: { wm: WriteModel; graph: Graph; config: Pick<Config, 'FEED_CAP' | 'PULL_AUTHOR_THRESHOLD'> },
+  deps: { wm: WriteModel; rm: ReadModel; config: Pick<Config, 'FEED_CAP'> },
   viewerId: string,
 ): Promise<{ items: ExpectedItem[] }> {
-  const { wm, graph, config } = deps;
+  const { wm, rm, config } = deps;
   const rels = await wm.relationships.find({ $or: [{ from: viewerId }, { to: viewerId }], active: true }).toArray();
   const pairs = new Map<string, PairState>();
   const pairOf = (other: string) => {
@@ -54,6 +53,13 @@ export async function expectedFeed(
     else p.blocks[mine ? 'ab' : 'ba'] = r;
   }
 
+  // Pull authors as the fan-outs recorded them (from the graph's follower counts): one read for every followee.
+  const followees = [...pairs].filter(([, p]) => p.follows.ab).map(([author]) => author);
+  const pullAuthors = new Set(
+    followees.length
+      ? (await rm.pullAuthors.find({ _id: { $in: followees } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id)
+      : [],
+  );
   const grants = new Map<string, Grant[]>();
   for (const [author, p] of pairs) {
     if (isBlocked(p)) continue;
@@ -64,9 +70,7 @@ export async function expectedFeed(
     }
     const f: RelationshipDoc | null = p.follows.ab;
     if (f) {
-      const { followers } = await graph.audienceSize(author);
-      const pull = followers > config.PULL_AUTHOR_THRESHOLD;
-      list.push({ kind: 'follow', visibilities: ['public'], since: f.updatedAt, pushed: !pull });
+      list.push({ kind: 'follow', visibilities: ['public'], since: f.updatedAt, pushed: !pullAuthors.has(author) });
     }
     if (list.length) grants.set(author, list);
   }

@@ -1,4 +1,5 @@
 import { invalidateFeeds } from '../stores/feed-cache';
+import { createIdLookup, detectIdLookup, type IdLookup } from '../stores/lookup';
 import { type FeedItemDoc, feedItemId, readModel, writeFeedItems } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
 import type { Finding, FindingKind, RebuildFeedInput, RebuildFeedResult, RepairResult } from '../workflows/shared';
@@ -10,13 +11,21 @@ import { actorSnapshot, feedItem, isConnected, loadPair } from './sources';
  * Repairing what a consistency check found, and rebuilding a member's feed. Every repair re-derives the truth from
  * the write model and the graph before it writes, so a stale finding repairs nothing and a repeat changes nothing.
  */
-export function createRepairActivities({ db, graph, config }: ProjectionDeps) {
+export function createRepairActivities({ db, config }: ProjectionDeps) {
   const wm = writeModel(db);
   const rm = readModel(db);
 
-  /** Loads each viewer's current items of these posts, by id. */
+  let lookup: Promise<IdLookup> | undefined;
+  const ids = () => (lookup ??= detectIdLookup(db).catch(() => createIdLookup(true)));
+
+  /** Loads each viewer's current item of this post, by id (point reads on FerretDB, `$in` on MongoDB). */
   async function itemsOf(postId: string, viewerIds: string[]): Promise<Map<string, FeedItemDoc>> {
-    const docs = await rm.feedItems.find({ _id: { $in: viewerIds.map((v) => feedItemId(v, postId)) } }).toArray();
+    const docs = await (
+      await ids()
+    ).byIds(
+      rm.feedItems,
+      viewerIds.map((v) => feedItemId(v, postId)),
+    );
     return new Map(docs.map((d) => [d.viewerId, d]));
   }
 
@@ -98,7 +107,7 @@ export function createRepairActivities({ db, graph, config }: ProjectionDeps) {
       const { viewerId } = input;
       const user = await wm.users.findOne({ _id: viewerId }, { projection: { _id: 1 } });
       if (!user) return { viewerId, items: 0, written: 0, removed: 0, postIds: [] };
-      const expected = await expectedFeed({ wm, graph, config }, viewerId);
+      const expected = await expectedFeed({ wm, rm, config }, viewerId);
       const want = new Set(expected.items.map((e) => e.post._id));
       const held = await rm.feedItems.find({ viewerId }, { projection: { _id: 1, postId: 1 } }).toArray();
       const extra = held.filter((h) => !want.has(h.postId)).map((h) => h._id);

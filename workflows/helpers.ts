@@ -49,66 +49,53 @@ export function ensureSearchAttributes(
 }
 
 /**
+ * Starts a child that outlives its starter, at most once per id: the id may never be reused, and a start that
+ * finds it taken (a replayed or retried starter) is done. A child nobody picks up (its queue gone, no ranking
+ * worker) ends after an hour instead of staying open forever.
+ */
+async function startOnce(workflowType: string, workflowId: string, args: unknown[], taskQueue?: string): Promise<void> {
+  try {
+    await startChild(workflowType, {
+      workflowId,
+      ...(taskQueue ? { taskQueue } : {}),
+      args,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      workflowExecutionTimeout: '1 hour',
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+/**
  * Starts the cap sweep of the previous interval unless some fan-out or backfill already did: the workflow id names
- * the interval and may never be reused, so each interval is swept once. The sweep outlives its starter.
+ * the interval, so each interval is swept once.
  */
 export async function requestFeedTrim(): Promise<void> {
   const interval = Math.floor(Date.now() / FEED_TRIM_INTERVAL_MS);
   const since = new Date((interval - 1) * FEED_TRIM_INTERVAL_MS).toISOString();
   const scope = await trimSweepScope();
-  try {
-    await startChild('trimFeedsWorkflow', {
-      workflowId: `trim/feeds/${scope}${interval}`,
-      args: [{ since } satisfies TrimFeedsInput],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      // A sweep nobody picks up (its queue gone) must not stay open forever.
-      workflowExecutionTimeout: '1 hour',
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
+  await startOnce('trimFeedsWorkflow', `trim/feeds/${scope}${interval}`, [{ since } satisfies TrimFeedsInput]);
 }
 
 /**
  * Starts the scoring of one fan-out range on the ranking queue and leaves it running: the fan-out goes on with its
- * next slice (both commands leave in the same workflow task), and never waits for the model. The id names the
- * post version and the range's first page, so a replayed or retried fan-out starts each scoring once.
+ * next slice (both commands leave in the same workflow task), and never waits for the model; the provisional score
+ * stays until it lands. The id names the post version and the range's first page.
  */
 export async function startScoring(version: number, page: number, range: ScoreRangeInput): Promise<void> {
-  try {
-    await startChild('scoreFeedItemsWorkflow', {
-      workflowId: `score/post/${range.postId}/v${version}/p${page}`,
-      taskQueue: siblingQueue(workflowInfo().taskQueue, 'ranking'),
-      args: [range],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      // Scoring nobody picks up (no ranking worker) must not stay open forever; the provisional score stays.
-      workflowExecutionTimeout: '1 hour',
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
+  const rankingQueue = siblingQueue(workflowInfo().taskQueue, 'ranking');
+  await startOnce('scoreFeedItemsWorkflow', `score/post/${range.postId}/v${version}/p${page}`, [range], rankingQueue);
 }
 
 /**
  * Starts the scoring of what a backfill or a rebuild delivered to one viewer on the ranking queue and leaves it
- * running. The id names the delivery, so a replayed backfill starts it once.
+ * running. The id names the delivery.
  */
 export async function startViewerScoring(workflowId: string, input: ScoreViewerItemsInput): Promise<void> {
   if (!input.postIds.length) return;
-  try {
-    await startChild('scoreViewerItemsWorkflow', {
-      workflowId,
-      taskQueue: siblingQueue(workflowInfo().taskQueue, 'ranking'),
-      args: [input],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      workflowExecutionTimeout: '1 hour',
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
+  await startOnce('scoreViewerItemsWorkflow', workflowId, [input], siblingQueue(workflowInfo().taskQueue, 'ranking'));
 }
 
 /**
