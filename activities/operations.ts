@@ -4,6 +4,7 @@ import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { metrics } from '../lib/metrics';
 import { createOutbox } from '../services/command/outbox';
+import { reportsOf } from '../stores/consistency-reports';
 import { writeModel } from '../stores/write-model';
 import type { ConsistencyReport, OutboxSweepResult } from '../workflows/shared';
 
@@ -13,10 +14,6 @@ export interface OperationsDeps {
   config: Pick<Config, 'TASK_QUEUE_PREFIX' | 'FAULT_INJECTION'>;
   logger: Logger;
 }
-
-/** Stored check reports; `_id` is the check's workflow id and run. */
-export type ReportDoc = ConsistencyReport & { _id: string; at: Date };
-export const reportsOf = (db: Db) => db.collection<ReportDoc>('consistency_reports');
 
 /** The operations side of the pipeline: the scheduled outbox sweep, and the record of consistency checks. */
 export function createOperationsActivities({ db, temporal, config, logger }: OperationsDeps) {

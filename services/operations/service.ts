@@ -9,8 +9,8 @@ import {
   type OperationsService,
   type ScheduleState,
 } from '../../gen/feedflow/v1/operations_pb';
-import { reportsOf, type ReportDoc } from '../../activities/operations';
 import type { Config } from '../../lib/config';
+import { reportsOf, type ReportDoc } from '../../stores/consistency-reports';
 import { projectionLag, readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
 import {
