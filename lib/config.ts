@@ -66,6 +66,14 @@ const schema = z.object({
     .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI')
     .default('mongodb://127.0.0.1:27017/'),
   MONGODB_DB: z.string().min(1).default('feedflow'),
+  /**
+   * The PostgreSQL database behind FerretDB, where start-up adds the GIN indexes FerretDB's pushdown needs
+   * (stores/pushdown.ts). Read only when MONGODB_URI turns out to be FerretDB; unused on MongoDB.
+   */
+  FERRETDB_POSTGRESQL_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .default('postgres://feedflow@127.0.0.1:55432/ferretdb'),
   GRAPH_URI: z
     .string()
     .regex(/^(bolt|neo4j)(\+s|\+ssc)?:\/\//, 'must be a bolt:// or neo4j:// URI')

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned local-stack tools once into .tools/ and reuses them when present.
-# Everything comes from the Go module proxy and Maven Central; nothing is downloaded at run time.
-#   bash scripts/install-tools.sh [all|go|graph]
+# Everything comes from the Go module proxy, Maven Central and Debian's packages; nothing is downloaded at run time.
+#   bash scripts/install-tools.sh [all|go|graph|postgres]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="${FEEDFLOW_TOOLS_DIR:-$ROOT/.tools}"
@@ -79,8 +79,34 @@ build_compose() {
   echo "[tools] docker-compose: done in $((SECONDS - t0))s"
 }
 
+# PostgreSQL 15 (FerretDB's backend) comes from Debian's package, not a build: the major version is pinned, the
+# point release is whatever Debian 12 ships with its security fixes. Installing needs root (or sudo); the server
+# itself never runs as root (scripts/stack.sh).
+PG_MAJOR=15
+ensure_postgres() {
+  local bin="/usr/lib/postgresql/$PG_MAJOR/bin" sudo=()
+  if [[ -x "$bin/postgres" && -x "$bin/initdb" && -x "$bin/pg_isready" && -x "$bin/psql" ]]; then
+    echo "[tools] postgresql: present ($("$bin/postgres" --version))"; return 0
+  fi
+  command -v apt-get >/dev/null || { echo "[tools] postgresql: $bin missing and no apt-get to install postgresql-$PG_MAJOR" >&2; return 1; }
+  if ((EUID != 0)); then
+    command -v sudo >/dev/null || { echo "[tools] postgresql: installing postgresql-$PG_MAJOR needs root or sudo" >&2; return 1; }
+    sudo=(sudo -n)
+  fi
+  local t0=$SECONDS
+  echo "[tools] postgresql: installing Debian's postgresql-$PG_MAJOR..."
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "postgresql-$PG_MAJOR" "postgresql-client-$PG_MAJOR" >/dev/null
+  [[ -x "$bin/postgres" ]] || { echo "[tools] postgresql: $bin/postgres still missing after install" >&2; return 1; }
+  echo "[tools] postgresql: done in $((SECONDS - t0))s ($("$bin/postgres" --version))"
+}
+
 want="${1:-all}"
-case "$want" in all|go|graph) ;; *) echo "usage: $0 [all|go|graph]" >&2; exit 2 ;; esac
+case "$want" in all|go|graph|postgres) ;; *) echo "usage: $0 [all|go|graph|postgres]" >&2; exit 2 ;; esac
+if [[ "$want" == all || "$want" == postgres ]]; then
+  ensure_postgres
+fi
 if [[ "$want" == all || "$want" == go ]]; then
   step temporal temporal go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
   build_ferretdb

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Local stack of real servers for feedflow (no Docker): Temporal dev server, FerretDB on SQLite
-# (the MongoDB wire protocol), and embedded Neo4j 5.26 over Bolt. All bind to 127.0.0.1.
+# Local stack of real servers for feedflow (no Docker): Temporal dev server, PostgreSQL 15 with FerretDB on
+# top (the MongoDB wire protocol), and embedded Neo4j 5.26 over Bolt. All bind to 127.0.0.1.
 #
 #   bash scripts/stack.sh up [name...]        start (all by default) and wait until ready
 #   bash scripts/stack.sh down [name...]      stop what this script started (by recorded pid)
 #   bash scripts/stack.sh restart <name...>   down + up, e.g. kill Temporal mid fan-out in a test
 #   bash scripts/stack.sh status              state, pid, address, log of each server (exit 3 if any stopped)
 #   bash scripts/stack.sh logs [name] [-f]    last $LOG_LINES (50) lines of the log(s); -f follows
-# Names: temporal, ferretdb (alias mongo), graph (alias neo4j).
+# Names: temporal, postgres (alias pg), ferretdb (alias mongo), graph (alias neo4j). FerretDB stores its data in
+# PostgreSQL, so `up ferretdb` brings PostgreSQL up first.
 #
 # Everything the servers write lives under one git-ignored folder (override: FEEDFLOW_STACK_DIR):
 #   .stack/data/<name>/  .stack/logs/<name>.log  .stack/pids/<name>.pid
-# Ports: TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), MONGO_PORT (27017), GRAPH_PORT (7687).
+# Ports: TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), PG_PORT (55432), MONGO_PORT (27017), GRAPH_PORT (7687).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,13 +23,23 @@ DATA="$STACK/data" LOGS="$STACK/logs" PIDS="$STACK/pids"
 HOST=127.0.0.1
 TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
+# Not 5432: that is where a system cluster (Debian starts one when the package installs) would listen.
+PG_PORT="${PG_PORT:-55432}"
 MONGO_PORT="${MONGO_PORT:-27017}"
 GRAPH_PORT="${GRAPH_PORT:-7687}"
 READY_TIMEOUT="${FEEDFLOW_STACK_TIMEOUT:-120}"  # seconds per server
 STOP_TIMEOUT="${FEEDFLOW_STACK_STOP_TIMEOUT:-20}"
 LOG_LINES="${LOG_LINES:-50}"
 SEARCH_ATTRIBUTES=(PostId AuthorId ViewerId FeedOperation)  # all Keyword, used by the projections
-ALL=(temporal ferretdb graph)
+ALL=(temporal postgres ferretdb graph)
+# Debian's PostgreSQL 15 (scripts/install-tools.sh installs it when missing). FerretDB keeps every collection in
+# one database of it, as one table per collection, under one role; both are created by `up`.
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+PG_ROLE=feedflow PG_DATABASE=ferretdb
+# PostgreSQL refuses to run as root, so as root the server runs as an unprivileged system user (Debian's package
+# creates `postgres`) that owns only its data folder.
+PG_OS_USER=""
+if ((EUID == 0)); then PG_OS_USER="${PG_OS_USER_NAME:-postgres}"; fi
 
 # ---------- small helpers ----------
 now_ms() { local t="${EPOCHREALTIME/[.,]/}"; echo $((t / 1000)); }
@@ -39,6 +50,7 @@ die() { echo "[stack] ERROR: $*" >&2; exit 1; }
 canon() { # accept a few aliases so `up mongo` / `down neo4j` work too
   case "$1" in
     temporal) echo temporal ;; ferretdb | ferret | mongo | mongodb) echo ferretdb ;;
+    postgres | postgresql | pg) echo postgres ;;
     graph | neo4j | bolt) echo graph ;; *) die "unknown server '$1' (expected: ${ALL[*]})" ;;
   esac
 }
@@ -51,10 +63,15 @@ names_or_all() {
 addr_of() {
   case "$1" in
     temporal) echo "$HOST:$TEMPORAL_PORT" ;; ferretdb) echo "mongodb://$HOST:$MONGO_PORT" ;;
+    postgres) echo "postgres://$PG_ROLE@$HOST:$PG_PORT/$PG_DATABASE" ;;
     graph) echo "bolt://$HOST:$GRAPH_PORT" ;;
   esac
 }
-port_of() { case "$1" in temporal) echo "$TEMPORAL_PORT" ;; ferretdb) echo "$MONGO_PORT" ;; graph) echo "$GRAPH_PORT" ;; esac; }
+port_of() {
+  case "$1" in
+    temporal) echo "$TEMPORAL_PORT" ;; postgres) echo "$PG_PORT" ;; ferretdb) echo "$MONGO_PORT" ;; graph) echo "$GRAPH_PORT" ;;
+  esac
+}
 log_of() { echo "$LOGS/$1.log"; }
 pidfile_of() { echo "$PIDS/$1.pid"; }
 
@@ -64,7 +81,7 @@ pidfile_of() { echo "$PIDS/$1.pid"; }
 marker_of() {
   case "$1" in
     temporal) echo "$TOOLS/bin/temporal" ;; ferretdb) echo "$TOOLS/bin/ferretdb" ;;
-    graph) echo "feedflow.graph.GraphServer" ;;
+    postgres) echo "$PG_BIN/postgres" ;; graph) echo "feedflow.graph.GraphServer" ;;
   esac
 }
 
@@ -96,10 +113,24 @@ cmd_of() {
         --ui-port "$TEMPORAL_UI_PORT" --db-filename "$DATA/temporal/temporal.db" \
         --namespace default --log-level warn "${dc[@]}"
       ;;
+    postgres)
+      # TCP on loopback only, no Unix socket (its default folder belongs to the system's own cluster). The
+      # settings size it for a 2-core dev box; durability stays at PostgreSQL's defaults (fsync, synchronous
+      # commit), so what the benchmarks measure is what a committed write really costs.
+      local as=()
+      [[ -n "$PG_OS_USER" ]] && as=(setpriv --reuid="$PG_OS_USER" --regid="$PG_OS_USER" --init-groups --)
+      printf '%s\0' "${as[@]}" "$PG_BIN/postgres" -D "$DATA/postgres" -c listen_addresses="$HOST" -p "$PG_PORT" \
+        -c unix_socket_directories= -c max_connections=200 -c shared_buffers=512MB -c effective_cache_size=4GB \
+        -c work_mem=16MB -c maintenance_work_mem=256MB -c random_page_cost=1.1 -c log_min_messages=warning \
+        -c log_min_duration_statement="${PG_LOG_SLOW_MS:--1}"
+      ;;
     ferretdb)
-      # SQLite backend (one file per database); the debug HTTP listener (8088 by default) is
-      # switched off so it cannot clash with anything; telemetry is off; state.json stays in .stack.
-      printf '%s\0' "$TOOLS/bin/ferretdb" --handler=sqlite --sqlite-url="file:$DATA/ferretdb/" \
+      # PostgreSQL backend (one schema per database, one table per collection); the debug HTTP listener (8088 by
+      # default) is switched off so it cannot clash with anything; telemetry is off; state.json stays in .stack.
+      # Nested pushdown sends `{'actor.id': x}` to PostgreSQL as `_jsonb #> '{actor,id}' @> ...`, which a GIN
+      # index serves (stores/pushdown.ts); FerretDB re-checks every document against the whole filter anyway.
+      printf '%s\0' "$TOOLS/bin/ferretdb" --handler=postgresql \
+        --postgresql-url="postgres://$PG_ROLE@$HOST:$PG_PORT/$PG_DATABASE" --test-enable-nested-pushdown \
         --listen-addr="$HOST:$MONGO_PORT" --debug-addr=- --telemetry=disable \
         --state-dir="$DATA/ferretdb" --log-level="${FERRETDB_LOG_LEVEL:-info}"
       ;;
@@ -121,6 +152,9 @@ ready_check() { # name, log byte offset at start
     temporal)
       "$TOOLS/bin/temporal" operator cluster health --address "$HOST:$TEMPORAL_PORT" \
         --command-timeout 3s 2>/dev/null | grep -q SERVING
+      ;;
+    postgres)
+      "$PG_BIN/pg_isready" -q -h "$HOST" -p "$PG_PORT" -U "$PG_ROLE" -d postgres -t 2
       ;;
     ferretdb)
       # A real MongoDB ping when the driver is installed; otherwise the open port has to do.
@@ -179,6 +213,37 @@ register_search_attributes() {
   say "temporal: search attributes ${SEARCH_ATTRIBUTES[*]} (Keyword) ok in $(secs_since "$t0")"
 }
 
+# ---------- PostgreSQL: a cluster of our own under .stack, initialised once ----------
+pg_init() {
+  local dir="$DATA/postgres" version
+  [[ -x "$PG_BIN/postgres" ]] || die "postgres: $PG_BIN/postgres not found; 'bash scripts/install-tools.sh' installs Debian's postgresql-15"
+  version="$("$PG_BIN/postgres" --version)"
+  [[ "$version" == *"PostgreSQL) 15."* ]] || die "postgres: need PostgreSQL 15, $PG_BIN/postgres is '$version'"
+  [[ -f "$dir/PG_VERSION" ]] && return 0
+  mkdir -p "$dir" && chmod 700 "$dir"
+  local as=()
+  if [[ -n "$PG_OS_USER" ]]; then
+    id -u "$PG_OS_USER" >/dev/null 2>&1 || die "postgres: system user '$PG_OS_USER' missing (Debian's postgresql package creates it; PG_OS_USER_NAME picks another)"
+    chown "$PG_OS_USER:" "$dir"
+    as=(setpriv --reuid="$PG_OS_USER" --regid="$PG_OS_USER" --init-groups --)
+  fi
+  say "postgres: initialising a cluster in $dir ($version)"
+  # Trust on loopback only: the cluster listens on 127.0.0.1 and holds nothing but dev data.
+  (cd "$dir" && "${as[@]}" "$PG_BIN/initdb" -D "$dir" -U "$PG_ROLE" --auth=trust -E UTF8 --locale=C.UTF-8) \
+    >>"$(log_of postgres)" 2>&1 || { show_failure postgres "initdb failed"; exit 1; }
+}
+
+# FerretDB needs its database to exist before it starts; creating it twice is harmless.
+pg_prepare() {
+  local psql=("$PG_BIN/psql" -h "$HOST" -p "$PG_PORT" -U "$PG_ROLE" -d postgres -tAq -v ON_ERROR_STOP=1)
+  if [[ "$("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'")" != 1 ]]; then
+    "${psql[@]}" -c "CREATE DATABASE $PG_DATABASE" >/dev/null 2>&1 \
+      || [[ "$("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'")" == 1 ]] \
+      || die "postgres: could not create database $PG_DATABASE"
+    say "postgres: created database $PG_DATABASE"
+  fi
+}
+
 # ---------- start / stop ----------
 # Starts one server in its own session (setsid) so it outlives this shell and its terminal.
 # The wrapper writes its own pid ($$) before exec'ing the server, so the pid file holds the
@@ -190,7 +255,9 @@ register_search_attributes() {
 launch() {
   local name="$1" log pidfile i part cmd=()
   log="$(log_of "$name")" pidfile="$(pidfile_of "$name")"
-  mkdir -p "$DATA/$name" "$LOGS" "$PIDS"
+  mkdir -p "$LOGS" "$PIDS"
+  [[ "$name" == postgres ]] && pg_init
+  mkdir -p "$DATA/$name"
   while IFS= read -r -d '' part; do cmd+=("$part"); done < <(cmd_of "$name")
   if tcp_open "$(port_of "$name")"; then
     die "$name: port $(port_of "$name") on $HOST is already taken by a process this script did not start; stop it or set another port"
@@ -225,14 +292,21 @@ cmd_up() {
   t_all=$(now_ms)
   names_or_all "$@" >/dev/null
   mapfile -t names < <(names_or_all "$@")
+  # FerretDB needs PostgreSQL: bring it up first even when only ferretdb was named.
+  if [[ " ${names[*]} " == *" ferretdb "* && " ${names[*]} " != *" postgres "* ]]; then names=(postgres "${names[@]}"); fi
   command -v setsid >/dev/null || die "setsid (util-linux) is required"
   say "tools: checking (builds only what is missing)..."
   t0=$(now_ms)
   bash "$ROOT/scripts/install-tools.sh" all | sed 's/^/  /'
   say "tools: ok in $(secs_since "$t0")"
   # Start everything first, then wait: the JVM and Temporal warm up in parallel.
-  declare -A pid_of=() off_of=() t0_of=()
+  declare -A pid_of=() off_of=() t0_of=() waited=()
   for name in "${names[@]}"; do
+    if [[ "$name" == ferretdb && -n "${pid_of[postgres]:-}" && -z "${waited[postgres]:-}" ]]; then
+      wait_ready postgres "${pid_of[postgres]}" "${off_of[postgres]}" "${t0_of[postgres]}" || exit 1
+      pg_prepare
+      waited[postgres]=1
+    fi
     if pid="$(running_pid "$name")"; then
       # Still check readiness: another `up` may have started it a moment ago.
       say "$name: already running (pid $pid), checking it is ready"
@@ -249,6 +323,7 @@ cmd_up() {
     to_wait+=("$name")
   done
   for name in "${to_wait[@]}"; do
+    [[ -n "${waited[$name]:-}" ]] && continue
     wait_ready "$name" "${pid_of[$name]}" "${off_of[$name]}" "${t0_of[$name]}" || exit 1
   done
   # Search attributes are part of "Temporal is usable", so check them even if it was already up.
@@ -263,9 +338,13 @@ stop_one() {
   local name="$1" pid t0 i
   if ! pid="$(running_pid "$name")"; then say "$name: not running"; rm -f "$(pidfile_of "$name")"; return 0; fi
   t0=$(now_ms)
+  # PostgreSQL's SIGTERM waits for every client to disconnect; SIGINT is its fast shutdown (clean, but it closes
+  # client connections). Everything else stops on SIGTERM.
+  local sig=TERM
+  [[ "$name" == postgres ]] && sig=INT
   # The server leads its own session/process group (setsid), so signalling the group also
   # reaches any helper it spawned, and nothing outside it.
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  kill -"$sig" -- "-$pid" 2>/dev/null || kill -"$sig" "$pid" 2>/dev/null || true
   for ((i = 0; i < STOP_TIMEOUT * 5; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
   if kill -0 "$pid" 2>/dev/null; then
     say "$name: still running after ${STOP_TIMEOUT}s, sending SIGKILL"
@@ -320,7 +399,7 @@ cmd_logs() {
   done
 }
 
-usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;

@@ -9,6 +9,8 @@ import type { Db } from 'mongodb';
  */
 export interface InvalidationDoc {
   at: Date;
+  /** `at` in whole INVALIDATION_BUCKET_MS: the equality the tail reads by (FerretDB pushes down no ranges). */
+  bucket: number;
   viewerIds: string[];
   /** Set when a post was deleted or edited: every cached page holding it must go, whoever the viewer. */
   postId?: string;
@@ -17,6 +19,17 @@ export interface InvalidationDoc {
 }
 
 export const INVALIDATIONS = 'feed_invalidations';
+export const INVALIDATION_BUCKET_MS = 2_000;
+
+/** Which fixed-width time bucket `t` (ms) falls in. */
+export const timeBucket = (t: number, widthMs: number): number => Math.floor(t / widthMs);
+
+/** Every bucket from the one holding `from` to the one holding `to`, oldest first. */
+export function bucketsBetween(from: number, to: number, widthMs: number): number[] {
+  const out: number[] = [];
+  for (let b = timeBucket(from, widthMs); b <= timeBucket(to, widthMs); b++) out.push(b);
+  return out;
+}
 export const SESSIONS = 'feed_sessions';
 
 export async function invalidateFeeds(
@@ -25,9 +38,14 @@ export async function invalidateFeeds(
   scope: { postId?: string; authorId?: string } = {},
 ): Promise<void> {
   if (!viewerIds.length && !scope.postId && !scope.authorId) return;
-  await db.collection<InvalidationDoc>(INVALIDATIONS).insertOne({ at: new Date(), viewerIds, ...scope });
+  const at = new Date();
+  const bucket = timeBucket(at.getTime(), INVALIDATION_BUCKET_MS);
+  await db.collection<InvalidationDoc>(INVALIDATIONS).insertOne({ at, bucket, viewerIds, ...scope });
 }
 
 export async function ensureFeedCacheIndexes(db: Db): Promise<void> {
-  await db.collection(INVALIDATIONS).createIndex({ at: 1 }, { name: 'at' });
+  await Promise.all([
+    db.collection(INVALIDATIONS).createIndex({ at: 1 }, { name: 'at' }),
+    db.collection(INVALIDATIONS).createIndex({ bucket: 1, at: 1 }, { name: 'bucket_at' }),
+  ]);
 }

@@ -1,9 +1,17 @@
 import type { Collection, Db, Document, Filter, WithId } from 'mongodb';
 
+/** The server behind MONGODB_URI: MongoDB itself, or FerretDB (on PostgreSQL) locally. */
+export type StoreKind = 'mongodb' | 'ferretdb';
+
+export async function detectStoreKind(db: Db): Promise<StoreKind> {
+  const info = await db.admin().command({ buildInfo: 1 });
+  return 'ferretdbVersion' in info ? 'ferretdb' : 'mongodb';
+}
+
 /**
- * Reads documents by a list of `_id`s in the way the server runs fastest. MongoDB answers one `$in` query from
- * its index; FerretDB's SQLite backend pushes down only a single `_id` equality, so there a `$in` is a collection
- * scan while parallel point reads stay cheap.
+ * Reads documents by a list of `_id`s, or of values of one field, in the way the server runs fastest. MongoDB
+ * answers one `$in` query from its index. FerretDB pushes down only equalities, never `$in` (stores/pushdown.ts),
+ * so there a `$in` is a scan of the table while parallel equality reads are each an index lookup.
  */
 export interface IdLookup {
   byIds<T extends Document & { _id: string }>(
@@ -11,27 +19,80 @@ export interface IdLookup {
     ids: string[],
     projection?: Document,
   ): Promise<Array<WithId<T>>>;
+  /**
+   * Documents whose `field` is one of `values` and that match `rest`. With `sort` and `limit`, each value's reads
+   * are sorted and limited on their own, so the caller gets at least the first `limit` of the union in some order
+   * and sorts and limits the merge itself.
+   */
+  byValues<T extends Document>(
+    coll: Collection<T>,
+    field: string,
+    values: Array<string | number>,
+    rest?: Filter<T>,
+    opts?: ValuesOptions,
+  ): Promise<Array<WithId<T>>>;
   readonly pointReads: boolean;
 }
 
+export interface ValuesOptions {
+  projection?: Document;
+  sort?: Record<string, 1 | -1>;
+  limit?: number;
+}
+
 export async function detectIdLookup(db: Db): Promise<IdLookup> {
-  const info = await db.admin().command({ buildInfo: 1 });
-  return createIdLookup('ferretdbVersion' in info);
+  return createIdLookup((await detectStoreKind(db)) === 'ferretdb');
+}
+
+/** Equality reads in flight at once per call: enough to hide round trips, few enough to leave the pool to others. */
+const PARALLEL_READS = 16;
+
+async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  });
+  await Promise.all(lanes);
+  return out;
 }
 
 export function createIdLookup(pointReads: boolean): IdLookup {
+  const byValues = async <T extends Document>(
+    coll: Collection<T>,
+    field: string,
+    values: Array<string | number>,
+    rest: Filter<T> = {},
+    opts: ValuesOptions = {},
+  ): Promise<Array<WithId<T>>> => {
+    const unique = [...new Set(values)];
+    if (!unique.length) return [];
+    const read = (filter: Filter<T>) => {
+      let cursor = coll.find(filter, opts.projection ? { projection: opts.projection } : {});
+      if (opts.sort) cursor = cursor.sort(opts.sort);
+      if (opts.limit) cursor = cursor.limit(opts.limit);
+      return cursor.toArray();
+    };
+    if (!pointReads) return read({ ...rest, [field]: { $in: unique } } as Filter<T>);
+    const pages = await mapLimited(unique, PARALLEL_READS, (v) => read({ ...rest, [field]: v } as Filter<T>));
+    return pages.flat();
+  };
   return {
     pointReads,
+    byValues,
     async byIds<T extends Document & { _id: string }>(coll: Collection<T>, ids: string[], projection?: Document) {
       const unique = [...new Set(ids)];
       if (!unique.length) return [];
       if (!pointReads) {
         return coll.find({ _id: { $in: unique } } as unknown as Filter<T>, projection ? { projection } : {}).toArray();
       }
-      const found = await Promise.all(
-        unique.map((id) => coll.findOne({ _id: id } as unknown as Filter<T>, projection ? { projection } : {})),
+      const found = await mapLimited(unique, PARALLEL_READS, (id) =>
+        coll.findOne({ _id: id } as unknown as Filter<T>, projection ? { projection } : {}),
       );
-      return found.filter((d): d is NonNullable<typeof d> => d !== null);
+      return found.filter((d): d is NonNullable<typeof d> => d !== null) as Array<WithId<T>>;
     },
   };
 }

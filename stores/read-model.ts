@@ -170,8 +170,19 @@ export async function writeFeedItems(rm: ReadModel, items: FeedItemDoc[]): Promi
     const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
     const other = errors.find((e) => e.code !== 11000);
     if (other) throw new Error(`feed item write failed: ${other.errmsg ?? other.code}`, { cause: err });
+    // Only what the server confirmed counts: every item must be either inserted or a reported duplicate. A
+    // batch-level failure (the store refusing a batch, a dropped connection) reports neither for some items, and
+    // those may be missing, so the write fails and Temporal retries the page, where they insert or are duplicates.
+    const unconfirmed = items.length - err.insertedCount - errors.length;
+    if (unconfirmed > 0) {
+      throw new Error(
+        `feed item write unconfirmed: ${unconfirmed} of ${items.length} items neither inserted nor duplicates ` +
+          `(${err.message}); retrying`,
+        { cause: err },
+      );
+    }
     existing = errors.map((e) => items[e.index]);
-    result.inserted = items.length - existing.length;
+    result.inserted = err.insertedCount;
   }
   // Versions start at 1, so an existing item can never be older than a version-1 write: skip the reads. This
   // makes a replayed fan-out of a never-edited post as cheap as the first run.

@@ -8,6 +8,7 @@ import { startMetricsServer } from '../lib/metrics';
 import { createProjectionActivities } from '../activities';
 import { createOperationsActivities } from '../activities/operations';
 import { createGraph } from '../stores/graph';
+import { ensureQueryIndexes } from '../stores/pushdown';
 import { ensureReadModelIndexes } from '../stores/read-model';
 import { TASK_QUEUES, type TaskQueueName } from '../workflows/shared';
 import { activityInterceptors, installRuntimeLogger } from './observability';
@@ -40,6 +41,7 @@ export async function runProjectionWorker(
   const metricsServer = await startMetricsServer(config[METRICS_PORTS[queue]], config.METRICS_HOST);
   try {
     await Promise.all([ensureReadModelIndexes(db), graph.ensureSchema()]);
+    await ensureQueryIndexes(db, config);
     const taskQueue = config.TASK_QUEUE_PREFIX + TASK_QUEUES[queue];
     const worker = await Worker.create({
       connection,

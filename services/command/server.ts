@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../lib/config';
 import { connectMongo, connectTemporal } from '../../lib/clients';
 import { createLogger, type Logger } from '../../lib/logger';
 import { startMetricsServer } from '../../lib/metrics';
+import { ensureQueryIndexes } from '../../stores/pushdown';
 import { ensureWriteModelIndexes, writeModel } from '../../stores/write-model';
 import { startFeedflowServer } from '../shared/feedflow-server';
 import { closeOnSignals, serve, type GrpcServer } from '../shared/grpc-server';
@@ -30,6 +31,7 @@ export async function startCommandServer(deps: {
 }): Promise<CommandServer> {
   const { config, db, temporal, logger } = deps;
   await ensureWriteModelIndexes(db);
+  await ensureQueryIndexes(db, config);
   const wm = writeModel(db);
   const outbox = createOutbox({ wm, temporal, config, logger });
   const committer = createCommitter({ wm, outbox, config });

@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import type { Graph } from '../../stores/graph';
+import type { IdLookup } from '../../stores/lookup';
 import { followId, writeModel } from '../../stores/write-model';
 import type { CursorCodec } from './cursor';
 import type { FeedEntryData, ItemSource, Keyset } from './items';
@@ -40,6 +41,7 @@ const byRecency = (a: Keyset, b: Keyset): number =>
  */
 export function createFeedReader(deps: {
   db: Db;
+  lookup: IdLookup;
   items: ItemSource;
   safety: SafetyNet;
   sessions: SessionCache;
@@ -59,10 +61,12 @@ export function createFeedReader(deps: {
       .limit(10_000)
       .toArray();
     if (!all.length) return [];
-    const follows = await wm.relationships
-      .find({ _id: { $in: all.map((a) => followId(viewerId, a._id)) }, active: true }, { projection: { to: 1 } })
-      .toArray();
-    return follows.map((f) => f.to);
+    const follows = await deps.lookup.byIds(
+      wm.relationships,
+      all.map((a) => followId(viewerId, a._id)),
+      { to: 1, active: 1 },
+    );
+    return follows.filter((f) => f.active).map((f) => f.to);
   };
 
   /** The strongest second-degree members (by mutual connections and weight); blocked members never appear. */
@@ -77,12 +81,16 @@ export function createFeedReader(deps: {
 
   /** The viewer's network authors, for pages past the pushed cap. */
   const networkAuthors = async (viewerId: string): Promise<{ connections: string[]; follows: string[] }> => {
-    const rels = await wm.relationships
-      .find(
-        { $or: [{ from: viewerId }, { to: viewerId }], type: { $in: ['connection', 'follow'] }, active: true },
+    // Two equality reads rather than one `$or`, which FerretDB cannot push down (stores/pushdown.ts).
+    const side = (field: 'from' | 'to') =>
+      deps.lookup.byValues(
+        wm.relationships,
+        field,
+        [viewerId],
+        { type: { $in: ['connection', 'follow'] }, active: true },
         { projection: { type: 1, status: 1, from: 1, to: 1 } },
-      )
-      .toArray();
+      );
+    const rels = (await Promise.all([side('from'), side('to')])).flat();
     const connections = rels
       .filter((r) => r.type === 'connection' && r.status === 'accepted')
       .map((r) => (r.from === viewerId ? r.to : r.from));

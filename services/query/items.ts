@@ -173,17 +173,22 @@ export function createItemSource(db: Db, lookup: IdLookup) {
             ],
           }
         : {};
-      const posts = await wm.posts
-        .find({
-          authorId: { $in: authorIds },
-          deleted: false,
-          visibility: { $in: visibilities as PostDoc['visibility'][] },
-          createdAt: { $lte: new Date(until), $gte: new Date(since) },
-          ...keyset,
-        })
-        .sort({ createdAt: -1, _id: -1 })
-        .limit(limit)
-        .toArray();
+      const posts = (
+        await lookup.byValues(
+          wm.posts,
+          'authorId',
+          authorIds,
+          {
+            deleted: false,
+            visibility: { $in: visibilities as PostDoc['visibility'][] },
+            createdAt: { $lte: new Date(until), $gte: new Date(since) },
+            ...keyset,
+          },
+          { sort: { createdAt: -1, _id: -1 }, limit },
+        )
+      )
+        .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0))
+        .slice(0, limit);
       const authors = await usersById(posts.map((p) => p.authorId));
       return posts.map((p) => fromPost(p, authors.get(p.authorId), reason));
     },

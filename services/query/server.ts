@@ -6,9 +6,16 @@ import { connectGraph, connectMongo, connectTemporal } from '../../lib/clients';
 import { loadConfig, type Config } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/logger';
 import { startMetricsServer } from '../../lib/metrics';
-import { ensureFeedCacheIndexes, INVALIDATIONS, type InvalidationDoc } from '../../stores/feed-cache';
+import {
+  bucketsBetween,
+  ensureFeedCacheIndexes,
+  INVALIDATION_BUCKET_MS,
+  INVALIDATIONS,
+  type InvalidationDoc,
+} from '../../stores/feed-cache';
+import { ensureQueryIndexes } from '../../stores/pushdown';
 import { createGraph } from '../../stores/graph';
-import { detectIdLookup } from '../../stores/lookup';
+import { detectIdLookup, type IdLookup } from '../../stores/lookup';
 import { startFeedflowServer } from '../shared/feedflow-server';
 import { closeOnSignals, serve, type GrpcServer } from '../shared/grpc-server';
 import { createConsistencyWaiter } from './consistency';
@@ -23,21 +30,35 @@ export interface QueryServer extends GrpcServer {
   cache: SessionCache;
 }
 
+/** How long after its `at` an invalidation may land and still reach the tail. */
+const LATE_ENTRY_MS = 5_000;
+
 /**
  * Tails the invalidation log the pipeline writes and evicts the named viewers' sessions from this process's L1.
  * L2 was already retired by the writer, so a missed tick only delays L1 by one poll.
  */
-function tailInvalidations(db: Db, cache: SessionCache, pollMs: number, logger: Logger): () => Promise<void> {
+function tailInvalidations(
+  db: Db,
+  lookup: IdLookup,
+  cache: SessionCache,
+  pollMs: number,
+  logger: Logger,
+): () => Promise<void> {
   const log = db.collection<InvalidationDoc>(INVALIDATIONS);
   // Start far enough back to cover every L2 session that could still serve a first page.
   let since = new Date(Date.now() - ACTIVITY_TTL_MS.low);
+  let floor = since.getTime();
   let running: Promise<void> = Promise.resolve();
   const tick = async (): Promise<void> => {
-    const docs = await log
-      .find({ at: { $gt: since } })
-      .sort({ at: 1 })
-      .limit(5000)
-      .toArray();
+    const now = Date.now();
+    // Read by time bucket (an equality FerretDB serves from an index), from the newest entry seen, but never more
+    // than a few seconds behind the last tick: an entry that lands later than that after its own `at` is lost
+    // to this L1 only, which the session's TTL bounds.
+    const buckets = bucketsBetween(Math.max(since.getTime(), floor), now, INVALIDATION_BUCKET_MS);
+    floor = now - LATE_ENTRY_MS;
+    const docs = (await lookup.byValues(log, 'bucket', buckets, { at: { $gt: since } })).sort(
+      (a, b) => a.at.getTime() - b.at.getTime(),
+    );
     for (const d of docs) {
       cache.evictLocal(d.viewerIds, d.at.getTime());
       if (d.postId) cache.evictPost(d.postId);
@@ -75,6 +96,7 @@ export async function startQueryServer(deps: {
   const { config, db, logger } = deps;
   const l2 = createMongoSessionStore(db);
   await Promise.all([l2.ensureIndexes(), ensureFeedCacheIndexes(db)]);
+  await ensureQueryIndexes(db, config);
   const cache = createSessionCache(l2, {
     maxEntries: config.FEED_CACHE_MAX_ENTRIES,
     enabled: config.FEED_CACHE_ENABLED,
@@ -84,6 +106,7 @@ export async function startQueryServer(deps: {
   const safety = createSafetyNet(db, lookup);
   const items = createItemSource(db, lookup);
   const reader = createFeedReader({
+    lookup,
     db,
     items,
     safety,
@@ -115,7 +138,7 @@ export async function startQueryServer(deps: {
     config,
     logger,
   });
-  const stopTail = tailInvalidations(db, cache, config.INVALIDATION_POLL_MS, logger);
+  const stopTail = tailInvalidations(db, lookup, cache, config.INVALIDATION_POLL_MS, logger);
   const pruner = setInterval(() => {
     l2.prune(config.FEED_SESSION_MAX_AGE_MS).catch((err) => logger.warn({ err }, 'session prune failed'));
     db.collection(INVALIDATIONS)

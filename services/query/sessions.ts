@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Collection, Db } from 'mongodb';
 import { metrics } from '../../lib/metrics';
-import { SESSIONS } from '../../stores/feed-cache';
+import { SESSIONS, timeBucket } from '../../stores/feed-cache';
 import type { FeedEntryData } from './items';
 
 /** Why a viewer sees an item, as the query side reports it. */
@@ -67,12 +67,20 @@ interface CurrentPointer {
   createdAt: Date;
 }
 
+/** Sessions carry their creation minute, which pruning deletes by (an equality FerretDB serves from an index). */
+const SESSION_BUCKET_MS = 60_000;
+/** How far back the first prune of a process looks for expired buckets. */
+const PRUNE_LOOKBACK_BUCKETS = 24 * 60;
+
+type StoredSession = Omit<FeedSession, 'memo'> & { ageBucket: number };
+
 export function createMongoSessionStore(db: Db): SessionStore & { ensureIndexes(): Promise<void> } {
-  const sessions: Collection<FeedSession> = db.collection<FeedSession>(SESSIONS);
+  const sessions = db.collection<StoredSession>(SESSIONS);
   const pointers: Collection<CurrentPointer> = db.collection<CurrentPointer>('feed_current');
+  let prunedThrough: number | undefined;
   return {
     async ensureIndexes() {
-      await sessions.createIndex({ createdAt: 1 }, { name: 'age' });
+      await sessions.createIndex({ ageBucket: 1 }, { name: 'age_bucket' });
       await pointers.createIndex({ createdAt: 1 }, { name: 'age' });
     },
     async current(viewerId, maxAgeMs) {
@@ -84,8 +92,8 @@ export function createMongoSessionStore(db: Db): SessionStore & { ensureIndexes(
       return (await sessions.findOne({ _id: id })) ?? undefined;
     },
     async save(session) {
-      const { memo: _memo, ...stored } = session;
-      await sessions.insertOne(stored);
+      const { memo: _memo, ...rest } = session;
+      await sessions.insertOne({ ...rest, ageBucket: timeBucket(rest.createdAt.getTime(), SESSION_BUCKET_MS) });
       if (session.current) {
         await pointers.replaceOne(
           { _id: session.viewerId },
@@ -96,11 +104,16 @@ export function createMongoSessionStore(db: Db): SessionStore & { ensureIndexes(
     },
     async prune(maxAgeMs) {
       const cutoff = new Date(Date.now() - maxAgeMs);
-      const [a] = await Promise.all([
-        sessions.deleteMany({ createdAt: { $lt: cutoff } }),
-        pointers.deleteMany({ createdAt: { $lt: cutoff } }),
-      ]);
-      return a.deletedCount;
+      // Whole buckets only: the newest expired one is the bucket before the cutoff's.
+      const last = timeBucket(cutoff.getTime(), SESSION_BUCKET_MS) - 1;
+      let deleted = 0;
+      for (let b = Math.max(prunedThrough ?? -Infinity, last - PRUNE_LOOKBACK_BUCKETS) + 1; b <= last; b++) {
+        deleted += (await sessions.deleteMany({ ageBucket: b })).deletedCount;
+        prunedThrough = b;
+      }
+      // One small document per viewer: a scan of these once a minute is cheap.
+      await pointers.deleteMany({ createdAt: { $lt: cutoff } });
+      return deleted;
     },
   };
 }

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { type BulkWriteResult, MongoBulkWriteError } from 'mongodb';
 import {
   distribution,
   ensureReadModelIndexes,
@@ -50,6 +51,32 @@ describe('Read model (on the configured MongoDB-compatible server)', function ()
     rm = readModel(stores.db);
   });
   after(async () => stores?.close());
+
+  it('never reports a feed item written that a batch-level failure left unconfirmed', async () => {
+    const post = uniqueId('p');
+    const page = Array.from({ length: 40 }, (_, i) => item(uniqueId(`b${i}-`), post, 1));
+    // The store writes the first 25 items of the batch, then refuses the rest as a whole: the driver reports that
+    // as a bulk error with no per-document errors, which says nothing about the other 15.
+    const refusing: ReadModel = {
+      ...rm,
+      feedItems: new Proxy(rm.feedItems, {
+        get(target, key, receiver) {
+          if (key !== 'insertMany') return Reflect.get(target, key, receiver);
+          return async (docs: FeedItemDoc[]) => {
+            const written = await target.insertMany(docs.slice(0, 25), { ordered: false });
+            throw new MongoBulkWriteError({ message: 'batch refused under contention', code: 112, writeErrors: [] }, {
+              insertedCount: written.insertedCount,
+            } as unknown as BulkWriteResult);
+          };
+        },
+      }),
+    };
+    await assert.rejects(writeFeedItems(refusing, page), /unconfirmed: 15 of 40/);
+    assert.equal(await rm.feedItems.countDocuments({ postId: post }), 25, 'the refused part is really missing');
+    // Temporal retries the page: the 25 are duplicates, the 15 insert, and every item exists once.
+    assert.deepEqual(await writeFeedItems(rm, page), { inserted: 15, upgraded: 0, unchanged: 25 });
+    assert.equal(await rm.feedItems.countDocuments({ postId: post }), 40);
+  });
 
   it('guards feed writes by version: replays change nothing, newer wins, older never overwrites', async () => {
     const post = uniqueId('p');
