@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { detectIdLookup, type IdLookup } from '../stores/lookup';
 import { type FeedItemDoc, feedItemId, readModel } from '../stores/read-model';
 import type { PostDoc } from '../stores/write-model';
 import { writeModel } from '../stores/write-model';
@@ -53,6 +54,8 @@ class Findings {
  * repairs re-derive the truth before they write, so a stale finding repairs nothing and a repeat changes nothing.
  */
 export function createConsistencyActivities({ db, graph, config }: ProjectionDeps) {
+  let lookup: Promise<IdLookup> | undefined;
+  const ids = () => (lookup ??= detectIdLookup(db));
   const wm = writeModel(db);
   const rm = readModel(db);
 
@@ -97,16 +100,18 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
     }
   }
 
-  /**
-   * Checks many posts with one read of their items per batch: on FerretDB every read of feed_items by anything but
-   * `_id` is a scan of the collection, so one `$in` costs what one post would.
-   */
+  /** Checks posts a batch at a time; each post's items are one index read (`$in` on MongoDB). */
   async function checkPosts(postIds: string[], scoreWindowMs: number, out: Findings): Promise<void> {
+    const lookup = await ids();
     for (let i = 0; i < postIds.length; i += POSTS_PER_READ) {
       const batch = postIds.slice(i, i + POSTS_PER_READ);
-      const items = (await rm.feedItems
-        .find({ postId: { $in: batch } }, { projection: CHECKED })
-        .toArray()) as CheckedItem[];
+      const items = (await lookup.byValues(
+        rm.feedItems,
+        'postId',
+        batch,
+        {},
+        { projection: CHECKED },
+      )) as CheckedItem[];
       const byPost = new Map<string, CheckedItem[]>(batch.map((id) => [id, []]));
       for (const item of items) byPost.get(item.postId)?.push(item);
       for (const [postId, held] of byPost) {
@@ -118,12 +123,17 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
 
   /** Purges are complete when neither member of a pair holds an item of the other that the pair no longer allows. */
   async function checkPairs(pairs: Array<[string, string]>, out: Findings): Promise<void> {
+    const lookup = await ids();
     for (let i = 0; i < pairs.length; i += POSTS_PER_READ) {
       const batch = pairs.slice(i, i + POSTS_PER_READ);
       const viewers = [...new Set(batch.flat())];
-      const items = await rm.feedItems
-        .find({ viewerId: { $in: viewers } }, { projection: { viewerId: 1, postId: 1, visibility: 1, 'actor.id': 1 } })
-        .toArray();
+      const items = await lookup.byValues(
+        rm.feedItems,
+        'viewerId',
+        viewers,
+        {},
+        { projection: { viewerId: 1, postId: 1, visibility: 1, 'actor.id': 1 } },
+      );
       for (const [a, b] of batch) {
         const pair = await loadPair(wm, a, b);
         for (const [viewer, author] of [

@@ -20,6 +20,7 @@ import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { startCommandServer } from '../services/command/server';
 import { createGraph } from '../stores/graph';
+import { ensureQueryIndexes } from '../stores/pushdown';
 import { ensureReadModelIndexes, feedItemId, percentile, readModel } from '../stores/read-model';
 import { type ConsistencyCheckInput, type ConsistencyReport, TASK_QUEUES } from '../workflows/shared';
 import { grpcClient } from '../test/support/grpc';
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   const driver = connectGraph(config);
   const graph = createGraph(driver, config.GRAPH_DIALECT);
   await Promise.all([ensureReadModelIndexes(db), graph.ensureSchema()]);
+  await ensureQueryIndexes(db, config);
   const temporal = await connectTemporal(config);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const activities = {

@@ -20,6 +20,7 @@ import { Tensor } from 'onnxruntime-node';
 import { createRankingActivities } from '../activities/ranking';
 import { loadConfig } from '../lib/config';
 import { closeEngagementModels, DEFAULT_BATCH_SIZE, loadEngagementModel } from '../stores/model';
+import { ensureQueryIndexes } from '../stores/pushdown';
 import { assembleFeatureInputs, type ScoringPair } from '../stores/ranking-inputs';
 import {
   connectionId,
@@ -59,6 +60,7 @@ async function seed(db: ReturnType<MongoClient['db']>, now: number): Promise<Sco
   const wm = writeModel(db);
   await db.dropDatabase();
   await ensureWriteModelIndexes(db);
+  await ensureQueryIndexes(db, loadConfig());
   const at = new Date(now);
 
   const rels = new Map<string, RelationshipDoc>();

@@ -31,7 +31,28 @@ export interface IdLookup {
     rest?: Filter<T>,
     opts?: ValuesOptions,
   ): Promise<Array<WithId<T>>>;
+  /**
+   * An aggregation over the documents whose `field` is one of `values`: one `$in` pipeline on MongoDB, one pipeline
+   * per value on FerretDB (a leading equality `$match` is pushed down). The `$group` key must include `field`, so
+   * that the per-value results never need merging.
+   */
+  aggregateByValues<R extends Document>(
+    coll: Collection<Document>,
+    field: string,
+    values: string[],
+    match: Document,
+    rest: Document[],
+  ): Promise<R[]>;
   readonly pointReads: boolean;
+}
+
+const byDb = new WeakMap<Db, Promise<IdLookup>>();
+
+/** The lookup for `db`, detected once per Db handle. */
+export function lookupFor(db: Db): Promise<IdLookup> {
+  let found = byDb.get(db);
+  if (!found) byDb.set(db, (found = detectIdLookup(db)));
+  return found;
 }
 
 export interface ValuesOptions {
@@ -83,6 +104,19 @@ export function createIdLookup(pointReads: boolean): IdLookup {
   return {
     pointReads,
     byValues,
+    async aggregateByValues<R extends Document>(
+      coll: Collection<Document>,
+      field: string,
+      values: string[],
+      match: Document,
+      rest: Document[],
+    ): Promise<R[]> {
+      const unique = [...new Set(values)];
+      if (!unique.length) return [];
+      const run = (value: unknown) => coll.aggregate<R>([{ $match: { [field]: value, ...match } }, ...rest]).toArray();
+      if (!pointReads) return run({ $in: unique });
+      return (await mapLimited(unique, PARALLEL_READS, run)).flat();
+    },
     async byIds<T extends Document & { _id: string }>(coll: Collection<T>, ids: string[], projection?: Document) {
       const unique = [...new Set(ids)];
       if (!unique.length) return [];

@@ -1,3 +1,5 @@
+import type { Collection, Document } from 'mongodb';
+import { lookupFor } from './lookup';
 import { connectionId, followId, type PostDoc, type WriteModel } from './write-model';
 import { CONNECTION_STRENGTH, type Degree, type FeatureInputs } from '../ranking/schema';
 
@@ -71,12 +73,16 @@ export async function assembleFeatureInputs(
     string,
     Pick<PostDoc, '_id' | 'authorId' | 'type' | 'mediaUrls' | 'content' | 'createdAt' | 'deleted'>
   >();
-  for (const p of await wm.posts
-    .find(
-      { _id: { $in: postIds } },
-      { projection: { authorId: 1, type: 1, mediaUrls: 1, content: 1, createdAt: 1, deleted: 1 } },
-    )
-    .toArray()) {
+  // Every read is one `$in` on MongoDB and index reads per value on FerretDB (stores/lookup.ts).
+  const lookup = await lookupFor(wm.posts.db);
+  for (const p of await lookup.byIds(wm.posts, postIds, {
+    authorId: 1,
+    type: 1,
+    mediaUrls: 1,
+    content: 1,
+    createdAt: 1,
+    deleted: 1,
+  })) {
     posts.set(p._id, p);
   }
   const skipped: Assembly['skipped'] = [];
@@ -92,34 +98,34 @@ export async function assembleFeatureInputs(
   const relPairs = [...new Map(live.map((p) => [pairKey(p.viewerId, p.authorId), p])).values()];
 
   // Round 2: direct relationships by their deterministic ids, follower counts, the authors' recent posts.
+  const relationships = wm.relationships as unknown as Collection<Document>;
+  const engagements = wm.engagements as unknown as Collection<Document>;
   const [relDocs, followerCounts, authorPosts] = await Promise.all([
-    wm.relationships
-      .find(
-        {
-          _id: {
-            $in: relPairs.flatMap((p) => [
-              connectionId(p.viewerId, p.authorId),
-              followId(p.viewerId, p.authorId),
-              followId(p.authorId, p.viewerId),
-            ]),
-          },
-          active: true,
-        },
-        { projection: { type: 1, from: 1, to: 1, status: 1 } },
+    lookup
+      .byIds(
+        wm.relationships,
+        relPairs.flatMap((p) => [
+          connectionId(p.viewerId, p.authorId),
+          followId(p.viewerId, p.authorId),
+          followId(p.authorId, p.viewerId),
+        ]),
+        { type: 1, from: 1, to: 1, status: 1, active: 1 },
       )
-      .toArray(),
-    wm.relationships
-      .aggregate<{ _id: string; n: number }>([
-        { $match: { type: 'follow', active: true, to: { $in: authors } } },
-        { $group: { _id: '$to', n: { $sum: 1 } } },
-      ])
-      .toArray(),
-    wm.posts
-      .find(
-        { authorId: { $in: authors }, deleted: false, createdAt: { $gte: interactionSince, $lte: at } },
-        { projection: { authorId: 1, createdAt: 1 } },
-      )
-      .toArray(),
+      .then((docs) => docs.filter((d) => d.active)),
+    lookup.aggregateByValues<{ _id: string; n: number }>(
+      relationships,
+      'to',
+      authors,
+      { type: 'follow', active: true },
+      [{ $group: { _id: '$to', n: { $sum: 1 } } }],
+    ),
+    lookup.byValues(
+      wm.posts,
+      'authorId',
+      authors,
+      { deleted: false, createdAt: { $gte: interactionSince, $lte: at } },
+      { projection: { authorId: 1, createdAt: 1 } },
+    ),
   ]);
 
   const active = new Set(relDocs.filter((r) => r.type !== 'connection' || r.status === 'accepted').map((r) => r._id));
@@ -151,45 +157,34 @@ export async function assembleFeatureInputs(
   // Round 3: second degree for pairs without a direct edge, engagement counts, the viewers' past interactions.
   const connectionsOf = unresolved.length ? [...new Set(unresolved.flatMap((p) => [p.viewerId, p.authorId]))] : [];
   const [connDocs, counts, interactions] = await Promise.all([
-    connectionsOf.length
-      ? wm.relationships
-          .find(
-            {
-              type: 'connection',
-              status: 'accepted',
-              active: true,
-              $or: [{ from: { $in: connectionsOf } }, { to: { $in: connectionsOf } }],
-            },
-            { projection: { from: 1, to: 1 } },
-          )
-          .toArray()
-      : Promise.resolve([]),
-    wm.engagements
-      .aggregate<{ _id: { postId: string; kind: Engaging }; n: number }>([
-        {
-          $match: {
-            postId: { $in: [...new Set([...postIds, ...recentPostIds])] },
-            kind: { $in: [...ENGAGING] },
-            createdAt: { $lte: at },
-          },
-        },
-        { $group: { _id: { postId: '$postId', kind: '$kind' }, n: { $sum: 1 } } },
-      ])
-      .toArray(),
+    // Either side of an accepted connection; a connection between two of them comes twice, which linking ignores.
+    Promise.all(
+      (['from', 'to'] as const).map((side) =>
+        lookup.byValues(
+          wm.relationships,
+          side,
+          connectionsOf,
+          { type: 'connection', status: 'accepted', active: true },
+          { projection: { from: 1, to: 1 } },
+        ),
+      ),
+    ).then((sides) => sides.flat()),
+    lookup.aggregateByValues<{ _id: { postId: string; kind: Engaging }; n: number }>(
+      engagements,
+      'postId',
+      [...new Set([...postIds, ...recentPostIds])],
+      { kind: { $in: [...ENGAGING] }, createdAt: { $lte: at } },
+      [{ $group: { _id: { postId: '$postId', kind: '$kind' }, n: { $sum: 1 } } }],
+    ),
     // By viewer (the user_recent index), not by the authors' posts: a viewer list is bounded by the batch.
     authorPosts.length
-      ? wm.engagements
-          .aggregate<{ _id: { userId: string; postId: string }; n: number }>([
-            {
-              $match: {
-                userId: { $in: viewers },
-                kind: { $in: [...ENGAGING] },
-                createdAt: { $gte: interactionSince, $lte: at },
-              },
-            },
-            { $group: { _id: { userId: '$userId', postId: '$postId' }, n: { $sum: 1 } } },
-          ])
-          .toArray()
+      ? lookup.aggregateByValues<{ _id: { userId: string; postId: string }; n: number }>(
+          engagements,
+          'userId',
+          viewers,
+          { kind: { $in: [...ENGAGING] }, createdAt: { $gte: interactionSince, $lte: at } },
+          [{ $group: { _id: { userId: '$userId', postId: '$postId' }, n: { $sum: 1 } } }],
+        )
       : Promise.resolve([]),
   ]);
 

@@ -6,8 +6,8 @@ import type { PostType, Visibility } from './write-model';
  * The read models the projection pipeline maintains. Every write is keyed by a business id and guarded by a
  * version, so a retry, a replay or a late, out-of-order activity changes nothing.
  *
- * Writes favour `insertMany` and single `_id` lookups: they are fast on MongoDB and the only fast paths on FerretDB
- * (whose SQLite backend pushes down nothing but `{_id}` and runs multi-statement updates one transaction each).
+ * Writes insert first and touch existing items by `_id`: one round trip for a new page, and on FerretDB every filter
+ * an equality its GIN indexes serve (stores/pushdown.ts).
  */
 
 /** How the author looked when the item was written; refreshed by the profile projection. */

@@ -99,11 +99,5 @@ const UNAVAILABLE_ERRORS = new Set([
 
 function isUnavailable(err: unknown): boolean {
   const e = err as { name?: string; code?: string; message?: string };
-  return (
-    UNAVAILABLE_ERRORS.has(e?.name ?? '') ||
-    e?.code === 'ServiceUnavailable' ||
-    e?.code === 'SessionExpired' ||
-    // FerretDB's SQLite backend refuses a write while another holds the lock; a retry succeeds.
-    /SQLITE_BUSY|database is locked/.test(e?.message ?? '')
-  );
+  return UNAVAILABLE_ERRORS.has(e?.name ?? '') || e?.code === 'ServiceUnavailable' || e?.code === 'SessionExpired';
 }
