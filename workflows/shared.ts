@@ -471,8 +471,10 @@ export interface RebuildFeedResult {
   items: number;
   written: number;
   removed: number;
-  /** Read-time items GetFeed merges beside them: followed popular authors' posts, and discovery. Absent before
-   * these were counted (older histories). */
+  /**
+   * Read-time items GetFeed merges beside them: followed popular authors' posts, and discovery. Absent from
+   * results of rebuilds that ran before they were counted.
+   */
   pulled?: number;
   discovery?: number;
 }
