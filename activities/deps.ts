@@ -7,6 +7,15 @@ import type { Graph } from '../stores/graph';
 export interface ProjectionDeps {
   db: Db;
   graph: Graph;
-  config: Pick<Config, 'FEED_CAP' | 'FANOUT_PAGE_SIZE' | 'PULL_AUTHOR_THRESHOLD' | 'TASK_QUEUE_PREFIX'>;
+  config: Pick<
+    Config,
+    | 'FEED_CAP'
+    | 'FANOUT_PAGE_SIZE'
+    | 'PULL_AUTHOR_THRESHOLD'
+    | 'TASK_QUEUE_PREFIX'
+    | 'FEED_WINDOW_SIZE'
+    | 'PULL_LOOKBACK_DAYS'
+    | 'FEED_SECOND_DEGREE_AUTHORS'
+  >;
   logger: Logger;
 }

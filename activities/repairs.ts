@@ -1,6 +1,7 @@
 import { invalidateFeeds } from '../stores/feed-cache';
 import { createIdLookup, detectIdLookup, type IdLookup } from '../stores/lookup';
 import { type FeedItemDoc, feedItemId, readModel, writeFeedItems } from '../stores/read-model';
+import { createReadTimeSources } from '../stores/read-time';
 import { writeModel } from '../stores/write-model';
 import type { Finding, FindingKind, RebuildFeedInput, RebuildFeedResult, RepairResult } from '../workflows/shared';
 import type { ProjectionDeps } from './deps';
@@ -11,9 +12,13 @@ import { actorSnapshot, feedItem, isConnected, loadPair } from './sources';
  * Repairing what a consistency check found, and rebuilding a member's feed. Every repair re-derives the truth from
  * the write model and the graph before it writes, so a stale finding repairs nothing and a repeat changes nothing.
  */
-export function createRepairActivities({ db, config }: ProjectionDeps) {
+export function createRepairActivities({ db, graph, config }: ProjectionDeps) {
   const wm = writeModel(db);
   const rm = readModel(db);
+  const readTime = createReadTimeSources(db, graph, {
+    pullLookbackMs: config.PULL_LOOKBACK_DAYS * 86_400_000,
+    secondDegreeAuthors: config.FEED_SECOND_DEGREE_AUTHORS,
+  });
 
   let lookup: Promise<IdLookup> | undefined;
   const ids = () => (lookup ??= detectIdLookup(db).catch(() => createIdLookup(true)));
@@ -101,12 +106,13 @@ export function createRepairActivities({ db, config }: ProjectionDeps) {
 
     /**
      * Rebuilds one member's feed from the write model and the graph: writes what is expected and missing or out of
-     * date, removes everything else. The same derivation as the deep check, so a rebuilt feed checks clean.
+     * date, removes everything else. The same derivation as the deep check, so a rebuilt feed checks clean. Also
+     * counts what GetFeed merges beside the pushed items at read time, so the answer adds up to what it serves.
      */
     async rebuildFeed(input: RebuildFeedInput): Promise<RebuildFeedResult & { postIds: string[] }> {
       const { viewerId } = input;
       const user = await wm.users.findOne({ _id: viewerId }, { projection: { _id: 1 } });
-      if (!user) return { viewerId, items: 0, written: 0, removed: 0, postIds: [] };
+      if (!user) return { viewerId, items: 0, written: 0, removed: 0, pulled: 0, discovery: 0, postIds: [] };
       const expected = await expectedFeed({ wm, rm, config }, viewerId);
       const want = new Set(expected.items.map((e) => e.post._id));
       const held = await rm.feedItems.find({ viewerId }, { projection: { _id: 1, postId: 1 } }).toArray();
@@ -117,11 +123,13 @@ export function createRepairActivities({ db, config }: ProjectionDeps) {
       }
       const written = await putItems(expected.items);
       await invalidateFeeds(db, [viewerId]);
+      const readTimeItems = await readTime.count(viewerId, want, config.FEED_WINDOW_SIZE);
       return {
         viewerId,
         items: expected.items.length,
         written: written.length,
         removed,
+        ...readTimeItems,
         postIds: written.map((w) => w.postId),
       };
     },

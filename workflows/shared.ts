@@ -467,9 +467,16 @@ export interface RebuildFeedInput {
 
 export interface RebuildFeedResult {
   viewerId: string;
+  /** Pushed items the rebuilt feed holds. */
   items: number;
   written: number;
   removed: number;
+  /**
+   * Read-time items GetFeed merges beside them: followed popular authors' posts, and discovery. Absent from
+   * results of rebuilds that ran before they were counted.
+   */
+  pulled?: number;
+  discovery?: number;
 }
 
 export interface ReplayFanoutInput {

@@ -133,7 +133,14 @@ export function createOperationsService({
       const workflowId = `rebuild/feed/${userId}`;
       const { handle } = await startOrJoin('rebuildFeedWorkflow', workflowId, [{ viewerId: userId }]);
       const result = (await handle.result().catch(failure)) as RebuildFeedResult;
-      return { workflowId, items: result.items, written: result.written, removed: result.removed };
+      return {
+        workflowId,
+        items: result.items,
+        written: result.written,
+        removed: result.removed,
+        pulledItems: result.pulled ?? 0,
+        discoveryItems: result.discovery ?? 0,
+      };
     },
 
     /** Runs a check now, with its repairs; waits for the report unless no_wait. */

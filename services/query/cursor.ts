@@ -17,6 +17,8 @@ export interface FeedCursor {
   /** Sort key of the last served item: rank (window) or created-at ms (tail), and its post id. */
   k: number;
   i: string;
+  /** Set when the feed leaves out discovery (GetFeedRequest.no_discovery); later pages must ask the same. */
+  d?: true;
 }
 
 const VERSION = 1;
@@ -55,7 +57,8 @@ export function createCursorCodec(secret: string): CursorCodec {
         Number.isInteger(c.p) &&
         c.p >= 0 &&
         typeof c.k === 'number' &&
-        typeof c.i === 'string';
+        typeof c.i === 'string' &&
+        (c.d === undefined || c.d === true);
       if (!ok) throw bad('missing fields');
       return c;
     },

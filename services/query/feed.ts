@@ -1,12 +1,14 @@
 import type { Db } from 'mongodb';
 import type { Graph } from '../../stores/graph';
 import type { IdLookup } from '../../stores/lookup';
-import { followId, writeModel } from '../../stores/write-model';
+import { createReadTimeSources, discoveryLimit } from '../../stores/read-time';
+import { writeModel } from '../../stores/write-model';
+import { invalid } from '../shared/errors';
 import type { CursorCodec } from './cursor';
 import type { FeedEntryData, ItemSource, Keyset } from './items';
 import { diversify, rank } from './ranking';
 import type { SafetyNet } from './safety';
-import { newSessionId, type FeedSession, type SessionCache, type WindowEntry } from './sessions';
+import { newSessionId, type FeedSession, type ItemReason, type SessionCache, type WindowEntry } from './sessions';
 
 export interface FeedReaderConfig {
   /** Candidates ranked per session; pages past it continue in recency order. */
@@ -35,9 +37,10 @@ const byRecency = (a: Keyset, b: Keyset): number =>
 
 /**
  * Assembles feed pages: a ranked window per session (pushed items, followed pull authors' recent posts and a few
- * recent public posts from the second degree),
- * sliced into pages, then a recency-ordered tail that falls back to the post store past the cap. Every page goes
- * through the safety net.
+ * recent public posts from the second degree), sliced into pages, then a recency-ordered tail that falls back to
+ * the post store past the cap. Every page goes through the safety net. A session always holds its discovery
+ * entries; a feed without discovery skips them, so it is the same feed minus those items, and the two share the
+ * cache.
  */
 export function createFeedReader(deps: {
   db: Db;
@@ -52,32 +55,7 @@ export function createFeedReader(deps: {
 }) {
   const { items, safety, sessions, cursors, config, graph } = deps;
   const wm = writeModel(deps.db);
-  const pullAuthors = deps.db.collection<{ _id: string }>('pull_authors');
-
-  /** Pull authors this viewer follows: their posts are merged at read time instead of pushed. */
-  const followedPullAuthors = async (viewerId: string): Promise<string[]> => {
-    const all = await pullAuthors
-      .find({}, { projection: { _id: 1 } })
-      .limit(10_000)
-      .toArray();
-    if (!all.length) return [];
-    const follows = await deps.lookup.byIds(
-      wm.relationships,
-      all.map((a) => followId(viewerId, a._id)),
-      { to: 1, active: 1 },
-    );
-    return follows.filter((f) => f.active).map((f) => f.to);
-  };
-
-  /** The strongest second-degree members (by mutual connections and weight); blocked members never appear. */
-  const secondDegree = async (viewerId: string): Promise<string[]> => {
-    if (!graph || !config.secondDegreeAuthors) return [];
-    const network = await graph.network(viewerId, 200);
-    return network
-      .filter((m) => m.degree === 2)
-      .slice(0, config.secondDegreeAuthors)
-      .map((m) => m.id);
-  };
+  const readTime = createReadTimeSources(deps.db, graph, config);
 
   /** The viewer's network authors, for pages past the pushed cap. */
   const networkAuthors = async (viewerId: string): Promise<{ connections: string[]; follows: string[] }> => {
@@ -104,32 +82,17 @@ export function createFeedReader(deps: {
     snapshot: number,
     limit: number,
     after?: Keyset,
+    discovery = true,
   ): Promise<FeedEntryData[]> => {
+    const recentPublic = (authors: string[], n: number, reason: ItemReason) =>
+      items.fromAuthors(authors, ['public'], snapshot, snapshot - config.pullLookbackMs, n, reason, after);
     const [pushed, pulls, discovered] = await Promise.all([
       items.pushed(viewerId, snapshot, limit, after),
-      followedPullAuthors(viewerId).then((authors) =>
-        items.fromAuthors(
-          authors,
-          ['public'],
-          snapshot,
-          snapshot - config.pullLookbackMs,
-          limit,
-          'popular_author',
-          after,
-        ),
-      ),
+      readTime.followedPullAuthors(viewerId).then((a) => recentPublic(a, limit, 'popular_author')),
       // A few recent public posts from the second degree, ranked on the second degree's lower engagement rate.
-      secondDegree(viewerId).then((authors) =>
-        items.fromAuthors(
-          authors,
-          ['public'],
-          snapshot,
-          snapshot - config.pullLookbackMs,
-          Math.ceil(limit / 10),
-          'second_degree',
-          after,
-        ),
-      ),
+      discovery
+        ? readTime.discoveryAuthors(viewerId).then((a) => recentPublic(a, discoveryLimit(limit), 'second_degree'))
+        : [],
     ]);
     const merged = [...pushed, ...pulls, ...discovered];
     // Without a keyset, a short answer is the whole pushed feed, so no count is needed to know it was not trimmed.
@@ -182,7 +145,7 @@ export function createFeedReader(deps: {
    * on the in-process session until the viewer's next invalidation; every write-model change that can hide a post
    * (delete, block, removed connection, unfollow) and every projection for the viewer logs one.
    */
-  const fromWindow = async (viewerId: string, s: FeedSession, pos: number, size: number) => {
+  const fromWindow = async (viewerId: string, s: FeedSession, pos: number, size: number, discovery: boolean) => {
     if (!s.memo || s.memo.at <= sessions.invalidatedSince(viewerId)) {
       s.memo = { at: Date.now(), data: new Map(), allowed: new Map() };
     }
@@ -191,7 +154,8 @@ export function createFeedReader(deps: {
     let p = pos;
     while (out.length < size && p < s.entries.length) {
       const slice = s.entries.slice(p, p + Math.max(size - out.length, 10));
-      const missing = slice.filter((e) => !memo.allowed.has(e.postId));
+      const wanted = (e: WindowEntry) => discovery || e.reason !== 'second_degree';
+      const missing = slice.filter((e) => wanted(e) && !memo.allowed.has(e.postId));
       if (missing.length) {
         const [data, ok] = await Promise.all([items.hydrate(viewerId, missing), safety.allowed(viewerId, missing)]);
         for (const d of data) memo.data.set(d.postId, d);
@@ -200,7 +164,7 @@ export function createFeedReader(deps: {
       for (const e of slice) {
         p++;
         const d = memo.data.get(e.postId);
-        if (d && memo.allowed.get(e.postId)) out.push({ ...d, reason: e.reason, rank: e.rank });
+        if (d && wanted(e) && memo.allowed.get(e.postId)) out.push({ ...d, reason: e.reason, rank: e.rank });
         if (out.length === size) break;
       }
     }
@@ -208,11 +172,17 @@ export function createFeedReader(deps: {
   };
 
   /** Serves up to `size` safe items in recency order, strictly older than the keyset. */
-  const fromTail = async (viewerId: string, snapshot: number, after: Keyset | undefined, size: number) => {
+  const fromTail = async (
+    viewerId: string,
+    snapshot: number,
+    after: Keyset | undefined,
+    size: number,
+    discovery: boolean,
+  ) => {
     const out: ServedItem[] = [];
     let k = after;
     for (let round = 0; round < 10 && out.length < size; round++) {
-      const batch = await candidates(viewerId, snapshot, size - out.length + 5, k);
+      const batch = await candidates(viewerId, snapshot, size - out.length + 5, k, discovery);
       if (!batch.length) return { items: out, keyset: undefined };
       const ok = await safety.allowed(viewerId, batch);
       for (const c of batch) {
@@ -225,8 +195,17 @@ export function createFeedReader(deps: {
   };
 
   return {
-    /** One page of the viewer's feed; `fresh` skips the cached session (after a consistency wait). */
-    async getFeed(viewerId: string, pageSize: number, cursor: string, fresh: boolean): Promise<FeedPage> {
+    /**
+     * One page of the viewer's feed; `fresh` skips the cached session (after a consistency wait); without
+     * `discovery` no second-degree item is served.
+     */
+    async getFeed(
+      viewerId: string,
+      pageSize: number,
+      cursor: string,
+      fresh: boolean,
+      discovery = true,
+    ): Promise<FeedPage> {
       let session: FeedSession | undefined;
       let pos = 0;
       let tail: Keyset | undefined;
@@ -235,6 +214,12 @@ export function createFeedReader(deps: {
       let snapshot = Date.now();
       if (cursor) {
         const c = cursors.decode(cursor, viewerId);
+        if (!c.d !== discovery) {
+          throw invalid(
+            `cursor is invalid: it was issued ${c.d ? 'with' : 'without'} no_discovery; repeat the first request's value`,
+            'INVALID_CURSOR',
+          );
+        }
         snapshot = c.s;
         if (c.w) {
           session = await sessions.byId(c.w);
@@ -263,7 +248,7 @@ export function createFeedReader(deps: {
 
       const served: ServedItem[] = [];
       if (!inTail && session) {
-        const w = await fromWindow(viewerId, session, pos, pageSize);
+        const w = await fromWindow(viewerId, session, pos, pageSize, discovery);
         served.push(...w.items);
         pos = w.pos;
         if (pos < session.entries.length) {
@@ -275,6 +260,7 @@ export function createFeedReader(deps: {
             p: pos,
             k: last?.rank ?? 0,
             i: last?.postId ?? '',
+            ...(discovery ? {} : { d: true }),
           });
           return { items: served, nextCursor: next, cache };
         }
@@ -283,11 +269,19 @@ export function createFeedReader(deps: {
         const oldest = [...session.entries].sort(byRecency).pop();
         tail = oldest ? { createdAt: oldest.createdAt, postId: oldest.postId } : undefined;
       }
-      const t = await fromTail(viewerId, snapshot, tail, pageSize - served.length);
+      const t = await fromTail(viewerId, snapshot, tail, pageSize - served.length, discovery);
       served.push(...t.items);
       const nextCursor =
         t.keyset && served.length
-          ? cursors.encode({ u: viewerId, s: snapshot, w: '', p: 0, k: t.keyset.createdAt, i: t.keyset.postId })
+          ? cursors.encode({
+              u: viewerId,
+              s: snapshot,
+              w: '',
+              p: 0,
+              k: t.keyset.createdAt,
+              i: t.keyset.postId,
+              ...(discovery ? {} : { d: true }),
+            })
           : '';
       return { items: served, nextCursor, cache };
     },

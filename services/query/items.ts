@@ -16,6 +16,8 @@ export interface FeedEntryData {
   authorName: string;
   authorHeadline: string;
   authorImageUrl: string;
+  /** The author's profile version: current from the post store, the snapshot's from a pushed item (0: unknown). */
+  authorVersion: number;
   content: string;
   type: string;
   mediaUrls: string[];
@@ -40,7 +42,7 @@ interface PushedDoc {
   viewerId: string;
   postId: string;
   version: number;
-  actor?: { id?: string; name?: string; headline?: string; imageUrl?: string };
+  actor?: { id?: string; name?: string; headline?: string; imageUrl?: string; version?: number };
   type?: string;
   content?: string;
   mediaUrls?: string[];
@@ -67,6 +69,7 @@ function fromPushed(d: PushedDoc, viewerId: string): FeedEntryData {
     authorName: d.actor?.name ?? '',
     authorHeadline: d.actor?.headline ?? '',
     authorImageUrl: d.actor?.imageUrl ?? '',
+    authorVersion: d.actor?.version ?? 0,
     content: d.content ?? '',
     type: d.type ?? 'text',
     mediaUrls: d.mediaUrls ?? [],
@@ -111,6 +114,7 @@ export function fromPost(
     authorName: author?.displayName ?? '',
     authorHeadline: author?.headline ?? '',
     authorImageUrl: author?.imageUrl ?? '',
+    authorVersion: author?.version ?? 0,
     content: p.content,
     type: p.type,
     mediaUrls: p.mediaUrls,

@@ -69,6 +69,7 @@ function toPost(d: FeedEntryData, withEngagement: boolean): Post {
       displayName: d.authorName,
       headline: d.authorHeadline,
       profileImageUrl: d.authorImageUrl,
+      version: d.authorVersion,
     },
     content: d.content,
     postType: POST_TYPE[d.type] ?? PostType.UNSPECIFIED,
@@ -107,7 +108,13 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
         );
         stale = !(await deps.consistency.wait(req.viewerId, eventId, budget));
       }
-      const page = await deps.reader.getFeed(req.viewerId, size, req.cursor, !!req.minConsistencyToken);
+      const page = await deps.reader.getFeed(
+        req.viewerId,
+        size,
+        req.cursor,
+        !!req.minConsistencyToken,
+        !req.noDiscovery,
+      );
       const withEngagement = view >= FeedView.V2_ENGAGEMENT;
       if (withEngagement) {
         const counts = await deps.items.engagement(page.items.map((i) => i.postId));
@@ -233,6 +240,7 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
               displayName: u?.displayName ?? '',
               headline: u?.headline ?? '',
               profileImageUrl: u?.imageUrl ?? '',
+              version: u?.version ?? 0,
             },
             degree: m.degree,
             weight: m.weight,
@@ -240,6 +248,23 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
           };
         }),
         nextCursor: next,
+      };
+    },
+
+    /** The member's profile and version from the write model, so it is current right after an UpdateProfile. */
+    async getProfile(req) {
+      requireId(req.userId, 'user_id');
+      const user = await wm.users.findOne({ _id: req.userId });
+      if (!user) throw notFound(`member "${req.userId}" not found`);
+      known.set(user._id, true);
+      return {
+        profile: {
+          userId: user._id,
+          displayName: user.displayName,
+          headline: user.headline,
+          profileImageUrl: user.imageUrl,
+          version: user.version,
+        },
       };
     },
   };

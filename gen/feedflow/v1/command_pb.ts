@@ -98,6 +98,9 @@ export type UpdateProfileRequest = Message<"feedflow.v1.UpdateProfileRequest"> &
   profileImageUrl?: string | undefined;
 
   /**
+   * Required (1 or more): the profile's version from FeedService.GetProfile (Actor.version) or from the last
+   * receipt. 0 is INVALID_ARGUMENT: a profile is never overwritten blind.
+   *
    * @generated from field: uint32 expected_version = 5;
    */
   expectedVersion: number;
@@ -216,6 +219,9 @@ export type UpdatePostRequest = Message<"feedflow.v1.UpdatePostRequest"> & {
   content: string;
 
   /**
+   * The post version to replace (Post.version from GetPost, or the last receipt); a mismatch is ABORTED, naming
+   * the current version. 0 replaces whatever the current version is. Same rule as DeletePost.
+   *
    * @generated from field: uint32 expected_version = 4;
    */
   expectedVersion: number;
@@ -265,7 +271,8 @@ export type DeletePostRequest = Message<"feedflow.v1.DeletePostRequest"> & {
   postId: string;
 
   /**
-   * 0 deletes whatever the current version is.
+   * The post version to delete; a mismatch is ABORTED, naming the current version. 0 deletes whatever the
+   * current version is. Same rule as UpdatePost.
    *
    * @generated from field: uint32 expected_version = 3;
    */
@@ -712,7 +719,8 @@ export const CommandService: GenService<{
     output: typeof RegisterUserResponseSchema;
   },
   /**
-   * Changes the fields that are set, if the profile is still at expected_version (ABORTED otherwise).
+   * Changes the fields that are set, if the profile is still at expected_version (ABORTED otherwise, naming the
+   * current version). Read the version with FeedService.GetProfile.
    *
    * @generated from rpc feedflow.v1.CommandService.UpdateProfile
    */
@@ -732,7 +740,8 @@ export const CommandService: GenService<{
     output: typeof CreatePostResponseSchema;
   },
   /**
-   * Replaces a post's content; only its author may, at expected_version.
+   * Replaces a post's content, at expected_version if one is given. Only its author may: another member gets
+   * PERMISSION_DENIED if they can see the post, NOT_FOUND if they cannot.
    *
    * @generated from rpc feedflow.v1.CommandService.UpdatePost
    */
@@ -742,7 +751,7 @@ export const CommandService: GenService<{
     output: typeof UpdatePostResponseSchema;
   },
   /**
-   * Deletes a post everywhere; only its author may.
+   * Deletes a post everywhere, at expected_version if one is given; only its author may, as for UpdatePost.
    *
    * @generated from rpc feedflow.v1.CommandService.DeletePost
    */
@@ -822,7 +831,8 @@ export const CommandService: GenService<{
     output: typeof UnblockResponseSchema;
   },
   /**
-   * Records a like, comment, share or view on a post the member can see.
+   * Records a like, comment, share or view on a post the member can see. A post they cannot see answers NOT_FOUND,
+   * exactly as a missing or deleted one does (and as GetPost does), so a hidden post's id is never confirmed.
    *
    * @generated from rpc feedflow.v1.CommandService.RecordEngagement
    */

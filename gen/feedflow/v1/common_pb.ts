@@ -55,7 +55,10 @@ export const CommandReceiptSchema: GenMessage<CommandReceipt> = /*@__PURE__*/
   messageDesc(file_feedflow_v1_common, 0);
 
 /**
- * Who may see a post.
+ * Who may see a post, and where. The author always sees their own posts, in their feed and by id. Nobody else
+ * ever sees a post across a block, whichever of the two blocked the other. A post a member may not see answers
+ * NOT_FOUND wherever they name it (GetPost, RecordEngagement, UpdatePost, DeletePost), exactly like a post that
+ * does not exist.
  *
  * @generated from enum feedflow.v1.Visibility
  */
@@ -66,14 +69,19 @@ export enum Visibility {
   UNSPECIFIED = 0,
 
   /**
-   * Connections and followers.
+   * Any member, by id: GetPost, ListPostsByAuthor and RecordEngagement serve it to every member it is not
+   * blocked from, connected or not. In feeds (GetFeed) it reaches three groups: the author's accepted connections
+   * and followers (pushed to them; for an author past PULL_AUTHOR_THRESHOLD followers, merged into followers'
+   * feeds at read time, reason FEED_REASON_POPULAR_AUTHOR), and, while recent, members two steps away in the graph
+   * as discovery (FEED_REASON_SECOND_DEGREE) unless the request sets GetFeedRequest.no_discovery.
    *
    * @generated from enum value: VISIBILITY_PUBLIC = 1;
    */
   PUBLIC = 1,
 
   /**
-   * Accepted connections only.
+   * The author's accepted connections only, by id and in their feeds. Followers and the second degree never
+   * see it.
    *
    * @generated from enum value: VISIBILITY_CONNECTIONS = 2;
    */

@@ -14,9 +14,11 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file feedflow/v1/feed.proto.
  */
 export const file_feedflow_v1_feed: GenFile = /*@__PURE__*/
-  fileDesc("ChZmZWVkZmxvdy92MS9mZWVkLnByb3RvEgtmZWVkZmxvdy52MSJbCgVBY3RvchIPCgd1c2VyX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIQCghoZWFkbGluZRgDIAEoCRIZChFwcm9maWxlX2ltYWdlX3VybBgEIAEoCSJSChBFbmdhZ2VtZW50Q291bnRzEg0KBWxpa2VzGAEgASgNEhAKCGNvbW1lbnRzGAIgASgNEg4KBnNoYXJlcxgDIAEoDRINCgV2aWV3cxgEIAEoDSKrAgoEUG9zdBIPCgdwb3N0X2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SIgoGYXV0aG9yGAMgASgLMhIuZmVlZGZsb3cudjEuQWN0b3ISDwoHY29udGVudBgEIAEoCRIoCglwb3N0X3R5cGUYBSABKA4yFS5mZWVkZmxvdy52MS5Qb3N0VHlwZRISCgptZWRpYV91cmxzGAYgAygJEisKCnZpc2liaWxpdHkYByABKA4yFy5mZWVkZmxvdy52MS5WaXNpYmlsaXR5Ei4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKCmVuZ2FnZW1lbnQYCSABKAsyHS5mZWVkZmxvdy52MS5FbmdhZ2VtZW50Q291bnRzIogBCghGZWVkSXRlbRIfCgRwb3N0GAEgASgLMhEuZmVlZGZsb3cudjEuUG9zdBINCgVzY29yZRgCIAEoARIVCg1tb2RlbF92ZXJzaW9uGAMgASgJEgwKBHJhbmsYBCABKAESJwoGcmVhc29uGAUgASgOMhcuZmVlZGZsb3cudjEuRmVlZFJlYXNvbiJoCgtQYWdlU3VtbWFyeRISCgppdGVtX2NvdW50GAEgASgNEhgKEGRpc3RpbmN0X2F1dGhvcnMYAiABKA0SEwoLdG90YWxfbGlrZXMYAyABKAQSFgoOdG90YWxfY29tbWVudHMYBCABKAQiigEKDkdldEZlZWRSZXF1ZXN0EhEKCXZpZXdlcl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKA0SDgoGY3Vyc29yGAMgASgJEiMKBHZpZXcYBCABKA4yFS5mZWVkZmxvdy52MS5GZWVkVmlldxIdChVtaW5fY29uc2lzdGVuY3lfdG9rZW4YBSABKAkihgEKD0dldEZlZWRSZXNwb25zZRIkCgVpdGVtcxgBIAMoCzIVLmZlZWRmbG93LnYxLkZlZWRJdGVtEhMKC25leHRfY3Vyc29yGAIgASgJEikKB3N1bW1hcnkYAyABKAsyGC5mZWVkZmxvdy52MS5QYWdlU3VtbWFyeRINCgVzdGFsZRgEIAEoCCI0Cg5HZXRQb3N0UmVxdWVzdBIRCgl2aWV3ZXJfaWQYASABKAkSDwoHcG9zdF9pZBgCIAEoCSIyCg9HZXRQb3N0UmVzcG9uc2USHwoEcG9zdBgBIAEoCzIRLmZlZWRmbG93LnYxLlBvc3QiYwoYTGlzdFBvc3RzQnlBdXRob3JSZXF1ZXN0EhEKCXZpZXdlcl9pZBgBIAEoCRIRCglhdXRob3JfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgNEg4KBmN1cnNvchgEIAEoCSJSChlMaXN0UG9zdHNCeUF1dGhvclJlc3BvbnNlEiAKBXBvc3RzGAEgAygLMhEuZmVlZGZsb3cudjEuUG9zdBITCgtuZXh0X2N1cnNvchgCIAEoCSJXChFHZXROZXR3b3JrUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg4KBmRlZ3JlZRgCIAEoDRIRCglwYWdlX3NpemUYAyABKA0SDgoGY3Vyc29yGAQgASgJIm8KDU5ldHdvcmtNZW1iZXISIgoGbWVtYmVyGAEgASgLMhIuZmVlZGZsb3cudjEuQWN0b3ISDgoGZGVncmVlGAIgASgNEg4KBndlaWdodBgDIAEoARIaChJtdXR1YWxfY29ubmVjdGlvbnMYBCABKA0iVgoSR2V0TmV0d29ya1Jlc3BvbnNlEisKB21lbWJlcnMYASADKAsyGi5mZWVkZmxvdy52MS5OZXR3b3JrTWVtYmVyEhMKC25leHRfY3Vyc29yGAIgASgJKnkKCEZlZWRWaWV3EhkKFUZFRURfVklFV19VTlNQRUNJRklFRBAAEhYKEkZFRURfVklFV19WMV9CQVNJQxABEhsKF0ZFRURfVklFV19WMl9FTkdBR0VNRU5UEAISHQoZRkVFRF9WSUVXX1YzX1BFUlNPTkFMSVpFRBADKtABCgpGZWVkUmVhc29uEhsKF0ZFRURfUkVBU09OX1VOU1BFQ0lGSUVEEAASGgoWRkVFRF9SRUFTT05fQ09OTkVDVElPThABEhYKEkZFRURfUkVBU09OX0ZPTExPVxACEh0KGUZFRURfUkVBU09OX1NFQ09ORF9ERUdSRUUQAxIYChRGRUVEX1JFQVNPTl9CQUNLRklMTBAEEh4KGkZFRURfUkVBU09OX1BPUFVMQVJfQVVUSE9SEAUSGAoURkVFRF9SRUFTT05fT1dOX1BPU1QQBjLMAgoLRmVlZFNlcnZpY2USRAoHR2V0RmVlZBIbLmZlZWRmbG93LnYxLkdldEZlZWRSZXF1ZXN0GhwuZmVlZGZsb3cudjEuR2V0RmVlZFJlc3BvbnNlEkQKB0dldFBvc3QSGy5mZWVkZmxvdy52MS5HZXRQb3N0UmVxdWVzdBocLmZlZWRmbG93LnYxLkdldFBvc3RSZXNwb25zZRJiChFMaXN0UG9zdHNCeUF1dGhvchIlLmZlZWRmbG93LnYxLkxpc3RQb3N0c0J5QXV0aG9yUmVxdWVzdBomLmZlZWRmbG93LnYxLkxpc3RQb3N0c0J5QXV0aG9yUmVzcG9uc2USTQoKR2V0TmV0d29yaxIeLmZlZWRmbG93LnYxLkdldE5ldHdvcmtSZXF1ZXN0Gh8uZmVlZGZsb3cudjEuR2V0TmV0d29ya1Jlc3BvbnNlYgZwcm90bzM", [file_feedflow_v1_common, file_google_protobuf_timestamp]);
+  fileDesc("ChZmZWVkZmxvdy92MS9mZWVkLnByb3RvEgtmZWVkZmxvdy52MSJsCgVBY3RvchIPCgd1c2VyX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIQCghoZWFkbGluZRgDIAEoCRIZChFwcm9maWxlX2ltYWdlX3VybBgEIAEoCRIPCgd2ZXJzaW9uGAUgASgNIlIKEEVuZ2FnZW1lbnRDb3VudHMSDQoFbGlrZXMYASABKA0SEAoIY29tbWVudHMYAiABKA0SDgoGc2hhcmVzGAMgASgNEg0KBXZpZXdzGAQgASgNIqsCCgRQb3N0Eg8KB3Bvc3RfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIiCgZhdXRob3IYAyABKAsyEi5mZWVkZmxvdy52MS5BY3RvchIPCgdjb250ZW50GAQgASgJEigKCXBvc3RfdHlwZRgFIAEoDjIVLmZlZWRmbG93LnYxLlBvc3RUeXBlEhIKCm1lZGlhX3VybHMYBiADKAkSKwoKdmlzaWJpbGl0eRgHIAEoDjIXLmZlZWRmbG93LnYxLlZpc2liaWxpdHkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoKZW5nYWdlbWVudBgJIAEoCzIdLmZlZWRmbG93LnYxLkVuZ2FnZW1lbnRDb3VudHMiiAEKCEZlZWRJdGVtEh8KBHBvc3QYASABKAsyES5mZWVkZmxvdy52MS5Qb3N0Eg0KBXNjb3JlGAIgASgBEhUKDW1vZGVsX3ZlcnNpb24YAyABKAkSDAoEcmFuaxgEIAEoARInCgZyZWFzb24YBSABKA4yFy5mZWVkZmxvdy52MS5GZWVkUmVhc29uImgKC1BhZ2VTdW1tYXJ5EhIKCml0ZW1fY291bnQYASABKA0SGAoQZGlzdGluY3RfYXV0aG9ycxgCIAEoDRITCgt0b3RhbF9saWtlcxgDIAEoBBIWCg50b3RhbF9jb21tZW50cxgEIAEoBCKgAQoOR2V0RmVlZFJlcXVlc3QSEQoJdmlld2VyX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRIOCgZjdXJzb3IYAyABKAkSIwoEdmlldxgEIAEoDjIVLmZlZWRmbG93LnYxLkZlZWRWaWV3Eh0KFW1pbl9jb25zaXN0ZW5jeV90b2tlbhgFIAEoCRIUCgxub19kaXNjb3ZlcnkYBiABKAgihgEKD0dldEZlZWRSZXNwb25zZRIkCgVpdGVtcxgBIAMoCzIVLmZlZWRmbG93LnYxLkZlZWRJdGVtEhMKC25leHRfY3Vyc29yGAIgASgJEikKB3N1bW1hcnkYAyABKAsyGC5mZWVkZmxvdy52MS5QYWdlU3VtbWFyeRINCgVzdGFsZRgEIAEoCCI0Cg5HZXRQb3N0UmVxdWVzdBIRCgl2aWV3ZXJfaWQYASABKAkSDwoHcG9zdF9pZBgCIAEoCSIyCg9HZXRQb3N0UmVzcG9uc2USHwoEcG9zdBgBIAEoCzIRLmZlZWRmbG93LnYxLlBvc3QiYwoYTGlzdFBvc3RzQnlBdXRob3JSZXF1ZXN0EhEKCXZpZXdlcl9pZBgBIAEoCRIRCglhdXRob3JfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgNEg4KBmN1cnNvchgEIAEoCSJSChlMaXN0UG9zdHNCeUF1dGhvclJlc3BvbnNlEiAKBXBvc3RzGAEgAygLMhEuZmVlZGZsb3cudjEuUG9zdBITCgtuZXh0X2N1cnNvchgCIAEoCSJXChFHZXROZXR3b3JrUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg4KBmRlZ3JlZRgCIAEoDRIRCglwYWdlX3NpemUYAyABKA0SDgoGY3Vyc29yGAQgASgJIm8KDU5ldHdvcmtNZW1iZXISIgoGbWVtYmVyGAEgASgLMhIuZmVlZGZsb3cudjEuQWN0b3ISDgoGZGVncmVlGAIgASgNEg4KBndlaWdodBgDIAEoARIaChJtdXR1YWxfY29ubmVjdGlvbnMYBCABKA0iVgoSR2V0TmV0d29ya1Jlc3BvbnNlEisKB21lbWJlcnMYASADKAsyGi5mZWVkZmxvdy52MS5OZXR3b3JrTWVtYmVyEhMKC25leHRfY3Vyc29yGAIgASgJIiQKEUdldFByb2ZpbGVSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiOQoSR2V0UHJvZmlsZVJlc3BvbnNlEiMKB3Byb2ZpbGUYASABKAsyEi5mZWVkZmxvdy52MS5BY3Rvcip5CghGZWVkVmlldxIZChVGRUVEX1ZJRVdfVU5TUEVDSUZJRUQQABIWChJGRUVEX1ZJRVdfVjFfQkFTSUMQARIbChdGRUVEX1ZJRVdfVjJfRU5HQUdFTUVOVBACEh0KGUZFRURfVklFV19WM19QRVJTT05BTElaRUQQAyrQAQoKRmVlZFJlYXNvbhIbChdGRUVEX1JFQVNPTl9VTlNQRUNJRklFRBAAEhoKFkZFRURfUkVBU09OX0NPTk5FQ1RJT04QARIWChJGRUVEX1JFQVNPTl9GT0xMT1cQAhIdChlGRUVEX1JFQVNPTl9TRUNPTkRfREVHUkVFEAMSGAoURkVFRF9SRUFTT05fQkFDS0ZJTEwQBBIeChpGRUVEX1JFQVNPTl9QT1BVTEFSX0FVVEhPUhAFEhgKFEZFRURfUkVBU09OX09XTl9QT1NUEAYymwMKC0ZlZWRTZXJ2aWNlEkQKB0dldEZlZWQSGy5mZWVkZmxvdy52MS5HZXRGZWVkUmVxdWVzdBocLmZlZWRmbG93LnYxLkdldEZlZWRSZXNwb25zZRJECgdHZXRQb3N0EhsuZmVlZGZsb3cudjEuR2V0UG9zdFJlcXVlc3QaHC5mZWVkZmxvdy52MS5HZXRQb3N0UmVzcG9uc2USYgoRTGlzdFBvc3RzQnlBdXRob3ISJS5mZWVkZmxvdy52MS5MaXN0UG9zdHNCeUF1dGhvclJlcXVlc3QaJi5mZWVkZmxvdy52MS5MaXN0UG9zdHNCeUF1dGhvclJlc3BvbnNlEk0KCkdldE5ldHdvcmsSHi5mZWVkZmxvdy52MS5HZXROZXR3b3JrUmVxdWVzdBofLmZlZWRmbG93LnYxLkdldE5ldHdvcmtSZXNwb25zZRJNCgpHZXRQcm9maWxlEh4uZmVlZGZsb3cudjEuR2V0UHJvZmlsZVJlcXVlc3QaHy5mZWVkZmxvdy52MS5HZXRQcm9maWxlUmVzcG9uc2ViBnByb3RvMw", [file_feedflow_v1_common, file_google_protobuf_timestamp]);
 
 /**
+ * A member's public profile.
+ *
  * @generated from message feedflow.v1.Actor
  */
 export type Actor = Message<"feedflow.v1.Actor"> & {
@@ -39,6 +41,16 @@ export type Actor = Message<"feedflow.v1.Actor"> & {
    * @generated from field: string profile_image_url = 4;
    */
   profileImageUrl: string;
+
+  /**
+   * The profile's version, which UpdateProfileRequest.expected_version compares against. GetProfile, GetPost,
+   * ListPostsByAuthor and GetNetwork read it from the write model, so it is current. On GetFeed items it is the
+   * version of the profile snapshot the item carries, which trails a profile change until the projection
+   * refreshes the item (0 when unknown); call GetProfile before updating.
+   *
+   * @generated from field: uint32 version = 5;
+   */
+  version: number;
 };
 
 /**
@@ -246,6 +258,15 @@ export type GetFeedRequest = Message<"feedflow.v1.GetFeedRequest"> & {
    * @generated from field: string min_consistency_token = 5;
    */
   minConsistencyToken: string;
+
+  /**
+   * Leave out discovery: no FEED_REASON_SECOND_DEGREE items. Everything else stays, in the same order, including
+   * POPULAR_AUTHOR items (those authors are followed; only how their posts arrive differs). Later pages must
+   * repeat the first page's value (INVALID_ARGUMENT otherwise).
+   *
+   * @generated from field: bool no_discovery = 6;
+   */
+  noDiscovery: boolean;
 };
 
 /**
@@ -477,6 +498,42 @@ export const GetNetworkResponseSchema: GenMessage<GetNetworkResponse> = /*@__PUR
   messageDesc(file_feedflow_v1_feed, 13);
 
 /**
+ * @generated from message feedflow.v1.GetProfileRequest
+ */
+export type GetProfileRequest = Message<"feedflow.v1.GetProfileRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message feedflow.v1.GetProfileRequest.
+ * Use `create(GetProfileRequestSchema)` to create a new message.
+ */
+export const GetProfileRequestSchema: GenMessage<GetProfileRequest> = /*@__PURE__*/
+  messageDesc(file_feedflow_v1_feed, 14);
+
+/**
+ * @generated from message feedflow.v1.GetProfileResponse
+ */
+export type GetProfileResponse = Message<"feedflow.v1.GetProfileResponse"> & {
+  /**
+   * Every field set, including version.
+   *
+   * @generated from field: feedflow.v1.Actor profile = 1;
+   */
+  profile?: Actor | undefined;
+};
+
+/**
+ * Describes the message feedflow.v1.GetProfileResponse.
+ * Use `create(GetProfileResponseSchema)` to create a new message.
+ */
+export const GetProfileResponseSchema: GenMessage<GetProfileResponse> = /*@__PURE__*/
+  messageDesc(file_feedflow_v1_feed, 15);
+
+/**
  * Which read-model version to answer with; each adds to the one before.
  *
  * @generated from enum feedflow.v1.FeedView
@@ -564,16 +621,20 @@ export const FeedReasonSchema: GenEnum<FeedReason> = /*@__PURE__*/
   enumDesc(file_feedflow_v1_feed, 1);
 
 /**
- * FeedService serves feeds and posts from the read models. Callers need a `queries` scope token. Whatever the
- * read model holds, a viewer is never served a deleted post, a post by a member either of them blocked, or a
- * post whose visibility no longer admits them.
+ * FeedService serves feeds, posts and profiles from the read models. Callers need a `queries` scope token.
+ * Whatever the read model holds, a viewer is never served a deleted post, a post by a member either of them
+ * blocked, or a post whose visibility no longer admits them (see Visibility for who sees what where).
  *
  * @generated from service feedflow.v1.FeedService
  */
 export const FeedService: GenService<{
   /**
    * A page of the viewer's ranked feed. Pages are stable: later pages never repeat or skip an item, even while
-   * new posts arrive.
+   * new posts arrive. A feed holds the viewer's own posts (FEED_REASON_OWN_POST); their accepted connections'
+   * public and connections-only posts (CONNECTION); the public posts of members they follow (FOLLOW, or
+   * POPULAR_AUTHOR when the author has so many followers that their posts are merged at read time instead of
+   * pushed); posts from before a connection or follow began (BACKFILL, up to 7 days back); and, unless
+   * no_discovery is set, a few recent public posts of second-degree members (SECOND_DEGREE, discovery).
    *
    * @generated from rpc feedflow.v1.FeedService.GetFeed
    */
@@ -583,7 +644,8 @@ export const FeedService: GenService<{
     output: typeof GetFeedResponseSchema;
   },
   /**
-   * One post, if the viewer may see it (NOT_FOUND otherwise, so hidden posts do not leak).
+   * One post, if the viewer may see it: their own, any public post of a member neither of them blocked, or a
+   * connections-only post of an accepted connection. NOT_FOUND otherwise, so hidden posts do not leak.
    *
    * @generated from rpc feedflow.v1.FeedService.GetPost
    */
@@ -593,7 +655,7 @@ export const FeedService: GenService<{
     output: typeof GetPostResponseSchema;
   },
   /**
-   * A member's posts that the viewer may see, newest first, paginated like GetFeed.
+   * A member's posts that the viewer may see (the GetPost rule), newest first, paginated like GetFeed.
    *
    * @generated from rpc feedflow.v1.FeedService.ListPostsByAuthor
    */
@@ -611,6 +673,18 @@ export const FeedService: GenService<{
     methodKind: "unary";
     input: typeof GetNetworkRequestSchema;
     output: typeof GetNetworkResponseSchema;
+  },
+  /**
+   * A member's current profile and its version, read from the write model, so it already reflects an accepted
+   * UpdateProfile. Pass `profile.version` as UpdateProfileRequest.expected_version. NOT_FOUND for an unknown
+   * member, INVALID_ARGUMENT for a missing or malformed id.
+   *
+   * @generated from rpc feedflow.v1.FeedService.GetProfile
+   */
+  getProfile: {
+    methodKind: "unary";
+    input: typeof GetProfileRequestSchema;
+    output: typeof GetProfileResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_feedflow_v1_feed, 0);

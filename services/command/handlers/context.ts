@@ -59,6 +59,28 @@ export async function isConnected(wm: WriteModel, a: string, b: string): Promise
   return !!c && c.active && c.status === 'accepted';
 }
 
+/** Whether the member may see the post: the rule the query side's safety net applies. */
+export async function canSee(
+  wm: WriteModel,
+  userId: string,
+  post: { authorId: string; visibility: string },
+): Promise<boolean> {
+  if (post.authorId === userId) return true;
+  if (post.visibility === 'private') return false;
+  if (await isBlockedEitherWay(wm, userId, post.authorId)) return false;
+  return post.visibility === 'public' || (await isConnected(wm, userId, post.authorId));
+}
+
+/**
+ * Loads a live post the member may see. A post they may not see answers exactly like a missing one (as GetPost
+ * does), so its id is never confirmed to exist.
+ */
+export async function loadVisiblePost(wm: WriteModel, userId: string, id: string): Promise<PostDoc> {
+  const post = await loadLivePost(wm, id);
+  if (!(await canSee(wm, userId, post))) throw notFound(`post "${id}" not found`);
+  return post;
+}
+
 export async function loadRelationship(wm: WriteModel, id: string): Promise<RelationshipDoc | null> {
   return wm.relationships.findOne({ _id: id });
 }

@@ -1,17 +1,7 @@
 import { ENGAGEMENT_KINDS, type EngagementKind } from '../../../stores/write-model';
 import { DomainError, invalid } from '../../shared/errors';
 import { type CommandResult, VersionConflict } from '../commit';
-import {
-  type CommandMeta,
-  type HandlerDeps,
-  hashId,
-  isBlockedEitherWay,
-  isConnected,
-  loadLivePost,
-  loadUser,
-  randomId,
-  requireId,
-} from './context';
+import { type CommandMeta, type HandlerDeps, hashId, loadUser, loadVisiblePost, randomId, requireId } from './context';
 
 export interface RecordEngagementCommand {
   userId: string;
@@ -21,14 +11,6 @@ export interface RecordEngagementCommand {
 }
 
 export function createEngagementHandlers({ wm, committer, moderator, limiter }: HandlerDeps) {
-  /** Whether the member may see the post: the same rule the query side applies. */
-  const canSee = async (userId: string, post: { authorId: string; visibility: string }): Promise<boolean> => {
-    if (post.authorId === userId) return true;
-    if (post.visibility === 'private') return false;
-    if (await isBlockedEitherWay(wm, userId, post.authorId)) return false;
-    return post.visibility === 'public' || (await isConnected(wm, userId, post.authorId));
-  };
-
   return {
     /** Records a like, comment, share or view. A member likes a post at most once. */
     async recordEngagement(meta: CommandMeta, cmd: RecordEngagementCommand): Promise<CommandResult> {
@@ -46,10 +28,7 @@ export function createEngagementHandlers({ wm, committer, moderator, limiter }: 
       }
       await limiter.consume(cmd.userId, 'default');
       await loadUser(wm, cmd.userId);
-      const post = await loadLivePost(wm, cmd.postId);
-      if (!(await canSee(cmd.userId, post))) {
-        throw new DomainError('permission', `member may not see post "${cmd.postId}"`, 'POST_NOT_VISIBLE');
-      }
+      await loadVisiblePost(wm, cmd.userId, cmd.postId);
       const engagementId =
         kind === 'like'
           ? hashId('e', 'like', cmd.postId, cmd.userId)

@@ -1,15 +1,16 @@
-import { POST_TYPES, VISIBILITIES, type PostType, type Visibility } from '../../../stores/write-model';
+import { POST_TYPES, VISIBILITIES, type PostDoc, type PostType, type Visibility } from '../../../stores/write-model';
 import { DomainError, invalid } from '../../shared/errors';
 import { type CommandResult, VersionConflict } from '../commit';
 import {
   type CommandMeta,
   type HandlerDeps,
   hashId,
-  loadLivePost,
   loadUser,
+  loadVisiblePost,
   randomId,
   requireId,
   staleVersion,
+  withRetry,
 } from './context';
 
 export interface CreatePostCommand {
@@ -24,6 +25,7 @@ export interface UpdatePostCommand {
   authorId: string;
   postId: string;
   content: string;
+  /** 0: whatever the current version is. */
   expectedVersion: number;
 }
 
@@ -40,14 +42,39 @@ export function createPostHandlers({ wm, committer, moderator, limiter }: Handle
     if (!verdict.ok) throw invalid(verdict.message, verdict.reason);
   };
 
+  // Another member learns the post exists only if they could see it anyway.
   const ownPost = async (authorId: string, postId: string) => {
-    requireId(authorId, 'author_id');
-    requireId(postId, 'post_id');
-    const post = await loadLivePost(wm, postId);
+    const post = await loadVisiblePost(wm, authorId, postId);
     if (post.authorId !== authorId) {
       throw new DomainError('permission', `only the author may change post "${postId}"`, 'NOT_AUTHOR');
     }
     return post;
+  };
+
+  /**
+   * Commits the next version of the author's post. At an expected version, a post that moved on is ABORTED with
+   * its current version; at 0 (any version) a concurrent change is re-read and retried instead.
+   */
+  const commitNext = async (
+    first: PostDoc,
+    cmd: { authorId: string; expectedVersion: number },
+    commit: (post: PostDoc) => Promise<CommandResult>,
+  ): Promise<CommandResult> => {
+    if (!cmd.expectedVersion) {
+      let post: PostDoc | undefined = first;
+      return withRetry(async () => {
+        const current = post ?? (await ownPost(cmd.authorId, first._id));
+        post = undefined;
+        return commit(current);
+      });
+    }
+    if (first.version !== cmd.expectedVersion) throw staleVersion('post', cmd.expectedVersion, first.version);
+    try {
+      return await commit(first);
+    } catch (err) {
+      if (!(err instanceof VersionConflict)) throw err;
+      throw staleVersion('post', cmd.expectedVersion, err.current?.aggregateVersion ?? first.version + 1);
+    }
   };
 
   return {
@@ -88,52 +115,41 @@ export function createPostHandlers({ wm, committer, moderator, limiter }: Handle
       }
     },
 
-    /** Replaces the content of the author's own post, at the expected version. */
+    /** Replaces the content of the author's own post, at the expected version (0: any). */
     async updatePost(meta: CommandMeta, cmd: UpdatePostCommand): Promise<CommandResult> {
-      if (!cmd.expectedVersion) throw invalid('expected_version is required', 'MISSING_FIELD');
+      requireId(cmd.authorId, 'author_id');
+      requireId(cmd.postId, 'post_id');
       const post = await ownPost(cmd.authorId, cmd.postId);
       await moderate(cmd.content, post.mediaUrls);
       await limiter.consume(cmd.authorId, 'default');
-      if (post.version !== cmd.expectedVersion) throw staleVersion('post', cmd.expectedVersion, post.version);
-      try {
-        return await committer.commit(meta, {
+      return commitNext(post, cmd, (current) =>
+        committer.commit(meta, {
           type: 'PostUpdated',
           aggregateType: 'post',
-          aggregateId: post._id,
-          version: post.version + 1,
+          aggregateId: current._id,
+          version: current.version + 1,
           actorId: cmd.authorId,
           payload: { authorId: cmd.authorId, content: cmd.content },
-        });
-      } catch (err) {
-        if (!(err instanceof VersionConflict)) throw err;
-        throw staleVersion('post', cmd.expectedVersion, err.current?.aggregateVersion ?? post.version + 1);
-      }
+        }),
+      );
     },
 
-    /** Deletes the author's own post; the projection purges it from every feed. */
+    /** Deletes the author's own post at the expected version (0: any); the projection purges it everywhere. */
     async deletePost(meta: CommandMeta, cmd: DeletePostCommand): Promise<CommandResult> {
+      requireId(cmd.authorId, 'author_id');
+      requireId(cmd.postId, 'post_id');
       const post = await ownPost(cmd.authorId, cmd.postId);
       await limiter.consume(cmd.authorId, 'default');
-      if (cmd.expectedVersion && post.version !== cmd.expectedVersion) {
-        throw staleVersion('post', cmd.expectedVersion, post.version);
-      }
-      try {
-        return await committer.commit(meta, {
+      return commitNext(post, cmd, (current) =>
+        committer.commit(meta, {
           type: 'PostDeleted',
           aggregateType: 'post',
-          aggregateId: post._id,
-          version: post.version + 1,
+          aggregateId: current._id,
+          version: current.version + 1,
           actorId: cmd.authorId,
           payload: { authorId: cmd.authorId },
-        });
-      } catch (err) {
-        if (!(err instanceof VersionConflict)) throw err;
-        throw staleVersion(
-          'post',
-          cmd.expectedVersion || post.version,
-          err.current?.aggregateVersion ?? post.version + 1,
-        );
-      }
+        }),
+      );
     },
   };
 }
