@@ -42,6 +42,20 @@ export default tseslint.config(
     },
   },
   {
+    // FerretDB 1.24 on PostgreSQL holds a pooled connection per statement of one update command until it ends: a
+    // bulk write of more statements than its pool (50) deadlocks the whole server. Write one document at a time.
+    files: ['activities/**/*.ts', 'services/**/*.ts', 'stores/**/*.ts', 'workers/**/*.ts', 'lib/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          property: 'bulkWrite',
+          message: 'FerretDB deadlocks on update commands of many statements; see stores/pushdown.ts.',
+        },
+      ],
+    },
+  },
+  {
     files: ['workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [

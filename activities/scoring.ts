@@ -94,7 +94,9 @@ export function createScoringActivities(deps: ScoringDeps) {
       });
     }
     if (ops.length) {
-      // One update per item: FerretDB runs a bulk write's statements one transaction each, and far slower.
+      // One update per item, never a bulk write: FerretDB 1.24 on PostgreSQL holds a pooled connection for every
+      // statement of one update command until the command ends, so a bulk write of more statements than its pool
+      // (50) waits on itself forever and stalls the whole server. Parallel single updates are index writes by `_id`.
       let next = 0;
       const lanes = Array.from({ length: Math.min(WRITE_LANES, ops.length) }, async () => {
         while (next < ops.length) {

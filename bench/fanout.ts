@@ -106,7 +106,9 @@ async function ceilings(
     }
     const t0 = performance.now();
     let done = 0;
-    const batch = budgetMs === Infinity ? 1_000 : 100;
+    // Upserts go 25 to a command: FerretDB holds a pooled connection per statement of one update command until it
+    // ends, and more statements than its pool (50) would deadlock the server.
+    const batch = budgetMs === Infinity ? 1_000 : 25;
     while (done < docs.length && performance.now() - t0 < budgetMs) {
       const slice = docs.slice(done, done + batch);
       await write(coll, slice);
