@@ -17,6 +17,11 @@ import { detectStoreKind } from './lookup';
  * `$in` and range conditions are never pushed down, and sorts and limits only without a filter, so the queries are
  * shaped around this: an equality on the most selective field, the rest filtered and sorted by FerretDB in memory
  * over that field's few hundred rows (see stores/lookup.ts for reads by many ids or values).
+ *
+ * One more limit shapes the writes: FerretDB holds a pooled PostgreSQL connection for every statement of one update
+ * command until the command ends, so an update command of more statements than its pool (50; a `bulkWrite` of
+ * updates) waits on itself forever and stalls the whole server (seen in a goroutine dump: 50 connections watched by
+ * one `update`). Lint forbids `bulkWrite` in production code; updates go one document at a time, in parallel.
  */
 
 /** Collections and the fields their hot queries filter on by equality. `_id` is indexed for every collection. */
