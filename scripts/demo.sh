@@ -39,20 +39,28 @@ stop_apps() {
   done
 }
 
+# Every app the story depends on, as `--app name,pid,log`: the story fails fast, naming the app and its log, if
+# one exits or a wait passes its deadline.
+WATCH=()
 for entry in "${APPS[@]}"; do
   name="${entry%%:*}" file="${entry#*:}"
-  pidfile="$STACK/pids/$name.pid"
+  pidfile="$STACK/pids/$name.pid" log="$STACK/logs/$name.log"
   if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     echo "[demo] $name: already running (pid $(cat "$pidfile"))"
-    continue
+  else
+    setsid node --require tsx/cjs "$file" >>"$log" 2>&1 < /dev/null &
+    echo $! > "$pidfile"
+    echo "[demo] $name: started (pid $!, log $log)"
   fi
-  setsid node --require tsx/cjs "$file" >>"$STACK/logs/$name.log" 2>&1 < /dev/null &
-  echo $! > "$pidfile"
-  echo "[demo] $name: started (pid $!, log $STACK/logs/$name.log)"
+  WATCH+=(--app "$name,$(cat "$pidfile"),$log")
 done
 
 trap 'stop_apps; exit 0' INT TERM
-node --require tsx/cjs scripts/demo.ts
+if ! node --require tsx/cjs scripts/demo.ts "${WATCH[@]}"; then
+  stop_apps
+  echo "[demo] failed; app processes stopped (logs in $STACK/logs/)" >&2
+  exit 1
+fi
 
 if ((EXIT_AFTER)); then
   stop_apps

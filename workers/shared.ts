@@ -39,7 +39,11 @@ export async function runProjectionWorker(
   const temporal = await connectTemporal(config);
   const metricsServer = await startMetricsServer(config[METRICS_PORTS[queue]], config.METRICS_HOST);
   try {
+    // Every worker prepares the stores, so a fresh stack is ready whichever starts first; both are idempotent
+    // and safe to run concurrently.
+    const t0 = performance.now();
     await Promise.all([ensureReadModelIndexes(db), graph.ensureSchema()]);
+    logger.info({ ms: Math.round(performance.now() - t0) }, 'stores ready');
     const taskQueue = config.TASK_QUEUE_PREFIX + TASK_QUEUES[queue];
     const worker = await Worker.create({
       connection,
