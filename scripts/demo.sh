@@ -13,11 +13,8 @@ for a in "$@"; do [[ "$a" == --exit ]] && EXIT_AFTER=1; done
 bash scripts/bootstrap.sh
 bash scripts/stack.sh up
 
-export MONGODB_DB="${MONGODB_DB:-feedflow_demo}"
-# A few hundred members: the famous author crosses a lower pull threshold than production's 10,000, so the demo
-# shows the hybrid fan-out. Seeding is a bulk import, so the per-member rate limits are off for it.
-export PULL_AUTHOR_THRESHOLD="${PULL_AUTHOR_THRESHOLD:-100}"
-export RATE_LIMITS_ENABLED="${RATE_LIMITS_ENABLED:-false}"
+# Its database, its own task queues and schedules on the shared Temporal, and the demo's thresholds.
+source scripts/demo-env.sh
 APPS=(command:services/command/server.ts query:services/query/server.ts worker-projection:workers/projection.ts)
 [[ -f workers/priority.ts ]] && APPS+=(worker-priority:workers/priority.ts)
 [[ -f workers/ranking.ts ]] && APPS+=(worker-ranking:workers/ranking.ts)
