@@ -5,7 +5,7 @@
  */
 import type { Db } from 'mongodb';
 import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
-import { loadConfig, type Config } from '../lib/config';
+import { loadConfig, sharedNamespaceEnv, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { startQueryServer } from '../services/query/server';
 import { failures, ghz as runGhz, percentileMs, type GhzReport } from './ghz';
@@ -130,7 +130,9 @@ async function rawFind(db: Db, viewers: string[]): Promise<{ p50: number; p99: n
 }
 
 async function main(): Promise<void> {
-  const base: Config = loadConfig({ ...process.env, MONGODB_DB: DB, LOG_LEVEL: 'warn', QUERY_METRICS_PORT: '0' });
+  const base: Config = loadConfig(
+    sharedNamespaceEnv({ ...process.env, MONGODB_DB: DB, LOG_LEVEL: 'warn', QUERY_METRICS_PORT: '0' }),
+  );
   const { mongo, db } = await connectMongo(base);
   await seed(db);
   const graph = connectGraph(base);

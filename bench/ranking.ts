@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { MongoClient } from 'mongodb';
 import { Tensor } from 'onnxruntime-node';
 import { createRankingActivities } from '../activities/ranking';
-import { loadConfig } from '../lib/config';
+import { loadConfig, sharedNamespaceEnv } from '../lib/config';
 import { closeEngagementModels, DEFAULT_BATCH_SIZE, loadEngagementModel } from '../stores/model';
 import { ensureQueryIndexes } from '../stores/pushdown';
 import { assembleFeatureInputs, type ScoringPair } from '../stores/ranking-inputs';
@@ -157,7 +157,9 @@ const line = (name: string, s: Series) =>
   `${name.padEnd(34)} ${fmt(rate(s)).padStart(10)} items/s   p50 ${fmt(pct(s.ms, 50), 2).padStart(7)} ms   p99 ${fmt(pct(s.ms, 99), 2).padStart(7)} ms`;
 
 async function main(): Promise<void> {
-  const config = loadConfig({ ...process.env, MONGODB_DB: 'feedflow_bench_ranking', LOG_LEVEL: 'warn' });
+  const config = loadConfig(
+    sharedNamespaceEnv({ ...process.env, MONGODB_DB: 'feedflow_bench_ranking', LOG_LEVEL: 'warn' }),
+  );
   const mongo = await MongoClient.connect(config.MONGODB_URI, { serverSelectionTimeoutMS: 10_000 });
   try {
     const db = mongo.db(config.MONGODB_DB);

@@ -57,6 +57,8 @@ const rateLimit = z.string().transform((raw, ctx) => {
 });
 export type RateLimit = z.output<typeof rateLimit>;
 
+const DEFAULT_MONGODB_DB = 'feedflow';
+
 const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
@@ -65,7 +67,7 @@ const schema = z.object({
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI')
     .default('mongodb://127.0.0.1:27017/'),
-  MONGODB_DB: z.string().min(1).default('feedflow'),
+  MONGODB_DB: z.string().min(1).default(DEFAULT_MONGODB_DB),
   /**
    * The PostgreSQL database behind FerretDB, where start-up adds the GIN indexes FerretDB's pushdown needs
    * (stores/pushdown.ts). Read only when MONGODB_URI turns out to be FerretDB; unused on MongoDB.
@@ -120,6 +122,7 @@ const schema = z.object({
   FEED_CAP: positiveInt.default(1000),
   FANOUT_PAGE_SIZE: positiveInt.default(1000),
   PULL_AUTHOR_THRESHOLD: positiveInt.default(10_000),
+  /** Prefixes every task queue, schedule id and deployment-wide workflow id (see sharedNamespaceEnv). */
   TASK_QUEUE_PREFIX: z.string().default(''),
   FEED_WINDOW_SIZE: positiveInt.default(200),
   FEED_HALF_LIFE_HOURS: z.coerce.number().positive().default(24),
@@ -168,4 +171,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   return result.data;
+}
+
+/**
+ * The environment of a deployment that shares its Temporal namespace with others (the demo, benchmarks, tests):
+ * unless TASK_QUEUE_PREFIX is set (even to ''), it is the database name and a dash, so two databases on one
+ * Temporal never poll each other's task queues or take over each other's schedules. Production keeps the plain
+ * default: one deployment per namespace, or an explicit prefix.
+ */
+export function sharedNamespaceEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  if (env.TASK_QUEUE_PREFIX !== undefined) return env;
+  return { ...env, TASK_QUEUE_PREFIX: `${env.MONGODB_DB || DEFAULT_MONGODB_DB}-` };
 }

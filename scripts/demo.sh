@@ -13,11 +13,8 @@ for a in "$@"; do [[ "$a" == --exit ]] && EXIT_AFTER=1; done
 bash scripts/bootstrap.sh
 bash scripts/stack.sh up
 
-export MONGODB_DB="${MONGODB_DB:-feedflow_demo}"
-# A few hundred members: the famous author crosses a lower pull threshold than production's 10,000, so the demo
-# shows the hybrid fan-out. Seeding is a bulk import, so the per-member rate limits are off for it.
-export PULL_AUTHOR_THRESHOLD="${PULL_AUTHOR_THRESHOLD:-100}"
-export RATE_LIMITS_ENABLED="${RATE_LIMITS_ENABLED:-false}"
+# Its database, its own task queues and schedules on the shared Temporal, and the demo's thresholds.
+source scripts/demo-env.sh
 APPS=(command:services/command/server.ts query:services/query/server.ts worker-projection:workers/projection.ts)
 [[ -f workers/priority.ts ]] && APPS+=(worker-priority:workers/priority.ts)
 [[ -f workers/ranking.ts ]] && APPS+=(worker-ranking:workers/ranking.ts)
@@ -39,20 +36,28 @@ stop_apps() {
   done
 }
 
+# Every app the story depends on, as `--app name,pid,log`: the story fails fast, naming the app and its log, if
+# one exits or a wait passes its deadline.
+WATCH=()
 for entry in "${APPS[@]}"; do
   name="${entry%%:*}" file="${entry#*:}"
-  pidfile="$STACK/pids/$name.pid"
+  pidfile="$STACK/pids/$name.pid" log="$STACK/logs/$name.log"
   if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     echo "[demo] $name: already running (pid $(cat "$pidfile"))"
-    continue
+  else
+    setsid node --require tsx/cjs "$file" >>"$log" 2>&1 < /dev/null &
+    echo $! > "$pidfile"
+    echo "[demo] $name: started (pid $!, log $log)"
   fi
-  setsid node --require tsx/cjs "$file" >>"$STACK/logs/$name.log" 2>&1 < /dev/null &
-  echo $! > "$pidfile"
-  echo "[demo] $name: started (pid $!, log $STACK/logs/$name.log)"
+  WATCH+=(--app "$name,$(cat "$pidfile"),$log")
 done
 
 trap 'stop_apps; exit 0' INT TERM
-node --require tsx/cjs scripts/demo.ts
+if ! node --require tsx/cjs scripts/demo.ts "${WATCH[@]}"; then
+  stop_apps
+  echo "[demo] failed; app processes stopped (logs in $STACK/logs/)" >&2
+  exit 1
+fi
 
 if ((EXIT_AFTER)); then
   stop_apps

@@ -14,6 +14,7 @@ import { TASK_QUEUES } from '../workflows/shared';
 import { grpcClient } from '../test/support/grpc';
 import { CheckScope, OperationsService } from '../gen/feedflow/v1/operations_pb';
 import { demoEmail, demoRequest } from './demo-seed';
+import { appsFromArgs, supervise } from './supervise';
 
 const config = loadConfig();
 const MEMBERS = Number(process.env.DEMO_MEMBERS ?? 300);
@@ -22,6 +23,11 @@ const log = (msg: string): void => console.log(`[demo +${((Date.now() - t0) / 10
 const cmd = grpcClient(CommandService, config.COMMAND_PORT, 'dev-commands');
 const feed = grpcClient(FeedService, config.QUERY_PORT, 'dev-queries');
 const ops = grpcClient(OperationsService, config.OPERATIONS_PORT, 'dev-ops');
+/** The app processes demo.sh started; the story stops as soon as one exits. */
+const apps = supervise(appsFromArgs(process.argv.slice(2)));
+/** Time for a cold process to come up (workers bundle their workflows at start) on a loaded 2-core machine. */
+const START_DEADLINE_MS = Number(process.env.DEMO_START_DEADLINE_MS ?? 180_000);
+const CHECK_DEADLINE_MS = 300_000;
 
 /** Ignores "already there" answers, so a second demo run passes over what the first one made. */
 async function idempotent<T>(call: Promise<T>): Promise<T | undefined> {
@@ -34,20 +40,26 @@ async function idempotent<T>(call: Promise<T>): Promise<T | undefined> {
   }
 }
 
+async function serverUp(port: number): Promise<void> {
+  const echo = grpcClient(DiagnosticsService, port, 'dev-commands');
+  while (
+    !(await echo.echo({ message: 'ready?' }).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function waitForServers(): Promise<void> {
-  for (const port of [config.COMMAND_PORT, config.QUERY_PORT, config.OPERATIONS_PORT]) {
-    const echo = grpcClient(DiagnosticsService, port, 'dev-commands');
-    for (let i = 0; ; i++) {
-      if (
-        await echo.echo({ message: 'ready?' }).then(
-          () => true,
-          () => false,
-        )
-      )
-        break;
-      if (i > 300) throw new Error(`no gRPC server on :${port}; see .stack/logs/`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  const servers = [
+    ['command', config.COMMAND_PORT],
+    ['query', config.QUERY_PORT],
+    ['operations', config.OPERATIONS_PORT],
+  ] as const;
+  for (const [name, port] of servers) {
+    await apps.waitFor(`the ${name} server on :${port}`, serverUp(port), { deadlineMs: START_DEADLINE_MS, on: [name] });
   }
 }
 
@@ -203,11 +215,17 @@ async function main(): Promise<void> {
   log(`command service on :${config.COMMAND_PORT}, query service on :${config.QUERY_PORT}`);
   const temporal = await connectTemporal(config);
   try {
-    const ping = await temporal.workflow.execute('pingWorkflow', {
-      taskQueue: config.TASK_QUEUE_PREFIX + TASK_QUEUES.projection,
-      workflowId: `smoke/demo-${Date.now()}`,
-      args: [{ message: `demo-${Date.now()}` }],
-    });
+    const ping = await apps.waitFor(
+      'the smoke workflow on the projection worker',
+      temporal.workflow.execute('pingWorkflow', {
+        taskQueue: config.TASK_QUEUE_PREFIX + TASK_QUEUES.projection,
+        workflowId: `smoke/demo-${Date.now()}`,
+        args: [{ message: `demo-${Date.now()}` }],
+        // Abandoned by a failed demo, it ends on its own instead of waiting for a worker forever.
+        workflowExecutionTimeout: START_DEADLINE_MS,
+      }),
+      { deadlineMs: START_DEADLINE_MS, on: ['worker-projection'] },
+    );
     log(`smoke workflow ran on the projection worker: ${JSON.stringify(ping)}`);
 
     const ids = await seed();
@@ -263,7 +281,11 @@ async function main(): Promise<void> {
     await printFeed(grace, `Grace's feed (${grace})`, edit?.receipt?.consistencyToken ?? p2.receipt!.consistencyToken);
 
     log('operations: a consistency check of the last 10 minutes, with its repairs');
-    const { report } = await ops.runConsistencyCheck({ scope: CheckScope.RECENT, windowSeconds: 600 });
+    const { report } = await apps.waitFor(
+      'the consistency check',
+      ops.runConsistencyCheck({ scope: CheckScope.RECENT, windowSeconds: 600 }),
+      { deadlineMs: CHECK_DEADLINE_MS, on: ['operations', 'worker-projection'] },
+    );
     const kinds = report!.counts.filter((c) => c.found).map((c) => `${c.kind} ${c.found}/${c.repaired}`);
     log(
       `check ${report!.workflowId}: ${report!.eventsChecked} events checked, ${report!.found} findings, ` +
@@ -295,7 +317,11 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(`[demo] failed: ${err instanceof Error ? err.message : err}`);
-  process.exit(1);
-});
+// An app that exits at any point of the story ends it at once, naming the app.
+Promise.race([main(), apps.exited]).then(
+  () => apps.stop(),
+  (err: unknown) => {
+    console.error(`[demo] failed: ${err instanceof Error ? err.message : err}`);
+    process.exit(1);
+  },
+);

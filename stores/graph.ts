@@ -46,10 +46,21 @@ export interface NetworkMember {
 /** The seed's edge weights: a connection counts fully, a follow more from the follower's side. */
 export const EDGE_WEIGHTS = { connected: 1.0, following: 0.7, followedBy: 0.5 } as const;
 
-const DDL: Record<GraphDialect, string[]> = {
-  neo4j: ['CREATE CONSTRAINT user_id_unique IF NOT EXISTS FOR (u:User) REQUIRE u.id IS UNIQUE'],
-  memgraph: ['CREATE INDEX ON :User(id)', 'CREATE CONSTRAINT ON (u:User) ASSERT u.id IS UNIQUE'],
+/** The member label and its id constraint; a label of its own lets a test race a fresh schema on a shared graph. */
+const DDL: Record<GraphDialect, (label: string) => string[]> = {
+  neo4j: (label) => [
+    `CREATE CONSTRAINT ${label.toLowerCase()}_id_unique IF NOT EXISTS FOR (u:${label}) REQUIRE u.id IS UNIQUE`,
+  ],
+  memgraph: (label) => [`CREATE INDEX ON :${label}(id)`, `CREATE CONSTRAINT ON (u:${label}) ASSERT u.id IS UNIQUE`],
 };
+
+/**
+ * Schema statements from processes starting together contend for the same schema lock: Neo4j answers one of
+ * them with a transient DeadlockDetected, Memgraph with a transient conflict, and a graph still booting is
+ * unavailable. Those are retried with backoff for about twenty seconds; anything else fails the start.
+ */
+const SCHEMA_ATTEMPTS = 10;
+const SCHEMA_BACKOFF_MS = { first: 100, max: 5_000 };
 
 // Relationship types cannot be parameters, so each kind gets its own statement.
 const SYNC_EDGES = (kind: EdgeKind) => `
@@ -144,20 +155,28 @@ export function createGraph(driver: Driver, dialect: GraphDialect) {
   }
 
   return {
-    /** Creates the User id index/constraint. Schema statements cannot run inside explicit transactions. */
-    async ensureSchema(): Promise<void> {
-      const session = driver.session();
-      try {
-        for (const statement of DDL[dialect]) {
+    /**
+     * Creates the User id index/constraint; safe to run from many processes at once. Schema statements cannot
+     * run inside explicit transactions, so each is an auto-commit query, retried here on transient errors.
+     */
+    async ensureSchema(label = 'User'): Promise<void> {
+      if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(label)) throw new Error(`bad schema label "${label}"`);
+      for (const statement of DDL[dialect](label)) {
+        for (let attempt = 1; ; attempt++) {
+          const session = driver.session();
           try {
             await session.run(statement);
+            break;
           } catch (err) {
-            // Memgraph has no IF NOT EXISTS; an existing index or constraint is what we want.
-            if (!/already exists|exists already/i.test(String((err as Error).message))) throw err;
+            // Memgraph has no IF NOT EXISTS, and a racing Neo4j creator may lose: what exists is what we want.
+            if (/already exists|exists already/i.test(String((err as Error).message))) break;
+            if (!neo4j.isRetryableError(err) || attempt >= SCHEMA_ATTEMPTS) throw err;
+            const backoff = Math.min(SCHEMA_BACKOFF_MS.first * 2 ** (attempt - 1), SCHEMA_BACKOFF_MS.max);
+            await new Promise((r) => setTimeout(r, backoff / 2 + Math.random() * backoff));
+          } finally {
+            await session.close();
           }
         }
-      } finally {
-        await session.close();
       }
     },
 

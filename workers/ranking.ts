@@ -58,7 +58,8 @@ async function startRollout(config: Config, taskQueue: string, modelVersion: str
   try {
     await temporal.workflow.start('modelRolloutWorkflow', {
       taskQueue,
-      workflowId: `rollout/model/${modelVersion}`,
+      // Per deployment: another database on the same namespace rolls the same version out over its own items.
+      workflowId: `${config.TASK_QUEUE_PREFIX}rollout/model/${modelVersion}`,
       args: [{ modelVersion }],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
     });

@@ -40,8 +40,12 @@ export async function runProjectionWorker(
   const temporal = await connectTemporal(config);
   const metricsServer = await startMetricsServer(config[METRICS_PORTS[queue]], config.METRICS_HOST);
   try {
+    // Every worker prepares the stores, so a fresh stack is ready whichever starts first; both are idempotent
+    // and safe to run concurrently.
+    const t0 = performance.now();
     await Promise.all([ensureReadModelIndexes(db), graph.ensureSchema()]);
     await ensureQueryIndexes(db, config);
+    logger.info({ ms: Math.round(performance.now() - t0) }, 'stores ready');
     const taskQueue = config.TASK_QUEUE_PREFIX + TASK_QUEUES[queue];
     const worker = await Worker.create({
       connection,

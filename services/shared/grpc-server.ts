@@ -67,7 +67,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   });
 
   const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } }, (req, res) => {
-    mapParseFailures(res);
+    rewriteStatus(res);
     handler(req, res);
   });
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -115,19 +115,50 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
 }
 
 /**
- * The framework decodes request messages before any interceptor runs and reports an undecodable one as INTERNAL.
- * For the caller that is bad input, so the status is rewritten to INVALID_ARGUMENT on its way out.
+ * Rewrites each response's status on its way out. The framework writes `grpc-message` with encodeURIComponent,
+ * which escapes commas, semicolons, slashes and more that the gRPC spec leaves plain; @grpc/grpc-js undoes it
+ * with decodeURI, which leaves those escapes in the text its callers read. The header is re-encoded the spec's
+ * way, so every client reads the exact message. And the framework decodes request messages before any
+ * interceptor runs, reporting an undecodable one as INTERNAL: for the caller that is bad input, so the status
+ * becomes INVALID_ARGUMENT.
  */
-function mapParseFailures(res: http2.Http2ServerResponse): void {
+function rewriteStatus(res: http2.Http2ServerResponse): void {
   const addTrailers = res.addTrailers.bind(res);
   res.addTrailers = (trailers) => {
-    const message = trailers['grpc-message'];
-    if (trailers['grpc-status'] === '13' && typeof message === 'string' && message.startsWith('parse%20binary')) {
-      trailers['grpc-status'] = '3';
-      trailers['grpc-message'] = encodeURIComponent('malformed request message: ') + message;
+    const raw = trailers['grpc-message'];
+    if (typeof raw === 'string') {
+      let message = decodeFrameworkMessage(raw);
+      if (trailers['grpc-status'] === '13' && message.startsWith('parse binary')) {
+        trailers['grpc-status'] = '3';
+        message = `malformed request message: ${message}`;
+      }
+      trailers['grpc-message'] = encodeGrpcMessage(message);
     }
     addTrailers(trailers);
   };
+}
+
+function decodeFrameworkMessage(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * The spec's percent-encoding of `grpc-message`: UTF-8 bytes outside printable ASCII (0x20-0x7E), and '%'
+ * itself, become %XX; everything else stays as it is.
+ */
+export function encodeGrpcMessage(message: string): string {
+  let out = '';
+  for (const byte of Buffer.from(message, 'utf8')) {
+    out +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
 
 /** Closes the server and then the process's clients on SIGTERM or SIGINT, once. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type Db, MongoClient } from 'mongodb';
 import type { Driver } from 'neo4j-driver';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { loadConfig, type Config } from '../../lib/config';
+import { loadConfig, sharedNamespaceEnv, type Config } from '../../lib/config';
 import { connectGraph } from '../../lib/clients';
 
 /**
@@ -14,8 +14,16 @@ export function uniqueId(prefix = 't'): string {
   return `${prefix}${randomBytes(6).toString('hex')}`;
 }
 
+/** A fresh database, and task queues and schedule ids named after it unless the overrides choose a prefix. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  return loadConfig({ ...process.env, MONGODB_DB: uniqueId('feedflow_test_'), LOG_LEVEL: 'silent', ...overrides });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MONGODB_DB: uniqueId('feedflow_test_'),
+    LOG_LEVEL: 'silent',
+    ...overrides,
+  };
+  if (overrides.TASK_QUEUE_PREFIX === undefined) delete env.TASK_QUEUE_PREFIX;
+  return loadConfig(sharedNamespaceEnv(env));
 }
 
 export interface TestStores {
