@@ -7,6 +7,9 @@ import type { Graph } from '../stores/graph';
 export interface ProjectionDeps {
   db: Db;
   graph: Graph;
-  config: Pick<Config, 'FEED_CAP' | 'FANOUT_PAGE_SIZE' | 'PULL_AUTHOR_THRESHOLD' | 'TASK_QUEUE_PREFIX'>;
+  config: Pick<
+    Config,
+    'FEED_CAP' | 'FANOUT_PAGE_SIZE' | 'PULL_AUTHOR_THRESHOLD' | 'PULL_LOOKBACK_DAYS' | 'TASK_QUEUE_PREFIX'
+  >;
   logger: Logger;
 }
