@@ -6,6 +6,7 @@ import { FeedReason, FeedView } from '../../gen/feedflow/v1/feed_pb';
 import { createLogger } from '../../lib/logger';
 import type { Graph } from '../../stores/graph';
 import { readModel } from '../../stores/read-model';
+import { writeModel } from '../../stores/write-model';
 import type { PullTransitionResult } from '../../workflows/shared';
 import { feedOf as pushedOf, runProjectionWorkers, type RunningWorkers } from '../projection/support';
 import { temporalEnv } from '../support/env';
@@ -157,5 +158,76 @@ describe('pull author transitions', function () {
     assert.deepEqual(await feed(fans[3]), [], 'the member who left gets nothing');
     assert.deepEqual(await pushedOf(h.stores, fans[3]), []);
     await checksFindNothing([bob, ...fans]);
+  });
+});
+
+/**
+ * A pull period longer than the lookback: posts that aged out of it while the author was pulled are not pushed by
+ * the transition, and the checks' expected feed knows it (a gap recorded in `pull_gaps`).
+ */
+describe('pull author transitions after a long pull period', function () {
+  this.timeout(240_000);
+  const LOOKBACK_MS = 20_000;
+  let h: QueryHarness;
+  let env: TestWorkflowEnvironment;
+  let workers: RunningWorkers & { graph: Graph };
+
+  before(async () => {
+    h = await startQueryHarness({
+      CONSISTENCY_MAX_WAIT_MS: '20000',
+      PULL_AUTHOR_THRESHOLD: '1',
+      PULL_LOOKBACK_DAYS: String(LOOKBACK_MS / 86_400_000),
+      FEED_SECOND_DEGREE_AUTHORS: '0',
+    });
+    env = await temporalEnv(h.stores.config);
+    workers = await runProjectionWorkers(env.nativeConnection, h.stores, h.prefix);
+  });
+  after(async () => {
+    await workers?.stop();
+    await h?.close();
+    await env?.teardown();
+  });
+
+  const read = async (viewerId: string, r?: Receipt) => {
+    const res = await h.feed.getFeed({ viewerId, pageSize: 50, minConsistencyToken: r ? token(r) : '' });
+    assert.equal(res.stale, false);
+    return res.items.map((i) => i.post!.postId);
+  };
+  const post = (authorId: string, content: string) =>
+    h.client.createPost({ authorId, content, visibility: Visibility.PUBLIC, postType: 1 });
+
+  it('pushes only the window and records the older part of the pull period as a gap', async () => {
+    const [cal, fan, extra] = [await h.register('Cal'), await h.register('Fan'), await h.register('Extra')];
+    await read(fan, await h.client.follow({ followerId: fan, followeeId: cal }));
+    await read(extra, await h.client.follow({ followerId: extra, followeeId: cal }));
+    const aged = await post(cal, 'pulled, then aged out of the lookback');
+    assert.deepEqual(await read(fan, aged), [aged.postId]);
+    await new Promise((r) => setTimeout(r, LOOKBACK_MS + 2_000));
+    const recent = await post(cal, 'pulled, recent');
+    assert.deepEqual(await read(fan, recent), [recent.postId], 'the aged post is out of the lookback');
+    const left = await h.client.unfollow({ followerId: extra, followeeId: cal });
+    await read(extra, left);
+    const record = await readModel(h.stores.db).pullAuthors.findOne({ _id: cal });
+    assert.ok(record?.since, 'Cal is a pull author since his first post');
+    const back = await post(cal, 'pushed again');
+    assert.deepEqual(await read(fan, back), [back.postId, recent.postId]);
+
+    await h.temporal.workflow.getHandle(`pull-transition/author/${cal}/${record.updatedAt.getTime()}`).result();
+    assert.deepEqual(await pushedOf(h.stores, fan), [`${back.postId}@1`, `${recent.postId}@1`].sort());
+    const gaps = await readModel(h.stores.db).pullGaps.find({ authorId: cal }).toArray();
+    assert.equal(gaps.length, 1);
+    assert.equal(gaps[0].from.getTime(), record.since.getTime());
+    const aging = (await writeModel(h.stores.db).posts.findOne({ _id: aged.postId }))!;
+    assert.ok(gaps[0].to > aging.createdAt, 'the aged post lies in the gap');
+
+    const logger = createLogger('pull-transition-test', 'silent');
+    const checks = createConsistencyActivities({
+      db: h.stores.db,
+      graph: workers.graph,
+      config: h.stores.config,
+      logger,
+    });
+    const deep = await checks.checkMemberFeeds({ viewerIds: [cal, fan, extra], sample: 0, scoreWindowMs: 3_600_000 });
+    assert.deepEqual(deep.findings, [], 'the deep check expects no aged post');
   });
 });
