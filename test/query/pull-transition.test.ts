@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createConsistencyActivities } from '../../activities/consistency';
 import { Visibility } from '../../gen/feedflow/v1/common_pb';
@@ -8,7 +10,7 @@ import type { Graph } from '../../stores/graph';
 import { readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
 import type { PullTransitionResult } from '../../workflows/shared';
-import { feedOf as pushedOf, runProjectionWorkers, type RunningWorkers } from '../projection/support';
+import { feedOf as pushedOf, historyToFixture, runProjectionWorkers, type RunningWorkers } from '../projection/support';
 import { temporalEnv } from '../support/env';
 import { startQueryHarness, type QueryHarness } from '../support/query';
 
@@ -17,7 +19,8 @@ const token = (r: Receipt) => r.receipt!.consistencyToken;
 
 /**
  * An author crossing PULL_AUTHOR_THRESHOLD either way: followers keep every recent post, each once, at the very
- * read that carries the crossing post's token, and the consistency checks agree with what was built.
+ * read that carries the crossing post's token, and the consistency checks agree with what was built. Set
+ * RECORD_HISTORIES=1 to re-record the pull transition's replay fixture from this run.
  */
 describe('pull author transitions', function () {
   this.timeout(240_000);
@@ -113,6 +116,8 @@ describe('pull author transitions', function () {
     const fans = await Promise.all(['G1', 'G2', 'G3', 'G4'].map((n) => h.register(n)));
     for (const f of fans.slice(0, 3)) await follow(f, bob);
     const q0 = await post(bob, 'pushed');
+    // Pushed before the fourth follower counts: a fan-out reads the follower count when it starts.
+    for (const f of fans.slice(0, 3)) await feed(f, q0);
     await follow(fans[3], bob);
     const q1 = await post(bob, 'first pulled');
     const q2 = await post(bob, 'second pulled');
@@ -141,7 +146,15 @@ describe('pull author transitions', function () {
 
     // The transition's business key names the author and the state of the pull record it ends.
     const transition = `pull-transition/author/${bob}/${record.updatedAt.getTime()}`;
+    await h.temporal.workflow.getHandle(q3.receipt!.eventId).result();
     const result = (await h.temporal.workflow.getHandle(transition).result()) as PullTransitionResult;
+    if (process.env.RECORD_HISTORIES) {
+      const history = await h.temporal.workflow.getHandle(transition).fetchHistory();
+      await writeFile(
+        resolve(__dirname, '../fixtures/histories/pullTransitionWorkflow.json'),
+        historyToFixture(history),
+      );
+    }
     assert.deepEqual(
       { ...result },
       { authorId: bob, superseded: false, posts: 4, pages: 1, written: 12, recordRemoved: true },
@@ -212,6 +225,8 @@ describe('pull author transitions after a long pull period', function () {
     const back = await post(cal, 'pushed again');
     assert.deepEqual(await read(fan, back), [back.postId, recent.postId]);
 
+    // The fan-out starts the transition after its first page: wait for the fan-out before looking for it.
+    await h.temporal.workflow.getHandle(back.receipt!.eventId).result();
     await h.temporal.workflow.getHandle(`pull-transition/author/${cal}/${record.updatedAt.getTime()}`).result();
     assert.deepEqual(await pushedOf(h.stores, fan), [`${back.postId}@1`, `${recent.postId}@1`].sort());
     const gaps = await readModel(h.stores.db).pullGaps.find({ authorId: cal }).toArray();
