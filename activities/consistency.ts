@@ -59,18 +59,23 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
   const wm = writeModel(db);
   const rm = readModel(db);
 
-  /** The post's push audience now, as the fan-out would compute it, the author included. */
-  async function pushAudience(post: PostDoc): Promise<Set<string>> {
+  /**
+   * The post's push audience now, as the fan-out would compute it, the author included; `transition` while the
+   * author's pull transition is still pushing to followers.
+   */
+  async function pushAudience(post: PostDoc): Promise<{ audience: Set<string>; transition: boolean }> {
     const audience = new Set([post.authorId]);
-    if (post.visibility === 'private') return audience;
-    const pull = await rm.pullAuthors.findOne({ _id: post.authorId }, { projection: { _id: 1 } });
-    const scope = post.visibility === 'connections' || pull ? 'connections' : 'connections+followers';
+    if (post.visibility === 'private') return { audience, transition: false };
+    const pull = await rm.pullAuthors.findOne({ _id: post.authorId }, { projection: { _id: 1, demoting: 1 } });
+    const pulled = !!pull && !pull.demoting;
+    const scope = post.visibility === 'connections' || pulled ? 'connections' : 'connections+followers';
     for (let cursor: string | null = ''; cursor !== null;) {
       const page = await graph.audiencePage(post.authorId, scope, cursor, config.FANOUT_PAGE_SIZE);
       for (const m of page.members) audience.add(m.id);
       cursor = page.next;
     }
-    return audience;
+    const transition = !!pull?.demoting && pull.demoting.at.getTime() > Date.now() - FANOUT_GRACE_MS;
+    return { audience, transition };
   }
 
   const unscored = (item: CheckedItem, scoreWindowMs: number) =>
@@ -86,10 +91,10 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
       for (const i of items) out.add('deleted', postId, i.viewerId);
       return;
     }
-    const audience = await pushAudience(post);
+    const { audience, transition } = await pushAudience(post);
     const held = new Set(items.map((i) => i.viewerId));
-    // A fan-out still writing is not drift; one that has not finished within the grace period is.
-    const delivering = !summary?.fannedOut && post.createdAt.getTime() > Date.now() - FANOUT_GRACE_MS;
+    // A fan-out or pull transition still writing is not drift; one unfinished past the grace period is.
+    const delivering = transition || (!summary?.fannedOut && post.createdAt.getTime() > Date.now() - FANOUT_GRACE_MS);
     if (!delivering) for (const viewerId of audience) if (!held.has(viewerId)) out.add('missing', postId, viewerId);
     for (const item of items) {
       // Outside the push audience an item may still be right: a backfill, or a follower of a pull author.

@@ -19,17 +19,27 @@ interface Grant {
   kind: 'connection' | 'follow';
   visibilities: Array<PostDoc['visibility']>;
   since: Date;
-  /** Posts after `since` are pushed (a follow of a pull author pushes nothing; its posts are pulled at read time). */
-  pushed: boolean;
+  /**
+   * Posts after `since` are pushed, except in these spans of creation times: an author's pull periods, whose posts
+   * followers pulled at read time, less what the pull transition that ended each period pushed.
+   */
+  unpushed: Span[];
+}
+
+/** Creation times [from, to) in ms. */
+interface Span {
+  from: number;
+  to: number;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
 
 /**
- * The feed the projections would have built for a member, derived from the write model (and the pull authors the
- * fan-outs recorded from the graph): their own posts; for each author they are connected to or follow, the posts pushed since the relationship began plus the
- * backfill of the 7 days before it (at most 200); nothing across a block; newest first, up to the cap. Used by the
- * deep check to diff a feed and by RebuildFeed to restore one.
+ * The feed the projections would have built for a member, derived from the write model (and the pull periods the
+ * fan-outs and pull transitions recorded): their own posts; for each author they are connected to or follow, the
+ * posts pushed since the relationship began (for a follow, none a pull period left to be pulled) plus the backfill
+ * of the 7 days before it (at most 200); nothing across a block; newest first, up to the cap. Used by the deep check
+ * to diff a feed and by RebuildFeed to restore one.
  */
 export async function expectedFeed(
   deps: { wm: WriteModel; rm: ReadModel; config: Pick<Config, 'FEED_CAP'> },
@@ -53,24 +63,30 @@ export async function expectedFeed(
     else p.blocks[mine ? 'ab' : 'ba'] = r;
   }
 
-  // Pull authors as the fan-outs recorded them (from the graph's follower counts): one read for every followee.
+  // Pull periods as the fan-outs and pull transitions recorded them: one read of each for every followee.
   const followees = [...pairs].filter(([, p]) => p.follows.ab).map(([author]) => author);
-  const pullAuthors = new Set(
-    followees.length
-      ? (await rm.pullAuthors.find({ _id: { $in: followees } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id)
-      : [],
-  );
+  const unpushed = new Map<string, Span[]>();
+  if (followees.length) {
+    const [records, gaps] = await Promise.all([
+      rm.pullAuthors.find({ _id: { $in: followees } }, { projection: { _id: 1, since: 1 } }).toArray(),
+      rm.pullGaps.find({ authorId: { $in: followees } }).toArray(),
+    ]);
+    const add = (author: string, span: Span) => unpushed.set(author, [...(unpushed.get(author) ?? []), span]);
+    // A current pull period is open-ended; records older than `since` cover everything.
+    for (const r of records) add(r._id, { from: r.since?.getTime() ?? 0, to: Infinity });
+    for (const g of gaps) add(g.authorId, { from: g.from.getTime(), to: g.to.getTime() });
+  }
   const grants = new Map<string, Grant[]>();
   for (const [author, p] of pairs) {
     if (isBlocked(p)) continue;
     const list: Grant[] = [];
     const c = p.connection;
     if (c?.status === 'accepted') {
-      list.push({ kind: 'connection', visibilities: ['public', 'connections'], since: c.updatedAt, pushed: true });
+      list.push({ kind: 'connection', visibilities: ['public', 'connections'], since: c.updatedAt, unpushed: [] });
     }
     const f: RelationshipDoc | null = p.follows.ab;
     if (f) {
-      list.push({ kind: 'follow', visibilities: ['public'], since: f.updatedAt, pushed: !pullAuthors.has(author) });
+      list.push({ kind: 'follow', visibilities: ['public'], since: f.updatedAt, unpushed: unpushed.get(author) ?? [] });
     }
     if (list.length) grants.set(author, list);
   }
@@ -97,7 +113,10 @@ export async function expectedFeed(
       const visible = (byAuthor.get(author) ?? [])
         .filter((post) => g.visibilities.includes(post.visibility))
         .sort(newestFirst);
-      const pushed = g.pushed ? visible.filter((post) => post.createdAt >= g.since) : [];
+      const pushed = visible.filter((post) => {
+        const t = post.createdAt.getTime();
+        return post.createdAt >= g.since && !g.unpushed.some((s) => t >= s.from && t < s.to);
+      });
       const window = g.since.getTime() - BACKFILL_DAYS * DAY_MS;
       const backfilled = visible
         .filter((post) => post.createdAt < g.since && post.createdAt.getTime() >= window)

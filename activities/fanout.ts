@@ -52,7 +52,8 @@ export function createFanoutActivities({ db, graph, config }: ProjectionDeps) {
   return {
     /**
      * The fan-out's first step, run as a local activity for latency: loads the post and author, writes the
-     * author's own item and the first page of the audience in one batch, then records a pull author and the post's
+     * author's own item and the first page of the audience in one batch, then records a pull author (or marks one
+     * that fell back under the threshold as demoting, for the workflow to start its pull transition) and the post's
      * summary. For audiences up to a page this is the whole delivery. Idempotent: every write is keyed and guarded.
      */
     async startFanout(input: ProjectionInput): Promise<FanoutStart> {
@@ -61,7 +62,7 @@ export function createFanoutActivities({ db, graph, config }: ProjectionDeps) {
       const [post, author, wasPull] = await Promise.all([
         requirePost(wm, input, postId, input.version),
         wm.users.findOne({ _id: input.actorId }),
-        rm.pullAuthors.findOne({ _id: input.actorId }, { projection: { _id: 1 } }),
+        rm.pullAuthors.findOne({ _id: input.actorId }, { projection: { _id: 1, updatedAt: 1, demoting: 1 } }),
       ]);
       const base = { postId, authorId: post.authorId, version: post.version, actorVersion: 0 };
       if (post.deleted) {
@@ -81,13 +82,21 @@ export function createFanoutActivities({ db, graph, config }: ProjectionDeps) {
         scope === 'none'
           ? Promise.resolve({ members: [], next: null })
           : graph.audiencePage(post.authorId, scope, '', config.FANOUT_PAGE_SIZE);
-      const guess = scopeFor(!!wasPull);
+      // A demoting author's posts are pushed to followers again.
+      const guess = scopeFor(!!wasPull && !wasPull.demoting);
       const [sizes, guessed] = await Promise.all([graph.audienceSize(post.authorId), firstPage(guess)]);
       const pullAuthor = sizes.followers > config.PULL_AUTHOR_THRESHOLD;
       const scope = scopeFor(pullAuthor);
       const page = scope === guess ? guessed : await firstPage(scope);
       const audienceSize = scope === 'none' ? 0 : scope === 'connections' ? sizes.connections : sizes.total;
       const plan: FanoutPlan = { ...base, actorVersion: actor.version, scope, audienceSize, pullAuthor };
+      if (wasPull && !pullAuthor) {
+        plan.demotion = {
+          authorId: post.authorId,
+          stamp: wasPull.updatedAt.getTime(),
+          at: (wasPull.demoting?.at ?? post.createdAt).toISOString(),
+        };
+      }
 
       const acceptedAt = new Date(input.acceptedAt);
       const projectedAt = new Date();
@@ -100,13 +109,22 @@ export function createFanoutActivities({ db, graph, config }: ProjectionDeps) {
 
       await graph.ensureUsers([post.authorId]);
       if (pullAuthor) {
+        // A new updatedAt also tells a running demotion that the author is pull again: it keeps the record.
         await rm.pullAuthors.updateOne(
           { _id: post.authorId },
-          { $set: { followers: sizes.followers, updatedAt: new Date() } },
+          {
+            $set: { followers: sizes.followers, updatedAt: new Date() },
+            $unset: { demoting: '' },
+            $setOnInsert: { since: post.createdAt },
+          },
           { upsert: true },
         );
-      } else {
-        await rm.pullAuthors.deleteOne({ _id: post.authorId });
+      } else if (wasPull && !wasPull.demoting) {
+        // The record stays, so followers keep pulling, until the pull transition has pushed the recent posts.
+        await rm.pullAuthors.updateOne(
+          { _id: post.authorId, updatedAt: wasPull.updatedAt },
+          { $set: { demoting: { at: post.createdAt } } },
+        );
       }
       await upsertPostSummary(rm, {
         _id: postId,

@@ -5,6 +5,7 @@ import { createFanoutActivities } from './fanout';
 import { createMaintenanceActivities } from './maintenance';
 import { createPostActivities } from './posts';
 import { createProfileActivities } from './profiles';
+import { createPullTransitionActivities } from './pull-transition';
 import { createRelationshipActivities } from './relationships';
 import { createRepairActivities } from './repairs';
 
@@ -16,6 +17,7 @@ export function createProjectionActivities(deps: ProjectionDeps) {
     ...createFanoutActivities(deps),
     ...createPostActivities(deps),
     ...createRelationshipActivities(deps),
+    ...createPullTransitionActivities(deps),
     ...createProfileActivities(deps),
     ...createEngagementActivities(deps),
     ...createMaintenanceActivities(deps),

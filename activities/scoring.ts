@@ -144,8 +144,9 @@ export function createScoringActivities(deps: ScoringDeps) {
         let scope: PushScope | null = null;
         if (post.visibility === 'connections') scope = 'connections';
         else if (post.visibility === 'public') {
-          const pull = await rm.pullAuthors.findOne({ _id: post.authorId }, { projection: { _id: 1 } });
-          scope = pull ? 'connections' : 'connections+followers';
+          const pull = await rm.pullAuthors.findOne({ _id: post.authorId }, { projection: { _id: 1, demoting: 1 } });
+          // A demoting author's posts are pushed to followers again (see activities/pull-transition.ts).
+          scope = pull && !pull.demoting ? 'connections' : 'connections+followers';
         }
         const maxPages = input.maxPages ?? 10;
         for (let run = 0; scope && run < maxPages; run++) {

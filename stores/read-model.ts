@@ -78,11 +78,31 @@ export interface PostSummaryDoc {
   updatedAt: Date;
 }
 
-/** Authors whose followers pull their posts at read time instead of receiving a push. */
+/**
+ * Authors whose followers pull their posts at read time instead of receiving a push. The record outlives a
+ * demotion until its pull transition has pushed the recent posts, so followers never see a gap.
+ */
 export interface PullAuthorDoc {
   _id: string;
   followers: number;
+  /** Every fan-out that finds the author above the threshold sets it; a transition removes only the state it saw. */
   updatedAt: Date;
+  /** Creation time of the post that crossed the threshold: later posts are not pushed to followers. */
+  since?: Date;
+  /** Set while a pull transition pushes the recent posts: new posts are pushed again, the query still pulls. */
+  demoting?: { at: Date };
+}
+
+/**
+ * A pull period that ended with posts its transition did not push (older than the pull lookback): followers never
+ * received the author's public posts created in [from, to). The expected-feed model skips them.
+ */
+export interface PullGapDoc {
+  /** `{authorId}:{stamp}`, one per transition. */
+  _id: string;
+  authorId: string;
+  from: Date;
+  to: Date;
 }
 
 /** Per-member counts for profile pages and ranking features. */
@@ -101,6 +121,7 @@ export interface ReadModel {
   feedItems: Collection<FeedItemDoc>;
   postSummaries: Collection<PostSummaryDoc>;
   pullAuthors: Collection<PullAuthorDoc>;
+  pullGaps: Collection<PullGapDoc>;
   networkSummaries: Collection<NetworkSummaryDoc>;
 }
 
@@ -109,6 +130,7 @@ export function readModel(db: Db): ReadModel {
     feedItems: db.collection<FeedItemDoc>('feed_items'),
     postSummaries: db.collection<PostSummaryDoc>('post_summaries'),
     pullAuthors: db.collection<PullAuthorDoc>('pull_authors'),
+    pullGaps: db.collection<PullGapDoc>('pull_gaps'),
     networkSummaries: db.collection<NetworkSummaryDoc>('network_summaries'),
   };
 }

@@ -44,6 +44,7 @@ const ITEM_WRITES: { [K in keyof ProjectionActivities]?: ItemWrite<Awaited<Retur
   fanoutSlice: { operation: 'fanout', count: (r) => r.written },
   backfillFeed: { operation: 'backfill', count: (r) => r },
   backfillFeedItems: { operation: 'backfill', count: (r) => r.written },
+  pullTransitionSlice: { operation: 'pull-transition', count: (r) => r.written },
   applyPostUpdate: { operation: 'update', count: (r) => r.itemsUpdated },
 };
 

@@ -10,7 +10,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createFanoutActivities } from '../activities/fanout';
-import { ensureSearchAttributes, requestFeedTrim, startScoring } from './helpers';
+import { ensureSearchAttributes, requestFeedTrim, startPullTransition, startScoring } from './helpers';
 import {
   type FanoutCarry,
   type FanoutProgress,
@@ -86,6 +86,8 @@ export async function fanoutPostWorkflow(input: ProjectionInput, carry?: FanoutC
       );
     }
     upsertMemo({ audienceSize: plan.audienceSize, scope: plan.scope, pullAuthor: plan.pullAuthor });
+    // The author fell back under the threshold: their earlier posts get pushed while followers still pull them.
+    if (plan.demotion && patched('pull-transition')) await startPullTransition(plan.demotion);
   }
   const show = () =>
     setCurrentDetails(

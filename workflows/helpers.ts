@@ -16,6 +16,7 @@ import {
   FEED_TRIM_INTERVAL_MS,
   postDirtySignal,
   type FeedOperation,
+  type PullTransitionInput,
   type RescorePostInput,
   type ScoreRangeInput,
   type ScoreViewerItemsInput,
@@ -51,21 +52,43 @@ export function ensureSearchAttributes(
 /**
  * Starts a child that outlives its starter, at most once per id: the id may never be reused, and a start that
  * finds it taken (a replayed or retried starter) is done. A child nobody picks up (its queue gone, no ranking
- * worker) ends after an hour instead of staying open forever.
+ * worker) ends after an hour instead of staying open forever. `retryFailed` is for children whose work must happen
+ * eventually: an id whose run failed or timed out may start again, and a run has a day.
  */
-async function startOnce(workflowType: string, workflowId: string, args: unknown[], taskQueue?: string): Promise<void> {
+async function startOnce(
+  workflowType: string,
+  workflowId: string,
+  args: unknown[],
+  taskQueue?: string,
+  opts: { retryFailed?: boolean } = {},
+): Promise<void> {
   try {
     await startChild(workflowType, {
       workflowId,
       ...(taskQueue ? { taskQueue } : {}),
       args,
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      workflowExecutionTimeout: '1 hour',
+      workflowIdReusePolicy: opts.retryFailed
+        ? WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
+        : WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      workflowExecutionTimeout: opts.retryFailed ? '1 day' : '1 hour',
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
+}
+
+/** The workflow id of a pull transition: one per author and state of their pull record. */
+export function pullTransitionId(input: PullTransitionInput): string {
+  return `pull-transition/author/${input.authorId}/${input.stamp}`;
+}
+
+/**
+ * Starts the pull transition a fan-out found due, on the fan-out's own queue, and leaves it running: the pull record
+ * stays until it finishes, so nobody waits for it. Concurrent fan-outs that see the same demotion start it once.
+ */
+export async function startPullTransition(input: PullTransitionInput): Promise<void> {
+  await startOnce('pullTransitionWorkflow', pullTransitionId(input), [input], undefined, { retryFailed: true });
 }
 
 /**
@@ -85,8 +108,13 @@ export async function requestFeedTrim(): Promise<void> {
  * stays until it lands. The id names the post version and the range's first page.
  */
 export async function startScoring(version: number, page: number, range: ScoreRangeInput): Promise<void> {
+  await startRangeScoring(`score/post/${range.postId}/v${version}/p${page}`, range);
+}
+
+/** Starts the scoring of a range of a post's audience under this id on the ranking queue and leaves it running. */
+export async function startRangeScoring(workflowId: string, range: ScoreRangeInput): Promise<void> {
   const rankingQueue = siblingQueue(workflowInfo().taskQueue, 'ranking');
-  await startOnce('scoreFeedItemsWorkflow', `score/post/${range.postId}/v${version}/p${page}`, [range], rankingQueue);
+  await startOnce('scoreFeedItemsWorkflow', workflowId, [range], rankingQueue);
 }
 
 /**

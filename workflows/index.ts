@@ -3,6 +3,7 @@ export * from './fanout-post';
 export * from './update-post';
 export * from './delete-post';
 export * from './backfill';
+export * from './pull-transition';
 export * from './purge';
 export * from './profile';
 export * from './engagement';

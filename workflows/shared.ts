@@ -37,7 +37,8 @@ export type EventType = (typeof EVENT_TYPES)[number];
 /** The workflow kinds that project events into the read models and the graph. */
 export type ProjectionKind = 'fanout' | 'update' | 'delete' | 'backfill' | 'purge' | 'profile' | 'engagement';
 /** What operators find runs by, in the FeedOperation search attribute. */
-export type FeedOperation = ProjectionKind | 'trim' | 'consistency' | 'repair' | 'rebuild' | 'replay' | 'outbox';
+export type FeedOperation =
+  ProjectionKind | 'pull-transition' | 'trim' | 'consistency' | 'repair' | 'rebuild' | 'replay' | 'outbox';
 
 interface Route {
   kind: ProjectionKind;
@@ -145,6 +146,8 @@ export interface FanoutPlan {
   pullAuthor: boolean;
   /** Set when there is nothing to fan out (the post was already deleted). */
   skipped?: 'deleted';
+  /** The author fell back under the threshold with this post: the pull transition to start. */
+  demotion?: PullTransitionInput;
 }
 
 /** The `progress` query's answer; also what a continued run carries forward. */
@@ -235,6 +238,64 @@ export interface EngagementResult {
 }
 
 export const progressQuery = defineQuery<FanoutProgress>('progress');
+
+/**
+ * A pull author fell back under PULL_AUTHOR_THRESHOLD: their recent public posts, which followers read by pull, are
+ * pushed to every follower before the pull record goes (workflow id `pull-transition/author/{authorId}/{stamp}`).
+ */
+export interface PullTransitionInput {
+  authorId: string;
+  /** The pull record's `updatedAt` in ms when the demotion was seen: one transition per state of the record. */
+  stamp: number;
+  /** ISO creation time of the post that saw the demotion: the pull lookback window ends here. */
+  at: string;
+}
+
+/** What the transition delivers, decided once, so retries and continued runs push the same posts. */
+export interface PullTransitionPlan {
+  /** The record changed or went since the demotion was seen (the author is pull again, or another run finished). */
+  superseded: boolean;
+  /** The author's public posts from the window, newest first. */
+  postIds: string[];
+  /** ISO: posts from here on are pushed; earlier ones of the pull period stay unpushed. */
+  windowStart: string;
+  /** ISO: when the pull period began (the epoch for records older than this field). */
+  pulledSince: string;
+}
+
+/** The second argument of `pullTransitionWorkflow`, set only by its own continue-as-new. */
+export interface PullTransitionCarry {
+  plan: PullTransitionPlan;
+  cursor: string;
+  pages: number;
+  written: number;
+}
+
+export interface PullTransitionSliceInput {
+  authorId: string;
+  postIds: string[];
+  cursor: string;
+  maxPages: number;
+  /** The demoting post's creation time, recorded as the items' accepted time. */
+  acceptedAt: string;
+}
+
+export interface PullTransitionSliceResult {
+  /** Null once the audience is exhausted. */
+  cursor: string | null;
+  pages: number;
+  written: number;
+}
+
+export interface PullTransitionResult {
+  authorId: string;
+  superseded: boolean;
+  posts: number;
+  pages: number;
+  written: number;
+  /** The pull record was removed (false when the author crossed the threshold again meanwhile). */
+  recordRemoved: boolean;
+}
 
 /** One direction of a backfill: `viewerId` receives `authorId`'s recent posts that they may now see. */
 export interface BackfillInput {

@@ -38,7 +38,18 @@ export interface OperationsDeps {
 }
 
 const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
-const KINDS = ['fanout', 'update', 'delete', 'backfill', 'purge', 'profile', 'engagement', 'consistency', 'replay'];
+const KINDS = [
+  'fanout',
+  'update',
+  'delete',
+  'backfill',
+  'purge',
+  'pull-transition',
+  'profile',
+  'engagement',
+  'consistency',
+  'replay',
+];
 
 function requireId(name: string, value: string): string {
   if (!value) throw invalid(`${name} is required`);

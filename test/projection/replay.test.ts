@@ -20,6 +20,8 @@ describe('Projection workflow histories replay deterministically', function () {
       ...new Set([
         ...Object.values(PROJECTIONS).map((r) => r!.workflowType),
         'trimFeedsWorkflow',
+        // Recorded by test/query/pull-transition.test.ts (RECORD_HISTORIES=1).
+        'pullTransitionWorkflow',
         // Recorded by test/ranking/pipeline.test.ts (RECORD_HISTORIES=1).
         ...RANKING_WORKFLOW_TYPES,
       ]),
