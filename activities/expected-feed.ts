@@ -1,4 +1,5 @@
 import type { Config } from '../lib/config';
+import { lookupFor } from '../stores/lookup';
 import type { ActorSnapshot, FeedReason, ReadModel } from '../stores/read-model';
 import type { PostDoc, RelationshipDoc, UserDoc, WriteModel } from '../stores/write-model';
 import type { ProvisionalReason } from '../ranking/provisional';
@@ -46,7 +47,13 @@ export async function expectedFeed(
   viewerId: string,
 ): Promise<{ items: ExpectedItem[] }> {
   const { wm, rm, config } = deps;
-  const rels = await wm.relationships.find({ $or: [{ from: viewerId }, { to: viewerId }], active: true }).toArray();
+  const lookup = await lookupFor(wm.posts.db);
+  // Either side by its own equality read (FerretDB pushes down no `$or`).
+  const rels = (
+    await Promise.all(
+      (['from', 'to'] as const).map((side) => lookup.byValues(wm.relationships, side, [viewerId], { active: true })),
+    )
+  ).flat();
   const pairs = new Map<string, PairState>();
   const pairOf = (other: string) => {
     let p = pairs.get(other);
@@ -68,8 +75,8 @@ export async function expectedFeed(
   const unpushed = new Map<string, Span[]>();
   if (followees.length) {
     const [records, gaps] = await Promise.all([
-      rm.pullAuthors.find({ _id: { $in: followees } }, { projection: { _id: 1, since: 1 } }).toArray(),
-      rm.pullGaps.find({ authorId: { $in: followees } }).toArray(),
+      lookup.byIds(rm.pullAuthors, followees, { _id: 1, since: 1 }),
+      lookup.byValues(rm.pullGaps, 'authorId', followees),
     ]);
     const add = (author: string, span: Span) => unpushed.set(author, [...(unpushed.get(author) ?? []), span]);
     // A current pull period is open-ended; records older than `since` cover everything.
@@ -93,8 +100,8 @@ export async function expectedFeed(
 
   const authors = [viewerId, ...grants.keys()];
   const [posts, users] = await Promise.all([
-    wm.posts.find({ authorId: { $in: authors }, deleted: false }).toArray(),
-    wm.users.find({ _id: { $in: authors } }).toArray(),
+    lookup.byValues(wm.posts, 'authorId', authors, { deleted: false }),
+    lookup.byIds(wm.users, authors),
   ]);
   const actors = new Map(users.map((u: UserDoc) => [u._id, actorSnapshot(u)]));
   const byAuthor = new Map<string, PostDoc[]>();

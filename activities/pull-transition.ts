@@ -1,3 +1,4 @@
+import { lookupFor } from '../stores/lookup';
 import { Context } from '@temporalio/activity';
 import { MongoServerError } from 'mongodb';
 import { invalidateFeeds } from '../stores/feed-cache';
@@ -68,7 +69,7 @@ export function createPullTransitionActivities({ db, graph, config }: Projection
       const author = await wm.users.findOne({ _id: req.authorId });
       if (!author) throw new Error(`author ${req.authorId} not found; retrying`);
       const actor = actorSnapshot(author);
-      const posts = (await wm.posts.find({ _id: { $in: req.postIds } }).toArray()).filter(
+      const posts = (await (await lookupFor(db)).byIds(wm.posts, req.postIds)).filter(
         (p) => !p.deleted && p.visibility === 'public',
       );
       const acceptedAt = new Date(req.acceptedAt);

@@ -117,10 +117,7 @@ export function createRepairActivities({ db, graph, config }: ProjectionDeps) {
       const want = new Set(expected.items.map((e) => e.post._id));
       const held = await rm.feedItems.find({ viewerId }, { projection: { _id: 1, postId: 1 } }).toArray();
       const extra = held.filter((h) => !want.has(h.postId)).map((h) => h._id);
-      let removed = 0;
-      for (let i = 0; i < extra.length; i += 500) {
-        removed += (await rm.feedItems.deleteMany({ _id: { $in: extra.slice(i, i + 500) } })).deletedCount;
-      }
+      const removed = await (await ids()).deleteByIds(rm.feedItems, extra);
       const written = await putItems(expected.items);
       await invalidateFeeds(db, [viewerId]);
       const readTimeItems = await readTime.count(viewerId, want, config.FEED_WINDOW_SIZE);

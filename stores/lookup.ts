@@ -43,6 +43,8 @@ export interface IdLookup {
     match: Document,
     rest: Document[],
   ): Promise<R[]>;
+  /** Deletes documents by `_id`; answers how many went. */
+  deleteByIds<T extends Document & { _id: string }>(coll: Collection<T>, ids: string[]): Promise<number>;
   readonly pointReads: boolean;
 }
 
@@ -104,6 +106,17 @@ export function createIdLookup(pointReads: boolean): IdLookup {
   return {
     pointReads,
     byValues,
+    async deleteByIds<T extends Document & { _id: string }>(coll: Collection<T>, ids: string[]): Promise<number> {
+      const unique = [...new Set(ids)];
+      if (!unique.length) return 0;
+      if (!pointReads) return (await coll.deleteMany({ _id: { $in: unique } } as unknown as Filter<T>)).deletedCount;
+      const counts = await mapLimited(
+        unique,
+        PARALLEL_READS,
+        async (id) => (await coll.deleteOne({ _id: id } as unknown as Filter<T>)).deletedCount,
+      );
+      return counts.reduce((a, b) => a + b, 0);
+    },
     async aggregateByValues<R extends Document>(
       coll: Collection<Document>,
       field: string,

@@ -1,5 +1,6 @@
-import { type Collection, type Db, type Filter, MongoBulkWriteError, MongoServerError } from 'mongodb';
-import { invalidateFeeds } from './feed-cache';
+import { type Collection, type Db, type Document, type Filter, MongoBulkWriteError, MongoServerError } from 'mongodb';
+import { bucketsBetween, invalidateFeeds, timeBucket } from './feed-cache';
+import { lookupFor } from './lookup';
 import type { PostType, Visibility } from './write-model';
 
 /**
@@ -40,6 +41,11 @@ export interface FeedItemDoc {
   /** When the command behind this write was accepted; `projectedAt - acceptedAt` is the projection lag. */
   acceptedAt: Date;
   projectedAt: Date;
+  /**
+   * `projectedAt` in whole minutes, set by the write helpers: the cap sweep and the lag report find recent writes by
+   * this equality, which FerretDB serves from an index (it pushes down no ranges).
+   */
+  projectedMinute?: number;
   /** Relevance; neutral until ranking scores the item. */
   score: number;
   modelVersion: string | null;
@@ -148,6 +154,7 @@ export async function ensureReadModelIndexes(db: Db): Promise<void> {
     rm.feedItems.createIndex({ postId: 1 }, { name: 'post' }),
     rm.feedItems.createIndex({ 'actor.id': 1 }, { name: 'actor' }),
     rm.feedItems.createIndex({ projectedAt: -1 }, { name: 'projected' }),
+    rm.feedItems.createIndex({ projectedMinute: 1 }, { name: 'projected_minute' }),
     rm.postSummaries.createIndex({ authorId: 1, createdAt: -1 }, { name: 'author_recent' }),
   ]);
 }
@@ -163,9 +170,21 @@ async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promis
   await Promise.all(lanes);
 }
 
-function contentOf(item: FeedItemDoc): FeedItemContent {
+export const PROJECTED_BUCKET_MS = 60_000;
+
+const projectedMinuteOf = (at: Date): number => timeBucket(at.getTime(), PROJECTED_BUCKET_MS);
+
+/** Writers' clocks may run ahead of ours; items stamped up to this far in the future still count as recent. */
+const CLOCK_SKEW_MS = 10 * 60_000;
+
+/** The minutes an item projected since `since` can carry. */
+const recentMinutes = (since: Date): number[] =>
+  bucketsBetween(since.getTime(), Math.max(Date.now(), since.getTime()) + CLOCK_SKEW_MS, PROJECTED_BUCKET_MS);
+
+function contentOf(item: FeedItemDoc): FeedItemContent & { projectedMinute: number } {
   const { version, actor, type, content, mediaUrls, visibility, acceptedAt, projectedAt } = item;
-  return { version, actor, type, content, mediaUrls, visibility, acceptedAt, projectedAt };
+  const projectedMinute = projectedMinuteOf(projectedAt);
+  return { version, actor, type, content, mediaUrls, visibility, acceptedAt, projectedAt, projectedMinute };
 }
 
 export interface FeedWriteResult {
@@ -181,9 +200,10 @@ export interface FeedWriteResult {
  * Writes feed items, guarded by version: new items are inserted in one batch; an item that already exists is
  * moved forward only if it holds an older version. Replaying the same page therefore changes nothing.
  */
-export async function writeFeedItems(rm: ReadModel, items: FeedItemDoc[]): Promise<FeedWriteResult> {
+export async function writeFeedItems(rm: ReadModel, page: FeedItemDoc[]): Promise<FeedWriteResult> {
   const result: FeedWriteResult = { inserted: 0, upgraded: 0, unchanged: 0 };
-  if (items.length === 0) return result;
+  if (page.length === 0) return result;
+  const items = page.map((item) => ({ ...item, projectedMinute: projectedMinuteOf(item.projectedAt) }));
   let existing: FeedItemDoc[] = [];
   try {
     result.inserted = (await rm.feedItems.insertMany(items, { ordered: false })).insertedCount;
@@ -243,7 +263,10 @@ export async function updatePostItems(
   postId: string,
   fields: Omit<FeedItemContent, 'actor'>,
 ): Promise<number> {
-  const res = await rm.feedItems.updateMany({ postId, version: { $lt: fields.version } }, { $set: fields });
+  const res = await rm.feedItems.updateMany(
+    { postId, version: { $lt: fields.version } },
+    { $set: { ...fields, projectedMinute: projectedMinuteOf(fields.projectedAt) } },
+  );
   return res.modifiedCount;
 }
 
@@ -284,17 +307,20 @@ async function trimViewer(rm: ReadModel, viewerId: string, cap: number): Promise
     .sort({ createdAt: -1, postId: -1 })
     .skip(cap)
     .toArray();
+  const lookup = await lookupFor(rm.feedItems.db);
   let trimmed = 0;
   for (let i = 0; i < stale.length; i += 500) {
-    const ids = stale.slice(i, i + 500).map((d) => d._id);
-    trimmed += (await rm.feedItems.deleteMany({ _id: { $in: ids } })).deletedCount;
+    trimmed += await lookup.deleteByIds(
+      rm.feedItems,
+      stale.slice(i, i + 500).map((d) => d._id),
+    );
   }
   return trimmed;
 }
 
 /**
  * Streams `viewerId` of the items matching each filter, in batches, pausing between batches: a sweep is background
- * work and must leave the store to the fan-outs (on FerretDB every such read is a scan of the collection).
+ * work and must leave the store to the fan-outs.
  */
 async function forEachViewerId(
   rm: ReadModel,
@@ -318,21 +344,43 @@ const FULL_SCAN_ABOVE = 2_000;
 
 /**
  * Enforces the per-viewer cap: every viewer written to since `since` keeps their newest `cap` items. Only those
- * viewers can have grown, and the `projected` index finds them; their items are counted through `viewer_recent`.
+ * viewers can have grown; they are found by the minutes their items were projected in, and counted per viewer.
  */
 export async function trimFeedsToCap(
   rm: ReadModel,
   opts: { cap: number; since: Date; pauseMs?: number },
 ): Promise<{ viewers: number; trimmedViewers: number; trimmed: number }> {
   const pauseMs = opts.pauseMs ?? 0;
+  const lookup = await lookupFor(rm.feedItems.db);
   const touched = new Set<string>();
-  await forEachViewerId(rm, [{ projectedAt: { $gte: opts.since } }], pauseMs, (v) => touched.add(v));
+  for (const minute of recentMinutes(opts.since)) {
+    const recent = await lookup.byValues(
+      rm.feedItems,
+      'projectedMinute',
+      [minute],
+      { projectedAt: { $gte: opts.since } },
+      { projection: { viewerId: 1 } },
+    );
+    for (const { viewerId } of recent) touched.add(viewerId);
+    if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+  }
   const ids = [...touched];
-  const filters: Filter<FeedItemDoc>[] = [];
-  if (ids.length > FULL_SCAN_ABOVE) filters.push({});
-  else for (let i = 0; i < ids.length; i += 500) filters.push({ viewerId: { $in: ids.slice(i, i + 500) } });
   const counts = new Map<string, number>();
-  await forEachViewerId(rm, filters, pauseMs, (v) => counts.set(v, (counts.get(v) ?? 0) + 1));
+  if (ids.length > FULL_SCAN_ABOVE) {
+    await forEachViewerId(rm, [{}], pauseMs, (v) => counts.set(v, (counts.get(v) ?? 0) + 1));
+  } else {
+    for (let i = 0; i < ids.length; i += 200) {
+      const rows = await lookup.aggregateByValues<{ _id: string; n: number }>(
+        rm.feedItems as unknown as Collection<Document>,
+        'viewerId',
+        ids.slice(i, i + 200),
+        {},
+        [{ $group: { _id: '$viewerId', n: { $sum: 1 } } }],
+      );
+      for (const r of rows) counts.set(r._id, r.n);
+      if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  }
   let trimmed = 0;
   let trimmedViewers = 0;
   for (const [viewerId, n] of counts) {
@@ -464,9 +512,14 @@ export async function projectionLag(
   opts: { since: Date; reason?: FeedReason; limit?: number },
 ): Promise<LagDistribution> {
   const filter = { projectedAt: { $gte: opts.since }, ...(opts.reason ? { reason: opts.reason } : {}) };
-  const docs = await rm.feedItems
-    .find(filter, { projection: { _id: 0, acceptedAt: 1, projectedAt: 1 } })
-    .limit(opts.limit ?? 1_000_000)
-    .toArray();
+  const minutes = recentMinutes(opts.since);
+  const docs = (
+    await (
+      await lookupFor(rm.feedItems.db)
+    ).byValues(rm.feedItems, 'projectedMinute', minutes, filter, {
+      projection: { _id: 0, acceptedAt: 1, projectedAt: 1 },
+      limit: opts.limit,
+    })
+  ).slice(0, opts.limit ?? 1_000_000);
   return distribution(docs.map((d) => d.projectedAt.getTime() - d.acceptedAt.getTime()));
 }

@@ -50,6 +50,8 @@ const SHAPES: Shape[] = [
     collection: 'feed_items',
     filter: { 'actor.id': 'u7', 'actor.version': { $lt: 2 } },
   },
+  // stores/read-model.ts: the cap sweep and the lag report find recent writes by the minute they were projected in.
+  { name: 'recent writes by minute', collection: 'feed_items', filter: { projectedMinute: 7 } },
   { name: 'purge of an author', collection: 'feed_items', filter: { viewerId: 'v7', 'actor.id': 'u7' } },
   // services/query/items.ts: followed pull authors' posts, one author per read.
   {
@@ -106,6 +108,7 @@ async function seed(stores: TestStores): Promise<void> {
         createdAt: new Date(t0 + i * 1000),
         acceptedAt: new Date(t0),
         projectedAt: new Date(t0),
+        projectedMinute: (v * ITEMS_PER_VIEWER + i) % 500,
         score: 1,
         reason: 'follow',
       });
