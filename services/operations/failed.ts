@@ -58,12 +58,12 @@ export function filterOf(f: FilterMessage | undefined): FailedProjectionFilter {
 const digest = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
 /**
- * The batch's business key: the filter as asked (before its upper bound is frozen) and the request id, so a repeat
- * of the same call joins the same batch.
+ * The batch's business key: the deployment (its task-queue prefix), the filter as asked (before its upper bound is
+ * frozen) and the request id, so a repeat of the same call joins the same batch.
  */
-export function batchWorkflowId(filter: FailedProjectionFilter, requestId: string): string {
+export function batchWorkflowId(prefix: string, filter: FailedProjectionFilter, requestId: string): string {
   const canonical = Object.fromEntries(Object.entries(filter).sort(([a], [b]) => a.localeCompare(b)));
-  return `replay-failed/${digest(canonical).slice(0, 16)}/${requestId}`;
+  return `${prefix}replay-failed/${digest(canonical).slice(0, 16)}/${requestId}`;
 }
 
 /** A page token names the query it pages, so a token reused with another filter is refused instead of misread. */

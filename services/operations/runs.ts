@@ -36,8 +36,8 @@ const STATES: Record<string, OperationState> = {
   CONTINUED_AS_NEW: OperationState.CONTINUED_AS_NEW,
 };
 
-/** Time kept back from the call's deadline to describe the run and answer. */
-const ANSWER_MARGIN_MS = 500;
+/** Time kept back from the call's deadline to describe the run and answer: a quarter of it, at most this. */
+const ANSWER_MARGIN_MS = 1_000;
 /** A running workflow's progress query waits no longer for a worker to answer. */
 const QUERY_TIMEOUT_MS = 2_000;
 /** Continue-as-new links followed at most. */
@@ -57,7 +57,7 @@ export function waitBudgetMs(ctx: HandlerContext, waitSeconds: number): number |
   const deadline = ctx.timeoutMs();
   const bounds = [
     ...(waitSeconds ? [waitSeconds * 1000] : []),
-    ...(deadline !== undefined ? [Math.max(0, deadline - Math.min(ANSWER_MARGIN_MS, deadline / 5))] : []),
+    ...(deadline !== undefined ? [Math.max(0, deadline - Math.min(ANSWER_MARGIN_MS, deadline / 4))] : []),
   ];
   return bounds.length ? Math.min(...bounds) : undefined;
 }

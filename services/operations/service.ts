@@ -259,7 +259,7 @@ export function createOperationsService({
       };
       if (req.dryRun) return { workflowId: '', started: false, matched: await failed.count(frozen) };
       const requestId = requireId('request_id', req.requestId);
-      const workflowId = batchWorkflowId(filter, requestId);
+      const workflowId = batchWorkflowId(config.TASK_QUEUE_PREFIX, filter, requestId);
       const started = await failed.startBatch(workflowId, { filter: frozen, ratePerSecond, maxConcurrent });
       const view = req.wait
         ? await runs.waitFor(workflowId, waitBudgetMs(ctx, req.waitSeconds), ctx.signal)
