@@ -18,6 +18,7 @@ import {
   type CheckScope as Scope,
   type ConsistencyCheckInput,
   type ConsistencyReport,
+  type FeedOperation,
   PROJECTION_KINDS,
   type RebuildFeedResult,
   SCHEDULES,
@@ -93,8 +94,17 @@ export function createOperationsService({
     return states;
   }
 
-  /** Starts a workflow, or joins the running one of the same id. */
-  async function startOrJoin(workflowType: string, workflowId: string, args: unknown[]) {
+  /**
+   * Starts a workflow, or joins the running one of the same id. It carries its FeedOperation (and post or viewer)
+   * from the start, so GetOperation and the UI name its kind before a worker has picked it up.
+   */
+  async function startOrJoin(
+    workflowType: string,
+    workflowId: string,
+    args: unknown[],
+    kind: FeedOperation,
+    ids: { postId?: string; viewerId?: string },
+  ) {
     try {
       return {
         handle: await temporal.workflow.start(workflowType, {
@@ -102,6 +112,11 @@ export function createOperationsService({
           workflowId,
           args,
           workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          typedSearchAttributes: [
+            { key: SEARCH_ATTRIBUTES.feedOperation, value: kind },
+            ...(ids.postId ? [{ key: SEARCH_ATTRIBUTES.postId, value: ids.postId }] : []),
+            ...(ids.viewerId ? [{ key: SEARCH_ATTRIBUTES.viewerId, value: ids.viewerId }] : []),
+          ],
         }),
         started: true,
       };
@@ -123,7 +138,7 @@ export function createOperationsService({
       const post = await wm.posts.findOne({ _id: postId }, { projection: { version: 1 } });
       if (!post) throw notFound(`post ${postId} does not exist`);
       const workflowId = `replay/post/${postId}/v${post.version}`;
-      const { started } = await startOrJoin('replayFanoutWorkflow', workflowId, [{ postId }]);
+      const { started } = await startOrJoin('replayFanoutWorkflow', workflowId, [{ postId }], 'replay', { postId });
       const view = req.wait
         ? await runs.waitFor(workflowId, waitBudgetMs(ctx, req.waitSeconds), ctx.signal)
         : await runs.describe(workflowId);
@@ -136,7 +151,9 @@ export function createOperationsService({
       const user = await wm.users.findOne({ _id: userId }, { projection: { _id: 1 } });
       if (!user) throw notFound(`member ${userId} does not exist`);
       const workflowId = `rebuild/feed/${userId}`;
-      await startOrJoin('rebuildFeedWorkflow', workflowId, [{ viewerId: userId }]);
+      await startOrJoin('rebuildFeedWorkflow', workflowId, [{ viewerId: userId }], 'rebuild', {
+        viewerId: userId,
+      });
       const view = req.noWait
         ? await runs.describe(workflowId)
         : await runs.waitFor(workflowId, waitBudgetMs(ctx, req.waitSeconds), ctx.signal);
