@@ -1107,7 +1107,8 @@ export const CheckScopeSchema: GenEnum<CheckScope> = /*@__PURE__*/
 export const OperationsService: GenService<{
   /**
    * ReplayFanout re-projects the post's latest version to its current audience and purges viewers no longer in
-   * it. Idempotent: a replay of a replay writes nothing new. Returns at once with the workflow id.
+   * it. Idempotent: a replay of a replay writes nothing new. Returns at once with the workflow id, or with
+   * `wait` when the replay is done (bounded by wait_seconds and the call's deadline).
    *
    * @generated from rpc feedflow.v1.OperationsService.ReplayFanout
    */
@@ -1117,7 +1118,8 @@ export const OperationsService: GenService<{
     output: typeof ReplayFanoutResponseSchema;
   },
   /**
-   * RebuildFeed rebuilds one member's feed from the write model and the graph, and waits for it.
+   * RebuildFeed rebuilds one member's feed from the write model and the graph, and waits for it (bounded by
+   * wait_seconds and the call's deadline) unless no_wait.
    *
    * @generated from rpc feedflow.v1.OperationsService.RebuildFeed
    */
