@@ -3,22 +3,58 @@ import type { Db } from 'mongodb';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { metrics } from '../lib/metrics';
-import { createOutbox } from '../services/command/outbox';
+import { createOutbox, projectionStart } from '../services/command/outbox';
 import { reportsOf } from '../stores/consistency-reports';
+import { failedProjectionPage, failedProjectionQuery } from '../stores/workflow-runs';
 import { writeModel } from '../stores/write-model';
-import type { ConsistencyReport, OutboxSweepResult } from '../workflows/shared';
+import {
+  type ConsistencyReport,
+  type FailedProjectionFilter,
+  type FailedProjectionPage,
+  type OutboxSweepResult,
+  type ProjectionRestart,
+  TASK_QUEUES,
+} from '../workflows/shared';
 
 export interface OperationsDeps {
   db: Db;
   temporal: Client;
-  config: Pick<Config, 'TASK_QUEUE_PREFIX' | 'FAULT_INJECTION'>;
+  config: Pick<Config, 'TASK_QUEUE_PREFIX' | 'FAULT_INJECTION' | 'PROJECTION_TIMEOUT_MS'>;
   logger: Logger;
 }
 
 /** The operations side of the pipeline: the scheduled outbox sweep, and the record of consistency checks. */
 export function createOperationsActivities({ db, temporal, config, logger }: OperationsDeps) {
-  const outbox = createOutbox({ wm: writeModel(db), temporal, config, logger });
+  const wm = writeModel(db);
+  const outbox = createOutbox({ wm, temporal, config, logger });
+  const queues = [TASK_QUEUES.projection, TASK_QUEUES.priority].map((q) => config.TASK_QUEUE_PREFIX + q);
   return {
+    /**
+     * One page of the failed projections the filter matches, as restarts read from their events (the commit point),
+     * so a batch starts each exactly as the command side first did.
+     */
+    async failedProjectionRestarts(input: {
+      filter: FailedProjectionFilter;
+      pageToken?: string;
+      pageSize: number;
+    }): Promise<FailedProjectionPage> {
+      const page = await failedProjectionPage(temporal, {
+        query: failedProjectionQuery(input.filter, queues),
+        pageSize: input.pageSize,
+        token: input.pageToken ? Buffer.from(input.pageToken, 'base64') : undefined,
+        failureContains: input.filter.failureContains,
+        withFailure: false,
+      });
+      // Point reads: an `_id` equality is the one filter every supported store pushes down.
+      const events = await Promise.all(page.runs.map((r) => wm.events.findOne({ _id: r.workflowId })));
+      const restarts = events.map((ev) => ev && projectionStart(ev, config)).filter((r): r is ProjectionRestart => !!r);
+      return {
+        restarts,
+        unreplayable: page.runs.length - restarts.length,
+        next: page.next ? Buffer.from(page.next).toString('base64') : null,
+      };
+    },
+
     /** Completes every event still pending after `olderThanMs`: applies it and starts its projection. */
     async sweepOutbox(input: { olderThanMs: number }): Promise<OutboxSweepResult> {
       return { started: await outbox.sweep(input.olderThanMs) };

@@ -139,6 +139,9 @@ const schema = z.object({
   /** Test-only fault injection: `exit-after-commit` kills the process between the write-model commit and the
    * workflow start, to prove the outbox sweeper recovers the projection. */
   FAULT_INJECTION: z.enum(['none', 'exit-after-commit']).default('none'),
+  /** Bounds a projection run (its whole continue-as-new chain): past it the run times out instead of retrying a
+   * store that stays down, and ListFailedProjections / ReplayFailedProjections find it. 0: no bound. */
+  PROJECTION_TIMEOUT_MS: z.coerce.number().int().min(0).default(0),
   /** Temporal Schedules the projection worker creates (or updates) at start: checks and the outbox sweep. */
   SCHEDULES_ENABLED: bool.prefault('true'),
   /** Missed scheduled runs older than this are skipped, not caught up. */

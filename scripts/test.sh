@@ -18,6 +18,7 @@ step "typecheck" npx tsc --noEmit -p .
 step "eslint" npx eslint .
 step "prettier" npx prettier --check . --log-level warn
 step "buf lint" npx buf lint
+step "buf breaking against the previous commit" bash scripts/check-breaking.sh
 step "generated code up to date" bash scripts/check-generated.sh
 step "docker-compose.yml" bash scripts/check-compose.sh
 

@@ -16,3 +16,4 @@ export * from './consistency-check';
 export * from './rebuild-feed';
 export * from './replay-fanout';
 export * from './outbox-sweep';
+export * from './replay-failed-projections';

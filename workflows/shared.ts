@@ -38,7 +38,25 @@ export type EventType = (typeof EVENT_TYPES)[number];
 export type ProjectionKind = 'fanout' | 'update' | 'delete' | 'backfill' | 'purge' | 'profile' | 'engagement';
 /** What operators find runs by, in the FeedOperation search attribute. */
 export type FeedOperation =
-  ProjectionKind | 'pull-transition' | 'trim' | 'consistency' | 'repair' | 'rebuild' | 'replay' | 'outbox';
+  | ProjectionKind
+  | 'pull-transition'
+  | 'trim'
+  | 'consistency'
+  | 'repair'
+  | 'rebuild'
+  | 'replay'
+  | 'replay-failed'
+  | 'outbox';
+
+export const PROJECTION_KINDS: readonly ProjectionKind[] = [
+  'fanout',
+  'update',
+  'delete',
+  'backfill',
+  'purge',
+  'profile',
+  'engagement',
+];
 
 interface Route {
   kind: ProjectionKind;
@@ -561,6 +579,84 @@ export interface ReplayFanoutResult {
 
 export interface OutboxSweepResult {
   started: number;
+}
+
+/** Projections whose latest run closed in one of these states may be started again under the same id. */
+export const REPLAYABLE_STATUSES = ['Failed', 'TimedOut', 'Terminated', 'Canceled'] as const;
+
+/** Which failed projections a listing or a batch replay covers; ISO times, every field optional. */
+export interface FailedProjectionFilter {
+  kind?: ProjectionKind;
+  postId?: string;
+  viewerId?: string;
+  closedAfter?: string;
+  closedBefore?: string;
+  failureContains?: string;
+}
+
+/** How to start a failed projection again: its own id, type, queue and input, read from its event. */
+export interface ProjectionRestart {
+  workflowId: string;
+  workflowType: string;
+  taskQueue: string;
+  args: ProjectionInput[];
+  /** Search attribute name → value, so the new run is found like the first. */
+  searchAttributes: Record<string, string>;
+  /** The deployment's PROJECTION_TIMEOUT_MS; 0: none. */
+  executionTimeoutMs: number;
+}
+
+export interface FailedProjectionPage {
+  restarts: ProjectionRestart[];
+  /** Failed runs matched on this page whose event is gone: nothing to start them from. */
+  unreplayable: number;
+  /** Opaque visibility page token (base64), or null after the last page. */
+  next: string | null;
+}
+
+export interface ReplayBatchProgress {
+  matched: number;
+  replayed: number;
+  skipped: number;
+  failed: number;
+  itemsWritten: number;
+  done: boolean;
+}
+
+export interface ReplayFailedInput {
+  /** closedBefore is always set: the batch covers failures up to its start, never its own replays. */
+  filter: FailedProjectionFilter;
+  ratePerSecond: number;
+  maxConcurrent: number;
+  /** Set by the workflow's own continue-as-new. */
+  pageToken?: string;
+  progress?: ReplayBatchProgress;
+}
+
+export const batchProgressQuery = defineQuery<ReplayBatchProgress>('progress');
+
+/** Feed items a finished workflow's result says it wrote; 0 for kinds that write none. */
+export function itemsWrittenOf(workflowType: string, result: unknown): number {
+  const r = (result ?? {}) as Record<string, unknown>;
+  const n = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  switch (workflowType) {
+    case 'fanoutPostWorkflow':
+    case 'replayFanoutWorkflow':
+    case 'replayFailedProjectionsWorkflow':
+      return n(r.itemsWritten);
+    case 'updatePostWorkflow':
+      return n(r.itemsUpdated);
+    case 'profileWorkflow':
+      return n(r.itemsRefreshed);
+    case 'rebuildFeedWorkflow':
+      return n(r.written);
+    case 'consistencyCheckWorkflow':
+      return n(r.repaired);
+    case 'backfillWorkflow':
+      return Object.values((r.backfilled ?? {}) as Record<string, unknown>).reduce<number>((a, v) => a + n(v), 0);
+    default:
+      return 0;
+  }
 }
 
 /** The schedules a deployment runs, by id suffix (ids carry TASK_QUEUE_PREFIX). */

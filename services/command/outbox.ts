@@ -4,7 +4,13 @@ import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import { metrics } from '../../lib/metrics';
 import type { EventDoc, WriteModel } from '../../stores/write-model';
-import { PROJECTIONS, SEARCH_ATTRIBUTES, TASK_QUEUES, type ProjectionInput } from '../../workflows/shared';
+import {
+  PROJECTIONS,
+  type ProjectionInput,
+  type ProjectionRestart,
+  SEARCH_ATTRIBUTES,
+  TASK_QUEUES,
+} from '../../workflows/shared';
 import { applyEvent } from './apply';
 import { invalidateFeeds } from '../../stores/feed-cache';
 
@@ -25,7 +31,7 @@ export interface Outbox {
 export interface OutboxDeps {
   wm: WriteModel;
   temporal: Client;
-  config: Pick<Config, 'TASK_QUEUE_PREFIX' | 'FAULT_INJECTION'>;
+  config: Pick<Config, 'TASK_QUEUE_PREFIX' | 'FAULT_INJECTION' | 'PROJECTION_TIMEOUT_MS'>;
   logger: Logger;
 }
 
@@ -70,19 +76,40 @@ async function invalidateForReaders(wm: WriteModel, ev: EventDoc): Promise<void>
   }
 }
 
+/**
+ * How an event's projection starts: the event id as workflow id, its route's type and queue, the search attributes
+ * operators find it by. Null for events that project nothing. A failed projection is started again the same way.
+ */
+export function projectionStart(
+  ev: EventDoc,
+  config: Pick<Config, 'TASK_QUEUE_PREFIX' | 'PROJECTION_TIMEOUT_MS'>,
+): ProjectionRestart | null {
+  const route = PROJECTIONS[ev.type];
+  if (!route) return null;
+  const input = projectionInput(ev);
+  return {
+    workflowId: ev._id,
+    workflowType: route.workflowType,
+    taskQueue: config.TASK_QUEUE_PREFIX + TASK_QUEUES[route.queue],
+    args: [input],
+    searchAttributes: Object.fromEntries(searchAttributes(ev, input).map((p) => [p.key.name, String(p.value)])),
+    executionTimeoutMs: config.PROJECTION_TIMEOUT_MS,
+  };
+}
+
 export function createOutbox({ wm, temporal, config, logger }: OutboxDeps): Outbox {
   const startProjection = async (ev: EventDoc): Promise<void> => {
-    const route = PROJECTIONS[ev.type];
-    if (!route) return;
-    const input = projectionInput(ev);
+    const start = projectionStart(ev, config);
+    if (!start) return;
     try {
-      await temporal.workflow.start(route.workflowType, {
-        taskQueue: config.TASK_QUEUE_PREFIX + TASK_QUEUES[route.queue],
-        workflowId: ev._id,
-        args: [input],
+      await temporal.workflow.start(start.workflowType, {
+        taskQueue: start.taskQueue,
+        workflowId: start.workflowId,
+        args: start.args,
         // A finished projection is never re-run by a late duplicate start; a failed one may be started again.
         workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-        typedSearchAttributes: searchAttributes(ev, input),
+        typedSearchAttributes: searchAttributes(ev, start.args[0]),
+        ...(start.executionTimeoutMs ? { workflowExecutionTimeout: start.executionTimeoutMs } : {}),
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

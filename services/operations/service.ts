@@ -1,11 +1,12 @@
 import type { ServiceImpl } from '@connectrpc/connect';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import {
   CheckScope,
   type ConsistencyReport as ReportMessage,
+  OperationState,
   type OperationsService,
   type ScheduleState,
 } from '../../gen/feedflow/v1/operations_pb';
@@ -17,12 +18,16 @@ import {
   type CheckScope as Scope,
   type ConsistencyCheckInput,
   type ConsistencyReport,
+  type FeedOperation,
+  PROJECTION_KINDS,
   type RebuildFeedResult,
   SCHEDULES,
   SEARCH_ATTRIBUTES,
   TASK_QUEUES,
 } from '../../workflows/shared';
 import { DomainError, invalid, notFound } from '../shared/errors';
+import { batchWorkflowId, createFailedProjections, filterOf } from './failed';
+import { createOperationReader, type OperationView, waitBudgetMs } from './runs';
 
 export interface OperationsDeps {
   db: Db;
@@ -38,18 +43,7 @@ export interface OperationsDeps {
 }
 
 const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
-const KINDS = [
-  'fanout',
-  'update',
-  'delete',
-  'backfill',
-  'purge',
-  'pull-transition',
-  'profile',
-  'engagement',
-  'consistency',
-  'replay',
-];
+const KINDS = [...PROJECTION_KINDS, 'pull-transition', 'consistency', 'replay', 'rebuild', 'replay-failed'];
 
 function requireId(name: string, value: string): string {
   if (!value) throw invalid(`${name} is required`);
@@ -100,8 +94,17 @@ export function createOperationsService({
     return states;
   }
 
-  /** Starts a workflow, or joins the running one of the same id. */
-  async function startOrJoin(workflowType: string, workflowId: string, args: unknown[]) {
+  /**
+   * Starts a workflow, or joins the running one of the same id. It carries its FeedOperation (and post or viewer)
+   * from the start, so GetOperation and the UI name its kind before a worker has picked it up.
+   */
+  async function startOrJoin(
+    workflowType: string,
+    workflowId: string,
+    args: unknown[],
+    kind: FeedOperation,
+    ids: { postId?: string; viewerId?: string },
+  ) {
     try {
       return {
         handle: await temporal.workflow.start(workflowType, {
@@ -109,6 +112,11 @@ export function createOperationsService({
           workflowId,
           args,
           workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          typedSearchAttributes: [
+            { key: SEARCH_ATTRIBUTES.feedOperation, value: kind },
+            ...(ids.postId ? [{ key: SEARCH_ATTRIBUTES.postId, value: ids.postId }] : []),
+            ...(ids.viewerId ? [{ key: SEARCH_ATTRIBUTES.viewerId, value: ids.viewerId }] : []),
+          ],
         }),
         started: true,
       };
@@ -118,44 +126,56 @@ export function createOperationsService({
     }
   }
 
-  const failure = (err: unknown): never => {
-    if (err instanceof WorkflowFailedError) {
-      throw new DomainError('unavailable', `${err.message}: ${err.cause?.message ?? 'unknown cause'}`);
-    }
-    throw err;
-  };
+  const runs = createOperationReader(temporal, config.TASK_QUEUE_PREFIX);
+  const failed = createFailedProjections(temporal, config.TASK_QUEUE_PREFIX);
+  const closedBadly = (view: OperationView) =>
+    view.operation.state !== OperationState.COMPLETED && view.operation.state !== OperationState.RUNNING;
 
   return {
-    /** Starts (or joins) the replay of the post's latest version; answers with its workflow id at once. */
-    async replayFanout(req) {
+    /** Starts (or joins) the replay of the post's latest version; with `wait`, answers when it is done. */
+    async replayFanout(req, ctx) {
       const postId = requireId('post_id', req.postId);
       const post = await wm.posts.findOne({ _id: postId }, { projection: { version: 1 } });
       if (!post) throw notFound(`post ${postId} does not exist`);
       const workflowId = `replay/post/${postId}/v${post.version}`;
-      const { started } = await startOrJoin('replayFanoutWorkflow', workflowId, [{ postId }]);
-      return { workflowId, version: post.version, started };
+      const { started } = await startOrJoin('replayFanoutWorkflow', workflowId, [{ postId }], 'replay', { postId });
+      const view = req.wait
+        ? await runs.waitFor(workflowId, waitBudgetMs(ctx, req.waitSeconds), ctx.signal)
+        : await runs.describe(workflowId);
+      return { workflowId, version: post.version, started, operation: view.operation };
     },
 
-    /** Rebuilds the member's feed and waits for the rebuild. */
-    async rebuildFeed(req) {
+    /** Rebuilds the member's feed and waits for the rebuild (within the deadline), unless no_wait. */
+    async rebuildFeed(req, ctx) {
       const userId = requireId('user_id', req.userId);
       const user = await wm.users.findOne({ _id: userId }, { projection: { _id: 1 } });
       if (!user) throw notFound(`member ${userId} does not exist`);
       const workflowId = `rebuild/feed/${userId}`;
-      const { handle } = await startOrJoin('rebuildFeedWorkflow', workflowId, [{ viewerId: userId }]);
-      const result = (await handle.result().catch(failure)) as RebuildFeedResult;
+      await startOrJoin('rebuildFeedWorkflow', workflowId, [{ viewerId: userId }], 'rebuild', {
+        viewerId: userId,
+      });
+      const view = req.noWait
+        ? await runs.describe(workflowId)
+        : await runs.waitFor(workflowId, waitBudgetMs(ctx, req.waitSeconds), ctx.signal);
+      if (closedBadly(view)) throw new DomainError('unavailable', `rebuild ${workflowId}: ${view.operation.error}`);
+      const result = view.result as RebuildFeedResult | undefined;
       return {
         workflowId,
-        items: result.items,
-        written: result.written,
-        removed: result.removed,
-        pulledItems: result.pulled ?? 0,
-        discoveryItems: result.discovery ?? 0,
+        ...(result
+          ? {
+              items: result.items,
+              written: result.written,
+              removed: result.removed,
+              pulledItems: result.pulled ?? 0,
+              discoveryItems: result.discovery ?? 0,
+            }
+          : {}),
+        operation: view.operation,
       };
     },
 
-    /** Runs a check now, with its repairs; waits for the report unless no_wait. */
-    async runConsistencyCheck(req) {
+    /** Runs a check now, with its repairs; waits for the report (within the deadline) unless no_wait. */
+    async runConsistencyCheck(req, ctx) {
       const scope = scopeOf(req.scope);
       if (!scope) throw invalid('scope must be CHECK_SCOPE_RECENT or CHECK_SCOPE_DEEP');
       if (req.windowSeconds > 86_400) throw invalid('window_seconds must be at most 86400 (1 day)');
@@ -174,15 +194,17 @@ export function createOperationsService({
         args: [input],
         typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.feedOperation, value: 'consistency' }],
       });
-      if (req.noWait) return { workflowId };
-      try {
-        return { workflowId, report: toMessage((await handle.result()) as ConsistencyReport) };
-      } catch (err) {
-        // A check whose repairs failed still has its report: return it, failures counted.
-        const stored = await reportsOf(db).findOne({ workflowId });
-        if (stored) return { workflowId, report: toMessage(stored) };
-        return failure(err);
+      if (req.noWait) return { workflowId, operation: (await runs.describe(handle.workflowId)).operation };
+      const view = await runs.waitFor(workflowId, waitBudgetMs(ctx, req.waitSeconds), ctx.signal);
+      const { operation } = view;
+      if (operation.state === OperationState.COMPLETED) {
+        return { workflowId, report: toMessage(view.result as ConsistencyReport), operation };
       }
+      if (operation.state === OperationState.RUNNING) return { workflowId, operation };
+      // A check whose repairs failed still has its report: return it, failures counted.
+      const stored = await reportsOf(db).findOne({ workflowId });
+      if (stored) return { workflowId, report: toMessage(stored), operation };
+      throw new DomainError('unavailable', `check ${workflowId}: ${operation.error}`);
     },
 
     /** The latest reports, newest first. */
@@ -233,6 +255,41 @@ export function createOperationsService({
       const note = req.note || 'paused through OperationsService';
       for (const s of await scheduleStates()) await temporal.schedule.getHandle(s.scheduleId).pause(note);
       return { schedules: await scheduleStates() };
+    },
+
+    /** The operation's state, items written, error and times, from its latest run. */
+    async getOperation(req) {
+      return { operation: (await runs.describe(req.workflowId, req.runId)).operation };
+    },
+
+    /** One page of the failed projections the filter matches, newest first. */
+    async listFailedProjections(req) {
+      const pageSize = req.pageSize || 20;
+      if (pageSize > 100) throw invalid('page_size must be 1 to 100');
+      return failed.list(filterOf(req.filter), pageSize, req.pageToken);
+    },
+
+    /** Counts (dry run) or replays, as one batch workflow, the failed projections the filter matches. */
+    async replayFailedProjections(req, ctx) {
+      const filter = filterOf(req.filter);
+      const ratePerSecond = req.ratePerSecond || 10;
+      const maxConcurrent = req.maxConcurrent || 5;
+      if (ratePerSecond > 100) throw invalid('rate_per_second must be 1 to 100');
+      if (maxConcurrent > 50) throw invalid('max_concurrent must be 1 to 50');
+      // The batch covers failures up to now: its own replays that fail again are never in its scope.
+      const now = new Date().toISOString();
+      const frozen = {
+        ...filter,
+        closedBefore: filter.closedBefore && filter.closedBefore < now ? filter.closedBefore : now,
+      };
+      if (req.dryRun) return { workflowId: '', started: false, matched: await failed.count(frozen) };
+      const requestId = requireId('request_id', req.requestId);
+      const workflowId = batchWorkflowId(config.TASK_QUEUE_PREFIX, filter, requestId);
+      const started = await failed.startBatch(workflowId, { filter: frozen, ratePerSecond, maxConcurrent });
+      const view = req.wait
+        ? await runs.waitFor(workflowId, waitBudgetMs(ctx, req.waitSeconds), ctx.signal)
+        : await runs.describe(workflowId);
+      return { workflowId, started, matched: view.operation.batch?.matched ?? 0, operation: view.operation };
     },
 
     /** Resumes every feedflow schedule. */

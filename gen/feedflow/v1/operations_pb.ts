@@ -12,7 +12,448 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file feedflow/v1/operations.proto.
  */
 export const file_feedflow_v1_operations: GenFile = /*@__PURE__*/
-  fileDesc("ChxmZWVkZmxvdy92MS9vcGVyYXRpb25zLnByb3RvEgtmZWVkZmxvdy52MSImChNSZXBsYXlGYW5vdXRSZXF1ZXN0Eg8KB3Bvc3RfaWQYASABKAkiTQoUUmVwbGF5RmFub3V0UmVzcG9uc2USEwoLd29ya2Zsb3dfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIPCgdzdGFydGVkGAMgASgIIiUKElJlYnVpbGRGZWVkUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIooBChNSZWJ1aWxkRmVlZFJlc3BvbnNlEhMKC3dvcmtmbG93X2lkGAEgASgJEg0KBWl0ZW1zGAIgASgNEg8KB3dyaXR0ZW4YAyABKA0SDwoHcmVtb3ZlZBgEIAEoDRIUCgxwdWxsZWRfaXRlbXMYBSABKA0SFwoPZGlzY292ZXJ5X2l0ZW1zGAYgASgNIoIBChpSdW5Db25zaXN0ZW5jeUNoZWNrUmVxdWVzdBImCgVzY29wZRgBIAEoDjIXLmZlZWRmbG93LnYxLkNoZWNrU2NvcGUSFgoOd2luZG93X3NlY29uZHMYAiABKA0SEwoLc2FtcGxlX3NpemUYAyABKA0SDwoHbm9fd2FpdBgEIAEoCCJiChtSdW5Db25zaXN0ZW5jeUNoZWNrUmVzcG9uc2USEwoLd29ya2Zsb3dfaWQYASABKAkSLgoGcmVwb3J0GAIgASgLMh4uZmVlZGZsb3cudjEuQ29uc2lzdGVuY3lSZXBvcnQiVAobR2V0Q29uc2lzdGVuY3lSZXBvcnRSZXF1ZXN0Eg0KBWxpbWl0GAEgASgNEiYKBXNjb3BlGAIgASgOMhcuZmVlZGZsb3cudjEuQ2hlY2tTY29wZSJPChxHZXRDb25zaXN0ZW5jeVJlcG9ydFJlc3BvbnNlEi8KB3JlcG9ydHMYASADKAsyHi5mZWVkZmxvdy52MS5Db25zaXN0ZW5jeVJlcG9ydCLlAgoRQ29uc2lzdGVuY3lSZXBvcnQSEwoLd29ya2Zsb3dfaWQYASABKAkSJgoFc2NvcGUYAiABKA4yFy5mZWVkZmxvdy52MS5DaGVja1Njb3BlEi4KCnN0YXJ0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5ldmVudHNfY2hlY2tlZBgFIAEoDRIXCg9tZW1iZXJzX2NoZWNrZWQYBiABKA0SKQoGY291bnRzGAcgAygLMhkuZmVlZGZsb3cudjEuRmluZGluZ0NvdW50EiUKB3NhbXBsZXMYCCADKAsyFC5mZWVkZmxvdy52MS5GaW5kaW5nEg0KBWZvdW5kGAkgASgNEhAKCHJlcGFpcmVkGAogASgNEg4KBmZhaWxlZBgLIAEoDSJNCgxGaW5kaW5nQ291bnQSDAoEa2luZBgBIAEoCRINCgVmb3VuZBgCIAEoDRIQCghyZXBhaXJlZBgDIAEoDRIOCgZmYWlsZWQYBCABKA0iOwoHRmluZGluZxIMCgRraW5kGAEgASgJEg8KB3Bvc3RfaWQYAiABKAkSEQoJdmlld2VyX2lkGAMgASgJIjQKGkdldFByb2plY3Rpb25TdGF0dXNSZXF1ZXN0EhYKDndpbmRvd19zZWNvbmRzGAEgASgNIq0CChtHZXRQcm9qZWN0aW9uU3RhdHVzUmVzcG9uc2USFgoOb3V0Ym94X3BlbmRpbmcYASABKA0SVAoPcnVubmluZ19ieV9raW5kGAIgAygLMjsuZmVlZGZsb3cudjEuR2V0UHJvamVjdGlvblN0YXR1c1Jlc3BvbnNlLlJ1bm5pbmdCeUtpbmRFbnRyeRISCgpsYWdfcDUwX21zGAMgASgBEhIKCmxhZ19wOTlfbXMYBCABKAESEwoLbGFnX3NhbXBsZXMYBSABKA0SLQoJc2NoZWR1bGVzGAYgAygLMhouZmVlZGZsb3cudjEuU2NoZWR1bGVTdGF0ZRo0ChJSdW5uaW5nQnlLaW5kRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgNOgI4ASJCCg1TY2hlZHVsZVN0YXRlEhMKC3NjaGVkdWxlX2lkGAEgASgJEg4KBnBhdXNlZBgCIAEoCBIMCgRub3RlGAMgASgJIiUKFVBhdXNlU2NoZWR1bGVzUmVxdWVzdBIMCgRub3RlGAEgASgJIkcKFlBhdXNlU2NoZWR1bGVzUmVzcG9uc2USLQoJc2NoZWR1bGVzGAEgAygLMhouZmVlZGZsb3cudjEuU2NoZWR1bGVTdGF0ZSImChZSZXN1bWVTY2hlZHVsZXNSZXF1ZXN0EgwKBG5vdGUYASABKAkiSAoXUmVzdW1lU2NoZWR1bGVzUmVzcG9uc2USLQoJc2NoZWR1bGVzGAEgAygLMhouZmVlZGZsb3cudjEuU2NoZWR1bGVTdGF0ZSpXCgpDaGVja1Njb3BlEhsKF0NIRUNLX1NDT1BFX1VOU1BFQ0lGSUVEEAASFgoSQ0hFQ0tfU0NPUEVfUkVDRU5UEAESFAoQQ0hFQ0tfU0NPUEVfREVFUBACMrQFChFPcGVyYXRpb25zU2VydmljZRJTCgxSZXBsYXlGYW5vdXQSIC5mZWVkZmxvdy52MS5SZXBsYXlGYW5vdXRSZXF1ZXN0GiEuZmVlZGZsb3cudjEuUmVwbGF5RmFub3V0UmVzcG9uc2USUAoLUmVidWlsZEZlZWQSHy5mZWVkZmxvdy52MS5SZWJ1aWxkRmVlZFJlcXVlc3QaIC5mZWVkZmxvdy52MS5SZWJ1aWxkRmVlZFJlc3BvbnNlEmgKE1J1bkNvbnNpc3RlbmN5Q2hlY2sSJy5mZWVkZmxvdy52MS5SdW5Db25zaXN0ZW5jeUNoZWNrUmVxdWVzdBooLmZlZWRmbG93LnYxLlJ1bkNvbnNpc3RlbmN5Q2hlY2tSZXNwb25zZRJrChRHZXRDb25zaXN0ZW5jeVJlcG9ydBIoLmZlZWRmbG93LnYxLkdldENvbnNpc3RlbmN5UmVwb3J0UmVxdWVzdBopLmZlZWRmbG93LnYxLkdldENvbnNpc3RlbmN5UmVwb3J0UmVzcG9uc2USaAoTR2V0UHJvamVjdGlvblN0YXR1cxInLmZlZWRmbG93LnYxLkdldFByb2plY3Rpb25TdGF0dXNSZXF1ZXN0GiguZmVlZGZsb3cudjEuR2V0UHJvamVjdGlvblN0YXR1c1Jlc3BvbnNlElkKDlBhdXNlU2NoZWR1bGVzEiIuZmVlZGZsb3cudjEuUGF1c2VTY2hlZHVsZXNSZXF1ZXN0GiMuZmVlZGZsb3cudjEuUGF1c2VTY2hlZHVsZXNSZXNwb25zZRJcCg9SZXN1bWVTY2hlZHVsZXMSIy5mZWVkZmxvdy52MS5SZXN1bWVTY2hlZHVsZXNSZXF1ZXN0GiQuZmVlZGZsb3cudjEuUmVzdW1lU2NoZWR1bGVzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChxmZWVkZmxvdy92MS9vcGVyYXRpb25zLnByb3RvEgtmZWVkZmxvdy52MSLGAgoJT3BlcmF0aW9uEhMKC3dvcmtmbG93X2lkGAEgASgJEg4KBnJ1bl9pZBgCIAEoCRIVCg13b3JrZmxvd190eXBlGAMgASgJEgwKBGtpbmQYBCABKAkSKgoFc3RhdGUYBSABKA4yGy5mZWVkZmxvdy52MS5PcGVyYXRpb25TdGF0ZRIVCg1pdGVtc193cml0dGVuGAYgASgNEg0KBWVycm9yGAcgASgJEi4KCnN0YXJ0X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmNsb3NlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBHJ1bnMYCiABKA0SLwoFYmF0Y2gYCyABKAsyIC5mZWVkZmxvdy52MS5SZXBsYXlCYXRjaFByb2dyZXNzIjoKE0dldE9wZXJhdGlvblJlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSDgoGcnVuX2lkGAIgASgJIkEKFEdldE9wZXJhdGlvblJlc3BvbnNlEikKCW9wZXJhdGlvbhgBIAEoCzIWLmZlZWRmbG93LnYxLk9wZXJhdGlvbiLJAQoWRmFpbGVkUHJvamVjdGlvbkZpbHRlchIMCgRraW5kGAEgASgJEg8KB3Bvc3RfaWQYAiABKAkSEQoJdmlld2VyX2lkGAMgASgJEjAKDGNsb3NlZF9hZnRlchgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNY2xvc2VkX2JlZm9yZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQZmFpbHVyZV9jb250YWlucxgGIAEoCSKdAgoQRmFpbGVkUHJvamVjdGlvbhITCgt3b3JrZmxvd19pZBgBIAEoCRIOCgZydW5faWQYAiABKAkSFQoNd29ya2Zsb3dfdHlwZRgDIAEoCRIMCgRraW5kGAQgASgJEg8KB3Bvc3RfaWQYBSABKAkSEQoJdmlld2VyX2lkGAYgASgJEioKBXN0YXRlGAcgASgOMhsuZmVlZGZsb3cudjEuT3BlcmF0aW9uU3RhdGUSDwoHZmFpbHVyZRgIIAEoCRIuCgpzdGFydF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjbG9zZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ6ChxMaXN0RmFpbGVkUHJvamVjdGlvbnNSZXF1ZXN0EjMKBmZpbHRlchgBIAEoCzIjLmZlZWRmbG93LnYxLkZhaWxlZFByb2plY3Rpb25GaWx0ZXISEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkibAodTGlzdEZhaWxlZFByb2plY3Rpb25zUmVzcG9uc2USMgoLcHJvamVjdGlvbnMYASADKAsyHS5mZWVkZmxvdy52MS5GYWlsZWRQcm9qZWN0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLPAQoeUmVwbGF5RmFpbGVkUHJvamVjdGlvbnNSZXF1ZXN0EjMKBmZpbHRlchgBIAEoCzIjLmZlZWRmbG93LnYxLkZhaWxlZFByb2plY3Rpb25GaWx0ZXISEgoKcmVxdWVzdF9pZBgCIAEoCRIPCgdkcnlfcnVuGAMgASgIEhcKD3JhdGVfcGVyX3NlY29uZBgEIAEoDRIWCg5tYXhfY29uY3VycmVudBgFIAEoDRIMCgR3YWl0GAYgASgIEhQKDHdhaXRfc2Vjb25kcxgHIAEoDSKDAQofUmVwbGF5RmFpbGVkUHJvamVjdGlvbnNSZXNwb25zZRITCgt3b3JrZmxvd19pZBgBIAEoCRIPCgdzdGFydGVkGAIgASgIEg8KB21hdGNoZWQYAyABKA0SKQoJb3BlcmF0aW9uGAQgASgLMhYuZmVlZGZsb3cudjEuT3BlcmF0aW9uImcKE1JlcGxheUJhdGNoUHJvZ3Jlc3MSDwoHbWF0Y2hlZBgBIAEoDRIQCghyZXBsYXllZBgCIAEoDRIPCgdza2lwcGVkGAMgASgNEg4KBmZhaWxlZBgEIAEoDRIMCgRkb25lGAUgASgIIkoKE1JlcGxheUZhbm91dFJlcXVlc3QSDwoHcG9zdF9pZBgBIAEoCRIMCgR3YWl0GAIgASgIEhQKDHdhaXRfc2Vjb25kcxgDIAEoDSJ4ChRSZXBsYXlGYW5vdXRSZXNwb25zZRITCgt3b3JrZmxvd19pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEg8KB3N0YXJ0ZWQYAyABKAgSKQoJb3BlcmF0aW9uGAQgASgLMhYuZmVlZGZsb3cudjEuT3BlcmF0aW9uIkwKElJlYnVpbGRGZWVkUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg8KB25vX3dhaXQYAiABKAgSFAoMd2FpdF9zZWNvbmRzGAMgASgNIrUBChNSZWJ1aWxkRmVlZFJlc3BvbnNlEhMKC3dvcmtmbG93X2lkGAEgASgJEg0KBWl0ZW1zGAIgASgNEg8KB3dyaXR0ZW4YAyABKA0SDwoHcmVtb3ZlZBgEIAEoDRIUCgxwdWxsZWRfaXRlbXMYBSABKA0SFwoPZGlzY292ZXJ5X2l0ZW1zGAYgASgNEikKCW9wZXJhdGlvbhgHIAEoCzIWLmZlZWRmbG93LnYxLk9wZXJhdGlvbiKYAQoaUnVuQ29uc2lzdGVuY3lDaGVja1JlcXVlc3QSJgoFc2NvcGUYASABKA4yFy5mZWVkZmxvdy52MS5DaGVja1Njb3BlEhYKDndpbmRvd19zZWNvbmRzGAIgASgNEhMKC3NhbXBsZV9zaXplGAMgASgNEg8KB25vX3dhaXQYBCABKAgSFAoMd2FpdF9zZWNvbmRzGAUgASgNIo0BChtSdW5Db25zaXN0ZW5jeUNoZWNrUmVzcG9uc2USEwoLd29ya2Zsb3dfaWQYASABKAkSLgoGcmVwb3J0GAIgASgLMh4uZmVlZGZsb3cudjEuQ29uc2lzdGVuY3lSZXBvcnQSKQoJb3BlcmF0aW9uGAMgASgLMhYuZmVlZGZsb3cudjEuT3BlcmF0aW9uIlQKG0dldENvbnNpc3RlbmN5UmVwb3J0UmVxdWVzdBINCgVsaW1pdBgBIAEoDRImCgVzY29wZRgCIAEoDjIXLmZlZWRmbG93LnYxLkNoZWNrU2NvcGUiTwocR2V0Q29uc2lzdGVuY3lSZXBvcnRSZXNwb25zZRIvCgdyZXBvcnRzGAEgAygLMh4uZmVlZGZsb3cudjEuQ29uc2lzdGVuY3lSZXBvcnQi5QIKEUNvbnNpc3RlbmN5UmVwb3J0EhMKC3dvcmtmbG93X2lkGAEgASgJEiYKBXNjb3BlGAIgASgOMhcuZmVlZGZsb3cudjEuQ2hlY2tTY29wZRIuCgpzdGFydGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOZXZlbnRzX2NoZWNrZWQYBSABKA0SFwoPbWVtYmVyc19jaGVja2VkGAYgASgNEikKBmNvdW50cxgHIAMoCzIZLmZlZWRmbG93LnYxLkZpbmRpbmdDb3VudBIlCgdzYW1wbGVzGAggAygLMhQuZmVlZGZsb3cudjEuRmluZGluZxINCgVmb3VuZBgJIAEoDRIQCghyZXBhaXJlZBgKIAEoDRIOCgZmYWlsZWQYCyABKA0iTQoMRmluZGluZ0NvdW50EgwKBGtpbmQYASABKAkSDQoFZm91bmQYAiABKA0SEAoIcmVwYWlyZWQYAyABKA0SDgoGZmFpbGVkGAQgASgNIjsKB0ZpbmRpbmcSDAoEa2luZBgBIAEoCRIPCgdwb3N0X2lkGAIgASgJEhEKCXZpZXdlcl9pZBgDIAEoCSI0ChpHZXRQcm9qZWN0aW9uU3RhdHVzUmVxdWVzdBIWCg53aW5kb3dfc2Vjb25kcxgBIAEoDSKtAgobR2V0UHJvamVjdGlvblN0YXR1c1Jlc3BvbnNlEhYKDm91dGJveF9wZW5kaW5nGAEgASgNElQKD3J1bm5pbmdfYnlfa2luZBgCIAMoCzI7LmZlZWRmbG93LnYxLkdldFByb2plY3Rpb25TdGF0dXNSZXNwb25zZS5SdW5uaW5nQnlLaW5kRW50cnkSEgoKbGFnX3A1MF9tcxgDIAEoARISCgpsYWdfcDk5X21zGAQgASgBEhMKC2xhZ19zYW1wbGVzGAUgASgNEi0KCXNjaGVkdWxlcxgGIAMoCzIaLmZlZWRmbG93LnYxLlNjaGVkdWxlU3RhdGUaNAoSUnVubmluZ0J5S2luZEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDToCOAEiQgoNU2NoZWR1bGVTdGF0ZRITCgtzY2hlZHVsZV9pZBgBIAEoCRIOCgZwYXVzZWQYAiABKAgSDAoEbm90ZRgDIAEoCSIlChVQYXVzZVNjaGVkdWxlc1JlcXVlc3QSDAoEbm90ZRgBIAEoCSJHChZQYXVzZVNjaGVkdWxlc1Jlc3BvbnNlEi0KCXNjaGVkdWxlcxgBIAMoCzIaLmZlZWRmbG93LnYxLlNjaGVkdWxlU3RhdGUiJgoWUmVzdW1lU2NoZWR1bGVzUmVxdWVzdBIMCgRub3RlGAEgASgJIkgKF1Jlc3VtZVNjaGVkdWxlc1Jlc3BvbnNlEi0KCXNjaGVkdWxlcxgBIAMoCzIaLmZlZWRmbG93LnYxLlNjaGVkdWxlU3RhdGUqjAIKDk9wZXJhdGlvblN0YXRlEh8KG09QRVJBVElPTl9TVEFURV9VTlNQRUNJRklFRBAAEhsKF09QRVJBVElPTl9TVEFURV9SVU5OSU5HEAESHQoZT1BFUkFUSU9OX1NUQVRFX0NPTVBMRVRFRBACEhoKFk9QRVJBVElPTl9TVEFURV9GQUlMRUQQAxIcChhPUEVSQVRJT05fU1RBVEVfQ0FOQ0VMRUQQBBIeChpPUEVSQVRJT05fU1RBVEVfVEVSTUlOQVRFRBAFEh0KGU9QRVJBVElPTl9TVEFURV9USU1FRF9PVVQQBhIkCiBPUEVSQVRJT05fU1RBVEVfQ09OVElOVUVEX0FTX05FVxAHKlcKCkNoZWNrU2NvcGUSGwoXQ0hFQ0tfU0NPUEVfVU5TUEVDSUZJRUQQABIWChJDSEVDS19TQ09QRV9SRUNFTlQQARIUChBDSEVDS19TQ09QRV9ERUVQEAIy7wcKEU9wZXJhdGlvbnNTZXJ2aWNlElMKDFJlcGxheUZhbm91dBIgLmZlZWRmbG93LnYxLlJlcGxheUZhbm91dFJlcXVlc3QaIS5mZWVkZmxvdy52MS5SZXBsYXlGYW5vdXRSZXNwb25zZRJQCgtSZWJ1aWxkRmVlZBIfLmZlZWRmbG93LnYxLlJlYnVpbGRGZWVkUmVxdWVzdBogLmZlZWRmbG93LnYxLlJlYnVpbGRGZWVkUmVzcG9uc2USaAoTUnVuQ29uc2lzdGVuY3lDaGVjaxInLmZlZWRmbG93LnYxLlJ1bkNvbnNpc3RlbmN5Q2hlY2tSZXF1ZXN0GiguZmVlZGZsb3cudjEuUnVuQ29uc2lzdGVuY3lDaGVja1Jlc3BvbnNlEmsKFEdldENvbnNpc3RlbmN5UmVwb3J0EiguZmVlZGZsb3cudjEuR2V0Q29uc2lzdGVuY3lSZXBvcnRSZXF1ZXN0GikuZmVlZGZsb3cudjEuR2V0Q29uc2lzdGVuY3lSZXBvcnRSZXNwb25zZRJoChNHZXRQcm9qZWN0aW9uU3RhdHVzEicuZmVlZGZsb3cudjEuR2V0UHJvamVjdGlvblN0YXR1c1JlcXVlc3QaKC5mZWVkZmxvdy52MS5HZXRQcm9qZWN0aW9uU3RhdHVzUmVzcG9uc2USWQoOUGF1c2VTY2hlZHVsZXMSIi5mZWVkZmxvdy52MS5QYXVzZVNjaGVkdWxlc1JlcXVlc3QaIy5mZWVkZmxvdy52MS5QYXVzZVNjaGVkdWxlc1Jlc3BvbnNlElwKD1Jlc3VtZVNjaGVkdWxlcxIjLmZlZWRmbG93LnYxLlJlc3VtZVNjaGVkdWxlc1JlcXVlc3QaJC5mZWVkZmxvdy52MS5SZXN1bWVTY2hlZHVsZXNSZXNwb25zZRJTCgxHZXRPcGVyYXRpb24SIC5mZWVkZmxvdy52MS5HZXRPcGVyYXRpb25SZXF1ZXN0GiEuZmVlZGZsb3cudjEuR2V0T3BlcmF0aW9uUmVzcG9uc2USbgoVTGlzdEZhaWxlZFByb2plY3Rpb25zEikuZmVlZGZsb3cudjEuTGlzdEZhaWxlZFByb2plY3Rpb25zUmVxdWVzdBoqLmZlZWRmbG93LnYxLkxpc3RGYWlsZWRQcm9qZWN0aW9uc1Jlc3BvbnNlEnQKF1JlcGxheUZhaWxlZFByb2plY3Rpb25zEisuZmVlZGZsb3cudjEuUmVwbGF5RmFpbGVkUHJvamVjdGlvbnNSZXF1ZXN0GiwuZmVlZGZsb3cudjEuUmVwbGF5RmFpbGVkUHJvamVjdGlvbnNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+
+/**
+ * One operation (a feedflow workflow) as an operator sees it.
+ *
+ * @generated from message feedflow.v1.Operation
+ */
+export type Operation = Message<"feedflow.v1.Operation"> & {
+  /**
+   * @generated from field: string workflow_id = 1;
+   */
+  workflowId: string;
+
+  /**
+   * The latest run of the id, after following continue-as-new.
+   *
+   * @generated from field: string run_id = 2;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string workflow_type = 3;
+   */
+  workflowType: string;
+
+  /**
+   * The FeedOperation search attribute: fanout, replay, rebuild, consistency, replay-failed, ...
+   *
+   * @generated from field: string kind = 4;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: feedflow.v1.OperationState state = 5;
+   */
+  state: OperationState;
+
+  /**
+   * Feed items written so far (a running workflow's progress) or in all (its result); 0 where the kind writes none.
+   *
+   * @generated from field: uint32 items_written = 6;
+   */
+  itemsWritten: number;
+
+  /**
+   * Why the run did not complete: the failure and its causes, the termination reason, or the timeout.
+   *
+   * @generated from field: string error = 7;
+   */
+  error: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp start_time = 8;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * Absent while running.
+   *
+   * @generated from field: google.protobuf.Timestamp close_time = 9;
+   */
+  closeTime?: Timestamp | undefined;
+
+  /**
+   * Runs of the continue-as-new chain followed to reach the latest (1 without continue-as-new).
+   *
+   * @generated from field: uint32 runs = 10;
+   */
+  runs: number;
+
+  /**
+   * Set for a ReplayFailedProjections batch.
+   *
+   * @generated from field: feedflow.v1.ReplayBatchProgress batch = 11;
+   */
+  batch?: ReplayBatchProgress | undefined;
+};
+
+/**
+ * Describes the message feedflow.v1.Operation.
+ * Use `create(OperationSchema)` to create a new message.
+ */
+export const OperationSchema: GenMessage<Operation> = /*@__PURE__*/
+  messageDesc(file_feedflow_v1_operations, 0);
+
+/**
+ * @generated from message feedflow.v1.GetOperationRequest
+ */
+export type GetOperationRequest = Message<"feedflow.v1.GetOperationRequest"> & {
+  /**
+   * @generated from field: string workflow_id = 1;
+   */
+  workflowId: string;
+
+  /**
+   * A run to start from (followed to the latest of its chain); empty for the id's latest run.
+   *
+   * @generated from field: string run_id = 2;
+   */
+  runId: string;
+};
+
+/**
+ * Describes the message feedflow.v1.GetOperationRequest.
+ * Use `create(GetOperationRequestSchema)` to create a new message.
+ */
+export const GetOperationRequestSchema: GenMessage<GetOperationRequest> = /*@__PURE__*/
+  messageDesc(file_feedflow_v1_operations, 1);
+
+/**
+ * @generated from message feedflow.v1.GetOperationResponse
+ */
+export type GetOperationResponse = Message<"feedflow.v1.GetOperationResponse"> & {
+  /**
+   * @generated from field: feedflow.v1.Operation operation = 1;
+   */
+  operation?: Operation | undefined;
+};
+
+/**
+ * Describes the message feedflow.v1.GetOperationResponse.
+ * Use `create(GetOperationResponseSchema)` to create a new message.
+ */
+export const GetOperationResponseSchema: GenMessage<GetOperationResponse> = /*@__PURE__*/
+  messageDesc(file_feedflow_v1_operations, 2);
+
+/**
+ * Which failed projections to list or replay. Every field narrows; an empty filter matches every failed
+ * projection of this deployment.
+ *
+ * @generated from message feedflow.v1.FailedProjectionFilter
+ */
+export type FailedProjectionFilter = Message<"feedflow.v1.FailedProjectionFilter"> & {
+  /**
+   * fanout, update, delete, backfill, purge, profile or engagement (the FeedOperation search attribute).
+   *
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * The PostId and ViewerId search attributes.
+   *
+   * @generated from field: string post_id = 2;
+   */
+  postId: string;
+
+  /**
+   * @generated from field: string viewer_id = 3;
+   */
+  viewerId: string;
+
+  /**
+   * Closed at or after, and before.
+   *
+   * @generated from field: google.protobuf.Timestamp closed_after = 4;
+   */
+  closedAfter?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp closed_before = 5;
+   */
+  closedBefore?: Timestamp | undefined;
+
+  /**
+   * Case-insensitive substring of the failure message (its causes included).
+   *
+   * @generated from field: string failure_contains = 6;
+   */
+  failureContains: string;
+};
+
+/**
+ * Describes the message feedflow.v1.FailedProjectionFilter.
+ * Use `create(FailedProjectionFilterSchema)` to create a new message.
+ */
+export const FailedProjectionFilterSchema: GenMessage<FailedProjectionFilter> = /*@__PURE__*/
+  messageDesc(file_feedflow_v1_operations, 3);
+
+/**
+ * @generated from message feedflow.v1.FailedProjection
+ */
+export type FailedProjection = Message<"feedflow.v1.FailedProjection"> & {
+  /**
+   * @generated from field: string workflow_id = 1;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: string run_id = 2;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string workflow_type = 3;
+   */
+  workflowType: string;
+
+  /**
+   * @generated from field: string kind = 4;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string post_id = 5;
+   */
+  postId: string;
+
+  /**
+   * @generated from field: string viewer_id = 6;
+   */
+  viewerId: string;
+
+  /**
+   * FAILED, TIMED_OUT, TERMINATED or CANCELED.
+   *
+   * @generated from field: feedflow.v1.OperationState state = 7;
+   */
+  state: OperationState;
+
+  /**
+   * @generated from field: string failure = 8;
+   */
+  failure: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp start_time = 9;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp close_time = 10;
+   */
+  closeTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message feedflow.v1.FailedProjection.
+ * Use `create(FailedProjectionSchema)` to create a new message.
+ */
+export const FailedProjectionSchema: GenMessage<FailedProjection> = /*@__PURE__*/
+  messageDesc(file_feedflow_v1_operations, 4);
+
+/**
+ * @generated from message feedflow.v1.ListFailedProjectionsRequest
+ */
+export type ListFailedProjectionsRequest = Message<"feedflow.v1.ListFailedProjectionsRequest"> & {
+  /**
+   * @generated from field: feedflow.v1.FailedProjectionFilter filter = 1;
+   */
+  filter?: FailedProjectionFilter | undefined;
+
+  /**
+   * 1 to 100, default 20. A page may hold fewer, with a next_page_token still set.
+   *
+   * @generated from field: uint32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * From the previous answer, with the same filter.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message feedflow.v1.ListFailedProjectionsRequest.
+ * Use `create(ListFailedProjectionsRequestSchema)` to create a new message.
+ */
+export const ListFailedProjectionsRequestSchema: GenMessage<ListFailedProjectionsRequest> = /*@__PURE__*/
+  messageDesc(file_feedflow_v1_operations, 5);
+
+/**
+ * @generated from message feedflow.v1.ListFailedProjectionsResponse
+ */
+export type ListFailedProjectionsResponse = Message<"feedflow.v1.ListFailedProjectionsResponse"> & {
+  /**
+   * @generated from field: repeated feedflow.v1.FailedProjection projections = 1;
+   */
+  projections: FailedProjection[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message feedflow.v1.ListFailedProjectionsResponse.
+ * Use `create(ListFailedProjectionsResponseSchema)` to create a new message.
+ */
+export const ListFailedProjectionsResponseSchema: GenMessage<ListFailedProjectionsResponse> = /*@__PURE__*/
+  messageDesc(file_feedflow_v1_operations, 6);
+
+/**
+ * @generated from message feedflow.v1.ReplayFailedProjectionsRequest
+ */
+export type ReplayFailedProjectionsRequest = Message<"feedflow.v1.ReplayFailedProjectionsRequest"> & {
+  /**
+   * @generated from field: feedflow.v1.FailedProjectionFilter filter = 1;
+   */
+  filter?: FailedProjectionFilter | undefined;
+
+  /**
+   * Names the batch with the filter: the same filter and request id join the same batch.
+   *
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
+
+  /**
+   * Count what would be replayed; start nothing.
+   *
+   * @generated from field: bool dry_run = 3;
+   */
+  dryRun: boolean;
+
+  /**
+   * Replays started per second, 1 to 100, default 10.
+   *
+   * @generated from field: uint32 rate_per_second = 4;
+   */
+  ratePerSecond: number;
+
+  /**
+   * Replays running at once, 1 to 50, default 5.
+   *
+   * @generated from field: uint32 max_concurrent = 5;
+   */
+  maxConcurrent: number;
+
+  /**
+   * Wait for the batch to finish, up to wait_seconds and never past the call's own deadline.
+   *
+   * @generated from field: bool wait = 6;
+   */
+  wait: boolean;
+
+  /**
+   * @generated from field: uint32 wait_seconds = 7;
+   */
+  waitSeconds: number;
+};
+
+/**
+ * Describes the message feedflow.v1.ReplayFailedProjectionsRequest.
+ * Use `create(ReplayFailedProjectionsRequestSchema)` to create a new message.
+ */
+export const ReplayFailedProjectionsRequestSchema: GenMessage<ReplayFailedProjectionsRequest> = /*@__PURE__*/
+  messageDesc(file_feedflow_v1_operations, 7);
+
+/**
+ * @generated from message feedflow.v1.ReplayFailedProjectionsResponse
+ */
+export type ReplayFailedProjectionsResponse = Message<"feedflow.v1.ReplayFailedProjectionsResponse"> & {
+  /**
+   * Empty for a dry run.
+   *
+   * @generated from field: string workflow_id = 1;
+   */
+  workflowId: string;
+
+  /**
+   * False when the same batch already existed and this call joined it.
+   *
+   * @generated from field: bool started = 2;
+   */
+  started: boolean;
+
+  /**
+   * Failed projections matched: what a dry run would replay, else what the batch found so far.
+   *
+   * @generated from field: uint32 matched = 3;
+   */
+  matched: number;
+
+  /**
+   * The batch, as GetOperation reports it (finished when waited for).
+   *
+   * @generated from field: feedflow.v1.Operation operation = 4;
+   */
+  operation?: Operation | undefined;
+};
+
+/**
+ * Describes the message feedflow.v1.ReplayFailedProjectionsResponse.
+ * Use `create(ReplayFailedProjectionsResponseSchema)` to create a new message.
+ */
+export const ReplayFailedProjectionsResponseSchema: GenMessage<ReplayFailedProjectionsResponse> = /*@__PURE__*/
+  messageDesc(file_feedflow_v1_operations, 8);
+
+/**
+ * What a ReplayFailedProjections batch has done so far.
+ *
+ * @generated from message feedflow.v1.ReplayBatchProgress
+ */
+export type ReplayBatchProgress = Message<"feedflow.v1.ReplayBatchProgress"> & {
+  /**
+   * Failed projections the batch found.
+   *
+   * @generated from field: uint32 matched = 1;
+   */
+  matched: number;
+
+  /**
+   * Re-run to completion.
+   *
+   * @generated from field: uint32 replayed = 2;
+   */
+  replayed: number;
+
+  /**
+   * Already re-run, completed or running by the time the batch reached them: left alone.
+   *
+   * @generated from field: uint32 skipped = 3;
+   */
+  skipped: number;
+
+  /**
+   * Not replayed: re-run and failed again, or no event left to start from (both listed again by
+   * ListFailedProjections).
+   *
+   * @generated from field: uint32 failed = 4;
+   */
+  failed: number;
+
+  /**
+   * @generated from field: bool done = 5;
+   */
+  done: boolean;
+};
+
+/**
+ * Describes the message feedflow.v1.ReplayBatchProgress.
+ * Use `create(ReplayBatchProgressSchema)` to create a new message.
+ */
+export const ReplayBatchProgressSchema: GenMessage<ReplayBatchProgress> = /*@__PURE__*/
+  messageDesc(file_feedflow_v1_operations, 9);
 
 /**
  * @generated from message feedflow.v1.ReplayFanoutRequest
@@ -22,6 +463,20 @@ export type ReplayFanoutRequest = Message<"feedflow.v1.ReplayFanoutRequest"> & {
    * @generated from field: string post_id = 1;
    */
   postId: string;
+
+  /**
+   * Wait for the replay to finish, up to wait_seconds and never past the call's own deadline.
+   *
+   * @generated from field: bool wait = 2;
+   */
+  wait: boolean;
+
+  /**
+   * Past this (0: no bound but the deadline) the answer carries the running operation.
+   *
+   * @generated from field: uint32 wait_seconds = 3;
+   */
+  waitSeconds: number;
 };
 
 /**
@@ -29,7 +484,7 @@ export type ReplayFanoutRequest = Message<"feedflow.v1.ReplayFanoutRequest"> & {
  * Use `create(ReplayFanoutRequestSchema)` to create a new message.
  */
 export const ReplayFanoutRequestSchema: GenMessage<ReplayFanoutRequest> = /*@__PURE__*/
-  messageDesc(file_feedflow_v1_operations, 0);
+  messageDesc(file_feedflow_v1_operations, 10);
 
 /**
  * @generated from message feedflow.v1.ReplayFanoutResponse
@@ -53,6 +508,13 @@ export type ReplayFanoutResponse = Message<"feedflow.v1.ReplayFanoutResponse"> &
    * @generated from field: bool started = 3;
    */
   started: boolean;
+
+  /**
+   * The replay as GetOperation reports it: finished when waited for and done in time, else running.
+   *
+   * @generated from field: feedflow.v1.Operation operation = 4;
+   */
+  operation?: Operation | undefined;
 };
 
 /**
@@ -60,7 +522,7 @@ export type ReplayFanoutResponse = Message<"feedflow.v1.ReplayFanoutResponse"> &
  * Use `create(ReplayFanoutResponseSchema)` to create a new message.
  */
 export const ReplayFanoutResponseSchema: GenMessage<ReplayFanoutResponse> = /*@__PURE__*/
-  messageDesc(file_feedflow_v1_operations, 1);
+  messageDesc(file_feedflow_v1_operations, 11);
 
 /**
  * @generated from message feedflow.v1.RebuildFeedRequest
@@ -70,6 +532,21 @@ export type RebuildFeedRequest = Message<"feedflow.v1.RebuildFeedRequest"> & {
    * @generated from field: string user_id = 1;
    */
   userId: string;
+
+  /**
+   * Return at once with the workflow id instead of waiting.
+   *
+   * @generated from field: bool no_wait = 2;
+   */
+  noWait: boolean;
+
+  /**
+   * Bounds the wait (and the call's deadline always does): past it the answer carries a running operation and
+   * no counts. 0: no bound but the deadline.
+   *
+   * @generated from field: uint32 wait_seconds = 3;
+   */
+  waitSeconds: number;
 };
 
 /**
@@ -77,7 +554,7 @@ export type RebuildFeedRequest = Message<"feedflow.v1.RebuildFeedRequest"> & {
  * Use `create(RebuildFeedRequestSchema)` to create a new message.
  */
 export const RebuildFeedRequestSchema: GenMessage<RebuildFeedRequest> = /*@__PURE__*/
-  messageDesc(file_feedflow_v1_operations, 2);
+  messageDesc(file_feedflow_v1_operations, 12);
 
 /**
  * What GetFeed serves the member comes from two places: the pushed feed the rebuild restored (`items`), and posts
@@ -127,6 +604,11 @@ export type RebuildFeedResponse = Message<"feedflow.v1.RebuildFeedResponse"> & {
    * @generated from field: uint32 discovery_items = 6;
    */
   discoveryItems: number;
+
+  /**
+   * @generated from field: feedflow.v1.Operation operation = 7;
+   */
+  operation?: Operation | undefined;
 };
 
 /**
@@ -134,7 +616,7 @@ export type RebuildFeedResponse = Message<"feedflow.v1.RebuildFeedResponse"> & {
  * Use `create(RebuildFeedResponseSchema)` to create a new message.
  */
 export const RebuildFeedResponseSchema: GenMessage<RebuildFeedResponse> = /*@__PURE__*/
-  messageDesc(file_feedflow_v1_operations, 3);
+  messageDesc(file_feedflow_v1_operations, 13);
 
 /**
  * @generated from message feedflow.v1.RunConsistencyCheckRequest
@@ -165,6 +647,13 @@ export type RunConsistencyCheckRequest = Message<"feedflow.v1.RunConsistencyChec
    * @generated from field: bool no_wait = 4;
    */
   noWait: boolean;
+
+  /**
+   * Bounds the wait, as in RebuildFeedRequest.
+   *
+   * @generated from field: uint32 wait_seconds = 5;
+   */
+  waitSeconds: number;
 };
 
 /**
@@ -172,7 +661,7 @@ export type RunConsistencyCheckRequest = Message<"feedflow.v1.RunConsistencyChec
  * Use `create(RunConsistencyCheckRequestSchema)` to create a new message.
  */
 export const RunConsistencyCheckRequestSchema: GenMessage<RunConsistencyCheckRequest> = /*@__PURE__*/
-  messageDesc(file_feedflow_v1_operations, 4);
+  messageDesc(file_feedflow_v1_operations, 14);
 
 /**
  * @generated from message feedflow.v1.RunConsistencyCheckResponse
@@ -184,11 +673,16 @@ export type RunConsistencyCheckResponse = Message<"feedflow.v1.RunConsistencyChe
   workflowId: string;
 
   /**
-   * Absent when no_wait was set.
+   * Absent when no_wait was set or the check did not finish within the wait.
    *
    * @generated from field: feedflow.v1.ConsistencyReport report = 2;
    */
   report?: ConsistencyReport | undefined;
+
+  /**
+   * @generated from field: feedflow.v1.Operation operation = 3;
+   */
+  operation?: Operation | undefined;
 };
 
 /**
@@ -196,7 +690,7 @@ export type RunConsistencyCheckResponse = Message<"feedflow.v1.RunConsistencyChe
  * Use `create(RunConsistencyCheckResponseSchema)` to create a new message.
  */
 export const RunConsistencyCheckResponseSchema: GenMessage<RunConsistencyCheckResponse> = /*@__PURE__*/
-  messageDesc(file_feedflow_v1_operations, 5);
+  messageDesc(file_feedflow_v1_operations, 15);
 
 /**
  * @generated from message feedflow.v1.GetConsistencyReportRequest
@@ -222,7 +716,7 @@ export type GetConsistencyReportRequest = Message<"feedflow.v1.GetConsistencyRep
  * Use `create(GetConsistencyReportRequestSchema)` to create a new message.
  */
 export const GetConsistencyReportRequestSchema: GenMessage<GetConsistencyReportRequest> = /*@__PURE__*/
-  messageDesc(file_feedflow_v1_operations, 6);
+  messageDesc(file_feedflow_v1_operations, 16);
 
 /**
  * @generated from message feedflow.v1.GetConsistencyReportResponse
@@ -239,7 +733,7 @@ export type GetConsistencyReportResponse = Message<"feedflow.v1.GetConsistencyRe
  * Use `create(GetConsistencyReportResponseSchema)` to create a new message.
  */
 export const GetConsistencyReportResponseSchema: GenMessage<GetConsistencyReportResponse> = /*@__PURE__*/
-  messageDesc(file_feedflow_v1_operations, 7);
+  messageDesc(file_feedflow_v1_operations, 17);
 
 /**
  * @generated from message feedflow.v1.ConsistencyReport
@@ -312,7 +806,7 @@ export type ConsistencyReport = Message<"feedflow.v1.ConsistencyReport"> & {
  * Use `create(ConsistencyReportSchema)` to create a new message.
  */
 export const ConsistencyReportSchema: GenMessage<ConsistencyReport> = /*@__PURE__*/
-  messageDesc(file_feedflow_v1_operations, 8);
+  messageDesc(file_feedflow_v1_operations, 18);
 
 /**
  * @generated from message feedflow.v1.FindingCount
@@ -344,7 +838,7 @@ export type FindingCount = Message<"feedflow.v1.FindingCount"> & {
  * Use `create(FindingCountSchema)` to create a new message.
  */
 export const FindingCountSchema: GenMessage<FindingCount> = /*@__PURE__*/
-  messageDesc(file_feedflow_v1_operations, 9);
+  messageDesc(file_feedflow_v1_operations, 19);
 
 /**
  * @generated from message feedflow.v1.Finding
@@ -371,7 +865,7 @@ export type Finding = Message<"feedflow.v1.Finding"> & {
  * Use `create(FindingSchema)` to create a new message.
  */
 export const FindingSchema: GenMessage<Finding> = /*@__PURE__*/
-  messageDesc(file_feedflow_v1_operations, 10);
+  messageDesc(file_feedflow_v1_operations, 20);
 
 /**
  * @generated from message feedflow.v1.GetProjectionStatusRequest
@@ -390,7 +884,7 @@ export type GetProjectionStatusRequest = Message<"feedflow.v1.GetProjectionStatu
  * Use `create(GetProjectionStatusRequestSchema)` to create a new message.
  */
 export const GetProjectionStatusRequestSchema: GenMessage<GetProjectionStatusRequest> = /*@__PURE__*/
-  messageDesc(file_feedflow_v1_operations, 11);
+  messageDesc(file_feedflow_v1_operations, 21);
 
 /**
  * @generated from message feedflow.v1.GetProjectionStatusResponse
@@ -440,7 +934,7 @@ export type GetProjectionStatusResponse = Message<"feedflow.v1.GetProjectionStat
  * Use `create(GetProjectionStatusResponseSchema)` to create a new message.
  */
 export const GetProjectionStatusResponseSchema: GenMessage<GetProjectionStatusResponse> = /*@__PURE__*/
-  messageDesc(file_feedflow_v1_operations, 12);
+  messageDesc(file_feedflow_v1_operations, 22);
 
 /**
  * @generated from message feedflow.v1.ScheduleState
@@ -467,7 +961,7 @@ export type ScheduleState = Message<"feedflow.v1.ScheduleState"> & {
  * Use `create(ScheduleStateSchema)` to create a new message.
  */
 export const ScheduleStateSchema: GenMessage<ScheduleState> = /*@__PURE__*/
-  messageDesc(file_feedflow_v1_operations, 13);
+  messageDesc(file_feedflow_v1_operations, 23);
 
 /**
  * @generated from message feedflow.v1.PauseSchedulesRequest
@@ -486,7 +980,7 @@ export type PauseSchedulesRequest = Message<"feedflow.v1.PauseSchedulesRequest">
  * Use `create(PauseSchedulesRequestSchema)` to create a new message.
  */
 export const PauseSchedulesRequestSchema: GenMessage<PauseSchedulesRequest> = /*@__PURE__*/
-  messageDesc(file_feedflow_v1_operations, 14);
+  messageDesc(file_feedflow_v1_operations, 24);
 
 /**
  * @generated from message feedflow.v1.PauseSchedulesResponse
@@ -503,7 +997,7 @@ export type PauseSchedulesResponse = Message<"feedflow.v1.PauseSchedulesResponse
  * Use `create(PauseSchedulesResponseSchema)` to create a new message.
  */
 export const PauseSchedulesResponseSchema: GenMessage<PauseSchedulesResponse> = /*@__PURE__*/
-  messageDesc(file_feedflow_v1_operations, 15);
+  messageDesc(file_feedflow_v1_operations, 25);
 
 /**
  * @generated from message feedflow.v1.ResumeSchedulesRequest
@@ -520,7 +1014,7 @@ export type ResumeSchedulesRequest = Message<"feedflow.v1.ResumeSchedulesRequest
  * Use `create(ResumeSchedulesRequestSchema)` to create a new message.
  */
 export const ResumeSchedulesRequestSchema: GenMessage<ResumeSchedulesRequest> = /*@__PURE__*/
-  messageDesc(file_feedflow_v1_operations, 16);
+  messageDesc(file_feedflow_v1_operations, 26);
 
 /**
  * @generated from message feedflow.v1.ResumeSchedulesResponse
@@ -537,7 +1031,62 @@ export type ResumeSchedulesResponse = Message<"feedflow.v1.ResumeSchedulesRespon
  * Use `create(ResumeSchedulesResponseSchema)` to create a new message.
  */
 export const ResumeSchedulesResponseSchema: GenMessage<ResumeSchedulesResponse> = /*@__PURE__*/
-  messageDesc(file_feedflow_v1_operations, 17);
+  messageDesc(file_feedflow_v1_operations, 27);
+
+/**
+ * The state of a workflow run, mapped from Temporal's WorkflowExecutionStatus.
+ *
+ * @generated from enum feedflow.v1.OperationState
+ */
+export enum OperationState {
+  /**
+   * @generated from enum value: OPERATION_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: OPERATION_STATE_RUNNING = 1;
+   */
+  RUNNING = 1,
+
+  /**
+   * @generated from enum value: OPERATION_STATE_COMPLETED = 2;
+   */
+  COMPLETED = 2,
+
+  /**
+   * @generated from enum value: OPERATION_STATE_FAILED = 3;
+   */
+  FAILED = 3,
+
+  /**
+   * @generated from enum value: OPERATION_STATE_CANCELED = 4;
+   */
+  CANCELED = 4,
+
+  /**
+   * @generated from enum value: OPERATION_STATE_TERMINATED = 5;
+   */
+  TERMINATED = 5,
+
+  /**
+   * @generated from enum value: OPERATION_STATE_TIMED_OUT = 6;
+   */
+  TIMED_OUT = 6,
+
+  /**
+   * Not answered by GetOperation, which follows a continued run to the latest one; here so every status maps.
+   *
+   * @generated from enum value: OPERATION_STATE_CONTINUED_AS_NEW = 7;
+   */
+  CONTINUED_AS_NEW = 7,
+}
+
+/**
+ * Describes the enum feedflow.v1.OperationState.
+ */
+export const OperationStateSchema: GenEnum<OperationState> = /*@__PURE__*/
+  enumDesc(file_feedflow_v1_operations, 0);
 
 /**
  * @generated from enum feedflow.v1.CheckScope
@@ -567,7 +1116,7 @@ export enum CheckScope {
  * Describes the enum feedflow.v1.CheckScope.
  */
 export const CheckScopeSchema: GenEnum<CheckScope> = /*@__PURE__*/
-  enumDesc(file_feedflow_v1_operations, 0);
+  enumDesc(file_feedflow_v1_operations, 1);
 
 /**
  * OperationsService is the operator's handle on the projection pipeline: replay a post's fan-out, rebuild a
@@ -579,7 +1128,8 @@ export const CheckScopeSchema: GenEnum<CheckScope> = /*@__PURE__*/
 export const OperationsService: GenService<{
   /**
    * ReplayFanout re-projects the post's latest version to its current audience and purges viewers no longer in
-   * it. Idempotent: a replay of a replay writes nothing new. Returns at once with the workflow id.
+   * it. Idempotent: a replay of a replay writes nothing new. Returns at once with the workflow id, or with
+   * `wait` when the replay is done (bounded by wait_seconds and the call's deadline).
    *
    * @generated from rpc feedflow.v1.OperationsService.ReplayFanout
    */
@@ -589,7 +1139,8 @@ export const OperationsService: GenService<{
     output: typeof ReplayFanoutResponseSchema;
   },
   /**
-   * RebuildFeed rebuilds one member's feed from the write model and the graph, and waits for it.
+   * RebuildFeed rebuilds one member's feed from the write model and the graph, and waits for it (bounded by
+   * wait_seconds and the call's deadline) unless no_wait.
    *
    * @generated from rpc feedflow.v1.OperationsService.RebuildFeed
    */
@@ -647,6 +1198,39 @@ export const OperationsService: GenService<{
     methodKind: "unary";
     input: typeof ResumeSchedulesRequestSchema;
     output: typeof ResumeSchedulesResponseSchema;
+  },
+  /**
+   * GetOperation reports a feedflow workflow by id: its state (following continue-as-new to the latest run),
+   * items written, error and times. Workflows of other deployments or systems are NOT_FOUND.
+   *
+   * @generated from rpc feedflow.v1.OperationsService.GetOperation
+   */
+  getOperation: {
+    methodKind: "unary";
+    input: typeof GetOperationRequestSchema;
+    output: typeof GetOperationResponseSchema;
+  },
+  /**
+   * ListFailedProjections pages through projections whose latest run closed without completing (failed, timed
+   * out, terminated or canceled), from Temporal visibility, newest first.
+   *
+   * @generated from rpc feedflow.v1.OperationsService.ListFailedProjections
+   */
+  listFailedProjections: {
+    methodKind: "unary";
+    input: typeof ListFailedProjectionsRequestSchema;
+    output: typeof ListFailedProjectionsResponseSchema;
+  },
+  /**
+   * ReplayFailedProjections re-runs every failed projection the filter matches, as one batch workflow at a
+   * bounded rate; or, with dry_run, only counts them. Idempotent: a projection that completed is never re-run.
+   *
+   * @generated from rpc feedflow.v1.OperationsService.ReplayFailedProjections
+   */
+  replayFailedProjections: {
+    methodKind: "unary";
+    input: typeof ReplayFailedProjectionsRequestSchema;
+    output: typeof ReplayFailedProjectionsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_feedflow_v1_operations, 0);

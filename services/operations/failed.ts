@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import { timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
+import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import {
+  type FailedProjection,
+  type FailedProjectionFilter as FilterMessage,
+  OperationState,
+} from '../../gen/feedflow/v1/operations_pb';
+import { type FailedRun, failedProjectionPage, failedProjectionQuery } from '../../stores/workflow-runs';
+import {
+  type FailedProjectionFilter,
+  PROJECTION_KINDS,
+  type ProjectionKind,
+  type ReplayFailedInput,
+  SEARCH_ATTRIBUTES,
+  TASK_QUEUES,
+} from '../../workflows/shared';
+import { invalid } from '../shared/errors';
+
+/** ListFailedProjections and ReplayFailedProjections: filters, page tokens and the batch's business key. */
+
+const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+const STATES: Record<FailedRun['status'], OperationState> = {
+  FAILED: OperationState.FAILED,
+  TIMED_OUT: OperationState.TIMED_OUT,
+  TERMINATED: OperationState.TERMINATED,
+  CANCELED: OperationState.CANCELED,
+};
+
+export function filterOf(f: FilterMessage | undefined): FailedProjectionFilter {
+  const filter: FailedProjectionFilter = {};
+  if (!f) return filter;
+  if (f.kind) {
+    if (!PROJECTION_KINDS.includes(f.kind as ProjectionKind)) {
+      throw invalid(`filter.kind must be one of ${PROJECTION_KINDS.join(', ')}`);
+    }
+    filter.kind = f.kind as ProjectionKind;
+  }
+  for (const [name, value] of [
+    ['post_id', f.postId],
+    ['viewer_id', f.viewerId],
+  ] as const) {
+    if (value && !ID.test(value)) throw invalid(`filter.${name} must be 1 to 128 letters, digits or _.:-`);
+  }
+  if (f.postId) filter.postId = f.postId;
+  if (f.viewerId) filter.viewerId = f.viewerId;
+  if (f.closedAfter) filter.closedAfter = timestampDate(f.closedAfter).toISOString();
+  if (f.closedBefore) filter.closedBefore = timestampDate(f.closedBefore).toISOString();
+  if (filter.closedAfter && filter.closedBefore && filter.closedAfter >= filter.closedBefore) {
+    throw invalid('filter.closed_after must be before filter.closed_before');
+  }
+  if (f.failureContains.length > 200) throw invalid('filter.failure_contains must be at most 200 characters');
+  if (f.failureContains) filter.failureContains = f.failureContains;
+  return filter;
+}
+
+const digest = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex');
+
+/**
+ * The batch's business key: the deployment (its task-queue prefix), the filter as asked (before its upper bound is
+ * frozen) and the request id, so a repeat of the same call joins the same batch.
+ */
+export function batchWorkflowId(prefix: string, filter: FailedProjectionFilter, requestId: string): string {
+  const canonical = Object.fromEntries(Object.entries(filter).sort(([a], [b]) => a.localeCompare(b)));
+  return `${prefix}replay-failed/${digest(canonical).slice(0, 16)}/${requestId}`;
+}
+
+/** A page token names the query it pages, so a token reused with another filter is refused instead of misread. */
+function encodeToken(query: string, token: Uint8Array): string {
+  return Buffer.from(
+    JSON.stringify({ q: digest(query).slice(0, 16), t: Buffer.from(token).toString('base64') }),
+  ).toString('base64url');
+}
+
+function decodeToken(query: string, pageToken: string): Uint8Array {
+  try {
+    const { q, t } = JSON.parse(Buffer.from(pageToken, 'base64url').toString('utf8')) as { q: string; t: string };
+    if (q === digest(query).slice(0, 16) && typeof t === 'string' && t) return Buffer.from(t, 'base64');
+  } catch {
+    // Falls through to the refusal.
+  }
+  throw invalid('page_token is not from a listing with this filter');
+}
+
+function toMessage(r: FailedRun): Omit<FailedProjection, '$typeName' | '$unknown'> {
+  return {
+    workflowId: r.workflowId,
+    runId: r.runId,
+    workflowType: r.workflowType,
+    kind: r.kind,
+    postId: r.postId,
+    viewerId: r.viewerId,
+    state: STATES[r.status],
+    failure: r.failure,
+    startTime: timestampFromDate(r.startTime),
+    ...(r.closeTime ? { closeTime: timestampFromDate(r.closeTime) } : {}),
+  };
+}
+
+export function createFailedProjections(temporal: Client, taskQueuePrefix: string) {
+  const queues = [TASK_QUEUES.projection, TASK_QUEUES.priority].map((q) => taskQueuePrefix + q);
+
+  return {
+    async list(filter: FailedProjectionFilter, pageSize: number, pageToken: string) {
+      const query = failedProjectionQuery(filter, queues);
+      const page = await failedProjectionPage(temporal, {
+        query,
+        pageSize,
+        token: pageToken ? decodeToken(query, pageToken) : undefined,
+        failureContains: filter.failureContains,
+        withFailure: true,
+      });
+      return {
+        projections: page.runs.map(toMessage),
+        nextPageToken: page.next ? encodeToken(query, page.next) : '',
+      };
+    },
+
+    /** Failed projections the filter matches now, as a batch would find them. */
+    async count(filter: FailedProjectionFilter): Promise<number> {
+      const query = failedProjectionQuery(filter, queues);
+      let total = 0;
+      let token: Uint8Array | undefined;
+      do {
+        const page = await failedProjectionPage(temporal, {
+          query,
+          pageSize: 200,
+          token,
+          failureContains: filter.failureContains,
+          withFailure: false,
+        });
+        total += page.runs.length;
+        token = page.next ?? undefined;
+      } while (token);
+      return total;
+    },
+
+    /** Starts the batch, or joins the one this filter and request id already named. */
+    async startBatch(workflowId: string, input: ReplayFailedInput): Promise<boolean> {
+      const { filter } = input;
+      try {
+        await temporal.workflow.start('replayFailedProjectionsWorkflow', {
+          taskQueue: taskQueuePrefix + TASK_QUEUES.projection,
+          workflowId,
+          args: [input],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          memo: { filter },
+          typedSearchAttributes: [
+            { key: SEARCH_ATTRIBUTES.feedOperation, value: 'replay-failed' },
+            ...(filter.postId ? [{ key: SEARCH_ATTRIBUTES.postId, value: filter.postId }] : []),
+            ...(filter.viewerId ? [{ key: SEARCH_ATTRIBUTES.viewerId, value: filter.viewerId }] : []),
+          ],
+        });
+        return true;
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+        throw err;
+      }
+    },
+  };
+}

@@ -1,0 +1,164 @@
+import type { HandlerContext } from '@connectrpc/connect';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { type Client, type WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
+import { type Operation, OperationState, type ReplayBatchProgress } from '../../gen/feedflow/v1/operations_pb';
+import { closeInfo } from '../../stores/workflow-runs';
+import {
+  itemsWrittenOf,
+  type ReplayBatchProgress as BatchProgress,
+  SEARCH_ATTRIBUTES,
+  TASK_QUEUES,
+} from '../../workflows/shared';
+import { invalid, notFound } from '../shared/errors';
+
+/** Operations as an operator sees them: any feedflow workflow by id, mapped from Temporal, and bounded waits. */
+
+export type OperationMessage = Omit<Operation, '$typeName' | '$unknown' | 'batch'> & {
+  batch?: Omit<ReplayBatchProgress, '$typeName' | '$unknown'>;
+};
+
+export interface OperationView {
+  operation: OperationMessage;
+  /** The decoded result, when the run completed. */
+  result?: unknown;
+}
+
+const WORKFLOW_ID = /^[A-Za-z0-9_.:/-]{1,256}$/;
+const RUN_ID = /^[0-9A-Fa-f-]{1,64}$/;
+
+const STATES: Record<string, OperationState> = {
+  RUNNING: OperationState.RUNNING,
+  COMPLETED: OperationState.COMPLETED,
+  FAILED: OperationState.FAILED,
+  CANCELLED: OperationState.CANCELED,
+  TERMINATED: OperationState.TERMINATED,
+  TIMED_OUT: OperationState.TIMED_OUT,
+  CONTINUED_AS_NEW: OperationState.CONTINUED_AS_NEW,
+};
+
+/** Time kept back from the call's deadline to describe the run and answer: a quarter of it, at most this. */
+const ANSWER_MARGIN_MS = 1_000;
+/** A running workflow's progress query waits no longer for a worker to answer. */
+const QUERY_TIMEOUT_MS = 2_000;
+/** Continue-as-new links followed at most. */
+const MAX_RUNS = 1_000;
+
+export function requireWorkflowId(value: string): string {
+  if (!value) throw invalid('workflow_id is required');
+  if (!WORKFLOW_ID.test(value)) throw invalid('workflow_id must be 1 to 256 letters, digits or _.:/-');
+  return value;
+}
+
+/**
+ * How long a call may wait: the request's own bound, and always the call's gRPC deadline less a margin to answer.
+ * Undefined: no bound (no deadline, no wait_seconds).
+ */
+export function waitBudgetMs(ctx: HandlerContext, waitSeconds: number): number | undefined {
+  const deadline = ctx.timeoutMs();
+  const bounds = [
+    ...(waitSeconds ? [waitSeconds * 1000] : []),
+    ...(deadline !== undefined ? [Math.max(0, deadline - Math.min(ANSWER_MARGIN_MS, deadline / 4))] : []),
+  ];
+  return bounds.length ? Math.min(...bounds) : undefined;
+}
+
+const batchOf = (p: BatchProgress | undefined) =>
+  p && { matched: p.matched, replayed: p.replayed, skipped: p.skipped, failed: p.failed, done: p.done };
+
+export function createOperationReader(temporal: Client, taskQueuePrefix: string) {
+  const queues = new Set(Object.values(TASK_QUEUES).map((q) => taskQueuePrefix + q));
+
+  async function describeRun(workflowId: string, runId?: string): Promise<WorkflowExecutionDescription> {
+    try {
+      return await temporal.workflow.getHandle(workflowId, runId).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError || (err as { code?: number }).code === 5) {
+        throw notFound(`no feedflow operation ${workflowId}${runId ? ` run ${runId}` : ''}`);
+      }
+      throw err;
+    }
+  }
+
+  /** Asks a running workflow for its progress; nothing when no worker answers in time. */
+  async function progressOf<T>(workflowId: string): Promise<T | undefined> {
+    try {
+      return await temporal.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+        temporal.workflow.getHandle(workflowId).query<T>('progress'),
+      );
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The operation's latest run, following continue-as-new from `runId` if given. */
+  async function describe(workflowId: string, runId?: string): Promise<OperationView> {
+    requireWorkflowId(workflowId);
+    if (runId && !RUN_ID.test(runId)) throw invalid('run_id must be a Temporal run id');
+    let d = await describeRun(workflowId, runId || undefined);
+    // Only this deployment's workflows: another system's (or another deployment's) ids are not ours to show.
+    if (!queues.has(d.taskQueue)) throw notFound(`no feedflow operation ${workflowId}`);
+    let runs = 1;
+    while (d.status.name === 'CONTINUED_AS_NEW' && runs < MAX_RUNS) {
+      const next = (await closeInfo(temporal, workflowId, d.runId)).continuedAs;
+      if (!next) break;
+      d = await describeRun(workflowId, next);
+      runs++;
+    }
+    const operation: OperationMessage = {
+      workflowId,
+      runId: d.runId,
+      workflowType: d.type,
+      kind: (d.typedSearchAttributes.get(SEARCH_ATTRIBUTES.feedOperation) as string | undefined) ?? '',
+      state: STATES[d.status.name] ?? OperationState.UNSPECIFIED,
+      itemsWritten: 0,
+      error: '',
+      startTime: timestampFromDate(d.startTime),
+      ...(d.closeTime ? { closeTime: timestampFromDate(d.closeTime) } : {}),
+      runs,
+    };
+    const isBatch = d.type === 'replayFailedProjectionsWorkflow';
+    let result: unknown;
+    if (d.status.name === 'COMPLETED') {
+      result = await temporal.workflow.getHandle(workflowId, d.runId).result();
+      operation.itemsWritten = itemsWrittenOf(d.type, result);
+      if (isBatch) operation.batch = batchOf(result as BatchProgress);
+    } else if (d.status.name === 'RUNNING') {
+      if (isBatch) {
+        const p = await progressOf<BatchProgress>(workflowId);
+        operation.itemsWritten = p?.itemsWritten ?? 0;
+        operation.batch = batchOf(p);
+      } else if (d.type === 'fanoutPostWorkflow' || d.type === 'replayFanoutWorkflow') {
+        // A replay's writes are its fan-out child's.
+        const id = d.type === 'replayFanoutWorkflow' ? `${workflowId}/fanout` : workflowId;
+        operation.itemsWritten = (await progressOf<{ itemsWritten: number }>(id))?.itemsWritten ?? 0;
+      }
+    } else {
+      operation.error = (await closeInfo(temporal, workflowId, d.runId)).failure;
+    }
+    return { operation, result };
+  }
+
+  /**
+   * Waits up to `budgetMs` (undefined: until it closes) for the operation to close, then describes it: closed,
+   * or still running when the budget ran out.
+   */
+  async function waitFor(workflowId: string, budgetMs: number | undefined, signal: AbortSignal) {
+    const ac = new AbortController();
+    const timer = budgetMs === undefined ? undefined : setTimeout(() => ac.abort(), budgetMs);
+    const onAbort = () => ac.abort();
+    signal.addEventListener('abort', onAbort);
+    try {
+      await temporal.withAbortSignal(ac.signal, () => temporal.workflow.getHandle(workflowId).result());
+    } catch {
+      // Closed without completing, or the wait ran out: describe() tells which.
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+    return describe(workflowId);
+  }
+
+  return { describe, waitFor };
+}
+
+export type OperationReader = ReturnType<typeof createOperationReader>;
