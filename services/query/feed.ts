@@ -117,6 +117,8 @@ export function createFeedReader(deps: {
   };
 
   const buildSession = async (viewerId: string, snapshot: number): Promise<FeedSession> => {
+    // Taken before the read: an invalidation logged while it runs makes the data below stale, and it is dropped.
+    const readAt = Date.now();
     const found = await candidates(viewerId, snapshot, config.windowSize);
     const ranked = diversify(rank(found, snapshot, config.halfLifeMs));
     const entries: WindowEntry[] = ranked.map(({ item, rank }) => ({
@@ -137,6 +139,9 @@ export function createFeedReader(deps: {
       complete: found.length < config.windowSize,
       current: true,
       createdAt: new Date(),
+      // The candidates were read in full: the first pages need no second read of the same items, only the safety
+      // verdicts (on FerretDB each re-read would be one point read per item).
+      memo: { at: readAt, data: new Map(found.map((d) => [d.postId, d])), allowed: new Map() },
     };
   };
 
@@ -157,7 +162,8 @@ export function createFeedReader(deps: {
       const wanted = (e: WindowEntry) => discovery || e.reason !== 'second_degree';
       const missing = slice.filter((e) => wanted(e) && !memo.allowed.has(e.postId));
       if (missing.length) {
-        const [data, ok] = await Promise.all([items.hydrate(viewerId, missing), safety.allowed(viewerId, missing)]);
+        const unread = missing.filter((e) => !memo.data.has(e.postId));
+        const [data, ok] = await Promise.all([items.hydrate(viewerId, unread), safety.allowed(viewerId, missing)]);
         for (const d of data) memo.data.set(d.postId, d);
         for (const e of missing) memo.allowed.set(e.postId, ok.has(e.postId) && memo.data.has(e.postId));
       }
