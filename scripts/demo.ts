@@ -28,6 +28,8 @@ const apps = supervise(appsFromArgs(process.argv.slice(2)));
 /** Time for a cold process to come up (workers bundle their workflows at start) on a loaded 2-core machine. */
 const START_DEADLINE_MS = Number(process.env.DEMO_START_DEADLINE_MS ?? 180_000);
 const CHECK_DEADLINE_MS = 300_000;
+/** Seeding a fresh demo starts about 1,200 projections; the story waits until they have all run. */
+const SEED_DRAIN_DEADLINE_MS = Number(process.env.DEMO_SEED_DRAIN_DEADLINE_MS ?? 900_000);
 
 /** Ignores "already there" answers, so a second demo run passes over what the first one made. */
 async function idempotent<T>(call: Promise<T>): Promise<T | undefined> {
@@ -117,6 +119,28 @@ const LAST = [
   'Perlman',
   'Lamport',
 ];
+
+/**
+ * Waits until no projection is running or pending (the schedules' own runs aside), so the story's feeds show the
+ * story rather than a backlog: on a fresh stack the seeding leaves several hundred projections queued behind the
+ * Temporal dev server.
+ */
+async function drainProjections(): Promise<void> {
+  const projections = new Set(['fanout', 'update', 'delete', 'backfill', 'purge', 'profile', 'engagement']);
+  let lastLog = 0;
+  for (;;) {
+    const status = await ops.getProjectionStatus({});
+    const running = Object.entries(status.runningByKind)
+      .filter(([kind]) => projections.has(kind))
+      .reduce((n, [, count]) => n + count, 0);
+    if (running + status.outboxPending === 0) return;
+    if (Date.now() - lastLog > 10_000) {
+      log(`seeded projections still running: ${running} (+${status.outboxPending} not yet started)`);
+      lastLog = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
 
 async function seed(): Promise<string[]> {
   const ids = await inParallel(
@@ -229,6 +253,10 @@ async function main(): Promise<void> {
     log(`smoke workflow ran on the projection worker: ${JSON.stringify(ping)}`);
 
     const ids = await seed();
+    await apps.waitFor('the seeded projections', drainProjections(), {
+      deadlineMs: SEED_DRAIN_DEADLINE_MS,
+      on: ['worker-projection', 'worker-priority', 'command'],
+    });
     const [famous, ada, grace, alan, edsger] = [ids[0], ids[1], ids[2], ids[3], ids[4]];
     const post = (authorId: string, content: string, visibility: Visibility, key: string) =>
       cmd.createPost({ authorId, content, visibility, postType: PostType.TEXT, requestId: demoRequest(`post-${key}`) });
