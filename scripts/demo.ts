@@ -212,14 +212,24 @@ const REASON: Record<number, string> = {
   [FeedReason.OWN_POST]: 'own post',
 };
 
-async function printFeed(viewerId: string, title: string, token: string): Promise<void> {
+/**
+ * Prints the viewer's first page once every token's event is projected for them (a token covers one event only,
+ * so the story passes each write that should show), or marks the page as catching up.
+ */
+async function printFeed(viewerId: string, title: string, tokens: string[]): Promise<void> {
+  let stale = false;
+  for (const token of tokens.slice(0, -1)) {
+    const wait = await feed.getFeed({ viewerId, pageSize: 1, minConsistencyToken: token });
+    stale ||= wait.stale;
+  }
   const res = await feed.getFeed({
     viewerId,
     pageSize: 10,
     view: FeedView.V3_PERSONALIZED,
-    minConsistencyToken: token,
+    minConsistencyToken: tokens[tokens.length - 1],
   });
-  console.log(`\n  ${title}${res.stale ? ' (projection still catching up)' : ''}`);
+  stale ||= res.stale;
+  console.log(`\n  ${title}${stale ? ' (projection still catching up)' : ''}`);
   console.log(
     `  ${'author'.padEnd(22)} ${'post'.padEnd(44)} ${'reason'.padEnd(15)} ${'age'.padStart(6)} ${'score'.padStart(6)}`,
   );
@@ -305,8 +315,10 @@ async function main(): Promise<void> {
       cmd.deletePost({ authorId: ada, postId: oops.postId, requestId: demoRequest('story-delete') }),
     );
 
-    await printFeed(ada, `Ada's feed (${ada})`, del?.receipt?.consistencyToken ?? p1.receipt!.consistencyToken);
-    await printFeed(grace, `Grace's feed (${grace})`, edit?.receipt?.consistencyToken ?? p2.receipt!.consistencyToken);
+    const tokens = (...receipts: Array<{ receipt?: { consistencyToken: string } } | undefined>) =>
+      receipts.map((r) => r?.receipt?.consistencyToken).filter((t): t is string => !!t);
+    await printFeed(ada, `Ada's feed (${ada})`, tokens(p1, p2, del));
+    await printFeed(grace, `Grace's feed (${grace})`, tokens(p2, p1, p3, edit));
 
     log('operations: a consistency check of the last 10 minutes, with its repairs');
     const { report } = await apps.waitFor(
