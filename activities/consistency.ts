@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { detectIdLookup, type IdLookup } from '../stores/lookup';
+import { lookupFor } from '../stores/lookup';
 import { type FeedItemDoc, feedItemId, readModel } from '../stores/read-model';
 import type { PostDoc } from '../stores/write-model';
 import { writeModel } from '../stores/write-model';
@@ -54,8 +54,7 @@ class Findings {
  * repairs re-derive the truth before they write, so a stale finding repairs nothing and a repeat changes nothing.
  */
 export function createConsistencyActivities({ db, graph, config }: ProjectionDeps) {
-  let lookup: Promise<IdLookup> | undefined;
-  const ids = () => (lookup ??= detectIdLookup(db));
+  const ids = () => lookupFor(db);
   const wm = writeModel(db);
   const rm = readModel(db);
 

@@ -1,7 +1,7 @@
 import type { Config } from '../lib/config';
 import { lookupFor } from '../stores/lookup';
 import type { ActorSnapshot, FeedReason, ReadModel } from '../stores/read-model';
-import type { PostDoc, RelationshipDoc, UserDoc, WriteModel } from '../stores/write-model';
+import { newestFirst, type PostDoc, type RelationshipDoc, type UserDoc, type WriteModel } from '../stores/write-model';
 import type { ProvisionalReason } from '../ranking/provisional';
 import { BACKFILL_DAYS, BACKFILL_LIMIT } from './relationships';
 import { actorSnapshot, isBlocked, loadPair, type PairState, visibleTo } from './sources';
@@ -142,9 +142,6 @@ export async function expectedFeed(
   items.sort((a, b) => newestFirst(a.post, b.post));
   return { items: items.slice(0, config.FEED_CAP) };
 }
-
-const newestFirst = (a: PostDoc, b: PostDoc) =>
-  b.createdAt.getTime() - a.createdAt.getTime() || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0);
 
 /** Why the viewer may not hold this post's item now (blocked either way, or not visible to them), or null. */
 export async function exclusionOf(

@@ -1,5 +1,5 @@
 import { invalidateFeeds } from '../stores/feed-cache';
-import { createIdLookup, detectIdLookup, type IdLookup } from '../stores/lookup';
+import { lookupFor } from '../stores/lookup';
 import { type FeedItemDoc, feedItemId, readModel, writeFeedItems } from '../stores/read-model';
 import { createReadTimeSources } from '../stores/read-time';
 import { writeModel } from '../stores/write-model';
@@ -20,8 +20,7 @@ export function createRepairActivities({ db, graph, config }: ProjectionDeps) {
     secondDegreeAuthors: config.FEED_SECOND_DEGREE_AUTHORS,
   });
 
-  let lookup: Promise<IdLookup> | undefined;
-  const ids = () => (lookup ??= detectIdLookup(db).catch(() => createIdLookup(true)));
+  const ids = () => lookupFor(db);
 
   /** Loads each viewer's current item of this post, by id (point reads on FerretDB, `$in` on MongoDB). */
   async function itemsOf(postId: string, viewerIds: string[]): Promise<Map<string, FeedItemDoc>> {

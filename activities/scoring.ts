@@ -4,7 +4,7 @@ import type { Config } from '../lib/config';
 import { metrics, recordLag } from '../lib/metrics';
 import { invalidateFeeds } from '../stores/feed-cache';
 import type { Graph, PushScope } from '../stores/graph';
-import { createIdLookup, detectIdLookup, type IdLookup } from '../stores/lookup';
+import { type IdLookup, lookupFor } from '../stores/lookup';
 import { type FeedItemDoc, feedItemId, readModel } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
 import type {
@@ -45,8 +45,7 @@ export function createScoringActivities(deps: ScoringDeps) {
   const wm = writeModel(db);
   const rm = readModel(db);
   const ranking = createRankingActivities(deps);
-  let lookup: Promise<IdLookup> | undefined = deps.lookup && Promise.resolve(deps.lookup);
-  const ids = () => (lookup ??= detectIdLookup(db).catch(() => createIdLookup(true)));
+  const ids = () => (deps.lookup ? Promise.resolve(deps.lookup) : lookupFor(db));
 
   /** Scores the post's items of these viewers and writes the scores; returns [items read, scores written]. */
   const scoreViewers = (postId: string, viewerIds: string[], staleOnly: boolean) =>

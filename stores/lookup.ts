@@ -50,10 +50,14 @@ export interface IdLookup {
 
 const byDb = new WeakMap<Db, Promise<IdLookup>>();
 
-/** The lookup for `db`, detected once per Db handle. */
+/** The lookup for `db`, detected once per Db handle; a failed detection is retried by the next call. */
 export function lookupFor(db: Db): Promise<IdLookup> {
   let found = byDb.get(db);
-  if (!found) byDb.set(db, (found = detectIdLookup(db)));
+  if (!found) {
+    found = detectIdLookup(db);
+    byDb.set(db, found);
+    found.catch(() => byDb.delete(db));
+  }
   return found;
 }
 

@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import type { Graph } from './graph';
 import { lookupFor } from './lookup';
-import { followId, writeModel } from './write-model';
+import { followId, newestFirst, writeModel } from './write-model';
 
 /**
  * Where a feed's read-time items come from: posts GetFeed merges in at read time instead of finding them pushed.
@@ -64,7 +64,7 @@ export function createReadTimeSources(db: Db, graph: Graph | undefined, config: 
       { projection: { _id: 1, createdAt: 1 }, sort: { createdAt: -1, _id: -1 }, limit },
     );
     return posts
-      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0))
+      .sort(newestFirst)
       .slice(0, limit)
       .map((p) => p._id);
   };

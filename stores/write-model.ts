@@ -45,6 +45,10 @@ export interface PostDoc {
   updatedAt: Date;
 }
 
+/** Posts newest first, ties by id descending: the order of every feed and post list. */
+export const newestFirst = (a: Pick<PostDoc, '_id' | 'createdAt'>, b: Pick<PostDoc, '_id' | 'createdAt'>): number =>
+  b.createdAt.getTime() - a.createdAt.getTime() || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0);
+
 /**
  * One document per relationship, with a deterministic id:
  * - connection: `c-{a}-{b}` with a < b, so a pair has at most one connection whoever asked;

@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import type { PostDoc, UserDoc } from '../../stores/write-model';
-import { writeModel } from '../../stores/write-model';
+import { newestFirst, writeModel } from '../../stores/write-model';
 import type { IdLookup } from '../../stores/lookup';
 import { provisionalScore, type ProvisionalReason } from '../../ranking/provisional';
 import type { ItemReason, WindowEntry } from './sessions';
@@ -191,7 +191,7 @@ export function createItemSource(db: Db, lookup: IdLookup) {
           { sort: { createdAt: -1, _id: -1 }, limit },
         )
       )
-        .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0))
+        .sort(newestFirst)
         .slice(0, limit);
       const authors = await usersById(posts.map((p) => p.authorId));
       return posts.map((p) => fromPost(p, authors.get(p.authorId), reason));

@@ -181,6 +181,9 @@ describe('ranking: feature assembly from the write model', () => {
     ]);
   });
 
+  /** A `$in` on the field a read is indexed by: a table scan on FerretDB. */
+  const LEAD_IN = /"(_id|to|from|authorId|postId|userId)":\{"\$in"/;
+
   it('batches its queries: a fixed number on MongoDB, one index read per distinct value on FerretDB', async () => {
     const monitored = new MongoClient(stores.config.MONGODB_URI, { monitorCommands: true });
     const commands: string[] = [];
@@ -207,8 +210,8 @@ describe('ranking: feature assembly from the write model', () => {
         // FerretDB serves only equalities from an index, so each value is its own read: never a `$in` (a table
         // scan there) and never the same read twice (no read per pair).
         assert.ok(
-          !filters.some((f) => f.includes('"$in":[') && /"(_id|to|from|authorId|postId|userId)":\{"\$in"/.test(f)),
-          filters.find((f) => f.includes('$in')),
+          !filters.some((f) => LEAD_IN.test(f)),
+          filters.find((f) => LEAD_IN.test(f)),
         );
         assert.equal(new Set(filters).size, filters.length, 'a read repeated');
       }
