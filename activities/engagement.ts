@@ -1,7 +1,7 @@
 import { type EngagementKind, writeModel } from '../stores/write-model';
 import { type EngagementCounts, readModel, setEngagement } from '../stores/read-model';
-import type { EngagementResult } from '../workflows/shared';
 import type { ProjectionDeps } from './deps';
+import type { EngagementResult } from '../workflows/contracts/projection';
 
 const COUNTER: Record<EngagementKind, keyof EngagementCounts> = {
   like: 'likes',

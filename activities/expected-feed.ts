@@ -1,18 +1,18 @@
 import type { Config } from '../lib/config';
 import { lookupFor } from '../stores/lookup';
-import type { ActorSnapshot, FeedReason, ReadModel } from '../stores/read-model';
+import type { ActorSnapshot, ReadModel } from '../stores/read-model';
 import { newestFirst, type PostDoc, type RelationshipDoc, type UserDoc, type WriteModel } from '../stores/write-model';
-import type { ProvisionalReason } from '../ranking/provisional';
 import { BACKFILL_DAYS, BACKFILL_LIMIT } from './relationships';
 import { actorSnapshot, isBlocked, loadPair, type PairState, visibleTo } from './sources';
+import type { PushedReason, ScoringReason } from '../domain/reasons';
 
 /** One item a member's feed should hold, with the reason the pipeline would have delivered it for. */
 export interface ExpectedItem {
   post: PostDoc;
   actor: ActorSnapshot;
   viewerId: string;
-  reason: FeedReason;
-  scoredAs: ProvisionalReason;
+  reason: PushedReason;
+  scoredAs: ScoringReason;
 }
 
 /** A relationship that lets the viewer see an author's posts, and since when. */

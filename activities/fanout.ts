@@ -9,15 +9,15 @@ import {
   writeFeedItems,
 } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
+import type { ProjectionDeps } from './deps';
+import { actorSnapshot, feedItem, requirePost, requireUser, whileHeartbeating } from './sources';
+import { type AudienceScope, audienceScopeOf } from '../domain/visibility';
 import type {
-  AudienceScope,
   FanoutPlan,
   FanoutSliceInput,
   FanoutSliceResult,
   ProjectionInput,
-} from '../workflows/shared';
-import type { ProjectionDeps } from './deps';
-import { actorSnapshot, feedItem, requirePost, requireUser, whileHeartbeating } from './sources';
+} from '../workflows/contracts/projection';
 
 /** Audience pages per graph read in a slice. */
 const GRAPH_PAGES_PER_READ = 5;
@@ -72,12 +72,7 @@ export function createFanoutActivities({ db, graph, config }: ProjectionDeps) {
       const actor = actorSnapshot(author?._id === post.authorId ? author : await requireUser(wm, input, post.authorId));
       // The first page is read alongside the sizes, guessing the author's pull status from last time; the rare
       // author crossing the threshold has it read again.
-      const scopeFor = (pull: boolean): AudienceScope =>
-        post.visibility === 'private'
-          ? 'none'
-          : post.visibility === 'connections' || pull
-            ? 'connections'
-            : 'connections+followers';
+      const scopeFor = (pull: boolean): AudienceScope => audienceScopeOf(post.visibility, pull);
       const firstPage = (scope: AudienceScope) =>
         scope === 'none'
           ? Promise.resolve({ members: [], next: null })

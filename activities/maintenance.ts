@@ -1,7 +1,7 @@
 import { readModel, trimFeedsToCap } from '../stores/read-model';
-import type { TrimFeedsInput, TrimFeedsResult } from '../workflows/shared';
 import type { ProjectionDeps } from './deps';
 import { whileHeartbeating } from './sources';
+import type { TrimFeedsInput, TrimFeedsResult } from '../workflows/contracts/projection';
 
 /** Pause per 1,000 items read by the cap sweep, so it yields the store to foreground projections. */
 const SWEEP_PAUSE_MS = 20;

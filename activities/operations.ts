@@ -7,14 +7,14 @@ import { createOutbox, projectionStart } from '../services/command/outbox';
 import { reportsOf } from '../stores/consistency-reports';
 import { failedProjectionPage, failedProjectionQuery } from '../stores/workflow-runs';
 import { writeModel } from '../stores/write-model';
-import {
-  type ConsistencyReport,
-  type FailedProjectionFilter,
-  type FailedProjectionPage,
-  type OutboxSweepResult,
-  type ProjectionRestart,
-  TASK_QUEUES,
-} from '../workflows/shared';
+import { TASK_QUEUES } from '../workflows/shared';
+import type { ConsistencyReport } from '../domain/consistency';
+import type {
+  FailedProjectionFilter,
+  FailedProjectionPage,
+  OutboxSweepResult,
+  ProjectionRestart,
+} from '../workflows/contracts/operations';
 
 export interface OperationsDeps {
   db: Db;

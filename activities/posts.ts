@@ -1,9 +1,10 @@
 import { invalidateFeeds } from '../stores/feed-cache';
 import { deletePostItems, readModel, tombstonePost, updatePostItems, upsertPostSummary } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
-import type { PostDeleteResult, PostUpdateResult, ProjectionInput, ReplayProjection } from '../workflows/shared';
 import type { ProjectionDeps } from './deps';
 import { requirePost, whileHeartbeating } from './sources';
+import type { PostDeleteResult, PostUpdateResult, ProjectionInput } from '../workflows/contracts/projection';
+import type { ReplayProjection } from '../workflows/contracts/operations';
 
 /** Post updated and post deleted: propagate a new version to existing items, or tombstone and purge. */
 export function createPostActivities({ db }: ProjectionDeps) {

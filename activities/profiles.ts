@@ -1,8 +1,8 @@
 import { readModel, refreshActorItems } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
-import type { ProfileResult, ProjectionInput } from '../workflows/shared';
 import type { ProjectionDeps } from './deps';
 import { actorSnapshot, requireUser, whileHeartbeating } from './sources';
+import type { ProfileResult, ProjectionInput } from '../workflows/contracts/projection';
 
 /** Registration and profile changes: a graph node, and a fresh actor snapshot in every item by the member. */
 export function createProfileActivities({ db, graph }: ProjectionDeps) {

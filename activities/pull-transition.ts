@@ -4,14 +4,14 @@ import { MongoServerError } from 'mongodb';
 import { invalidateFeeds } from '../stores/feed-cache';
 import { type FeedItemDoc, readModel, writeFeedItems } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
+import type { ProjectionDeps } from './deps';
+import { actorSnapshot, feedItem } from './sources';
 import type {
   PullTransitionInput,
   PullTransitionPlan,
   PullTransitionSliceInput,
   PullTransitionSliceResult,
-} from '../workflows/shared';
-import type { ProjectionDeps } from './deps';
-import { actorSnapshot, feedItem } from './sources';
+} from '../workflows/contracts/projection';
 
 const DAY_MS = 24 * 3600 * 1000;
 

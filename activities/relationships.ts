@@ -3,9 +3,14 @@ import type { EdgeState } from '../stores/graph';
 import { invalidateFeeds } from '../stores/feed-cache';
 import { purgeAuthorItems, readModel, writeFeedItems } from '../stores/read-model';
 import { type RelationshipDoc, writeModel } from '../stores/write-model';
-import type { BackfillFeedResult, BackfillInput, ProjectionInput, RelationshipSync } from '../workflows/shared';
 import type { ProjectionDeps } from './deps';
 import { actorSnapshot, feedItem, isConnected, loadPair, type PairState, visibleTo } from './sources';
+import type {
+  BackfillFeedResult,
+  BackfillInput,
+  ProjectionInput,
+  RelationshipSync,
+} from '../workflows/contracts/projection';
 
 export const BACKFILL_DAYS = 7;
 export const BACKFILL_LIMIT = 200;

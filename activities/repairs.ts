@@ -1,12 +1,14 @@
 import { invalidateFeeds } from '../stores/feed-cache';
 import { lookupFor } from '../stores/lookup';
-import { type FeedItemDoc, feedItemId, readModel, writeFeedItems } from '../stores/read-model';
+import { type FeedItemDoc, readModel, writeFeedItems } from '../stores/read-model';
 import { createReadTimeSources } from '../stores/read-time';
 import { writeModel } from '../stores/write-model';
-import type { Finding, FindingKind, RebuildFeedInput, RebuildFeedResult, RepairResult } from '../workflows/shared';
 import type { ProjectionDeps } from './deps';
 import { exclusionOf, expectedFeed, type ExpectedItem } from './expected-feed';
 import { actorSnapshot, feedItem, isConnected, loadPair } from './sources';
+import { feedItemId } from '../domain/ids';
+import type { Finding, FindingKind } from '../domain/consistency';
+import type { RebuildFeedInput, RebuildFeedResult, RepairResult } from '../workflows/contracts/operations';
 
 /**
  * Repairing what a consistency check found, and rebuilding a member's feed. Every repair re-derives the truth from

@@ -5,15 +5,16 @@ import { metrics, recordLag } from '../lib/metrics';
 import { invalidateFeeds } from '../stores/feed-cache';
 import type { Graph, PushScope } from '../stores/graph';
 import { type IdLookup, lookupFor } from '../stores/lookup';
-import { type FeedItemDoc, feedItemId, readModel } from '../stores/read-model';
+import { type FeedItemDoc, readModel } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
+import { createRankingActivities, type RankingDeps } from './ranking';
+import { feedItemId } from '../domain/ids';
 import type {
   ScoreRangeInput,
   ScoreRangeResult,
   ScoreViewerItemsInput,
   ScoreViewerItemsResult,
-} from '../workflows/shared';
-import { createRankingActivities, type RankingDeps } from './ranking';
+} from '../workflows/contracts/ranking';
 
 export interface ScoringDeps extends RankingDeps {
   graph: Graph;

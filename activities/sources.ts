@@ -1,10 +1,12 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PostDoc, RelationshipDoc, UserDoc, WriteModel } from '../stores/write-model';
-import { blockId, connectionId, followId } from '../stores/write-model';
-import { type ActorSnapshot, type FeedItemDoc, type FeedReason, feedItemId } from '../stores/read-model';
-import { provisionalScore, type ProvisionalReason } from '../ranking/provisional';
-import type { ProjectionInput } from '../workflows/shared';
+import { type ActorSnapshot, type FeedItemDoc } from '../stores/read-model';
+import { provisionalScore } from '../ranking/provisional';
+import { blockId, connectionId, followId, feedItemId } from '../domain/ids';
+import { type PushedReason, type ScoringReason, scoringReasonOf } from '../domain/reasons';
+import type { ProjectionInput } from '../workflows/contracts/projection';
+import { pushedVisibilities } from '../domain/visibility';
 
 /**
  * Loading the write model (the source of truth) for projection activities. The event is the commit point and
@@ -56,11 +58,11 @@ export function feedItem(
   post: PostDoc,
   actor: ActorSnapshot,
   viewerId: string,
-  reason: FeedReason,
+  reason: PushedReason,
   acceptedAt: Date,
   projectedAt: Date,
   /** The relationship a backfilled item is scored as until the model scores it; a follow if not given. */
-  scoredAs?: ProvisionalReason,
+  scoredAs?: ScoringReason,
 ): FeedItemDoc {
   return {
     _id: feedItemId(viewerId, post._id),
@@ -75,7 +77,7 @@ export function feedItem(
     createdAt: post.createdAt,
     acceptedAt,
     projectedAt,
-    score: provisionalScore(scoredAs ?? (reason === 'backfill' ? 'follow' : reason)),
+    score: provisionalScore(scoredAs ?? scoringReasonOf(reason)),
     modelVersion: null,
     reason,
   };
@@ -99,10 +101,8 @@ export const isBlocked = (p: PairState) => !!p.blocks.ab?.active || !!p.blocks.b
 
 /** What `viewer` may see of `author`'s posts now: nothing, public posts (a follow), or connection posts too. */
 export function visibleTo(p: PairState, viewer: string, author: string): Array<'public' | 'connections'> {
-  if (isBlocked(p)) return [];
-  if (isConnected(p)) return ['public', 'connections'];
   const follows = [p.follows.ab, p.follows.ba].some((f) => f?.active && f.from === viewer && f.to === author);
-  return follows ? ['public'] : [];
+  return pushedVisibilities({ blocked: isBlocked(p), connected: isConnected(p), follows });
 }
 
 /** Heartbeats while a long single statement runs, so a slow store is not mistaken for a dead worker. */

@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import type { Driver } from 'neo4j-driver';
-import type { PingResult } from '../workflows/shared';
+import type { PingResult } from '../workflows/contracts/operations';
 
 export interface SystemDeps {
   db: Db;

@@ -21,9 +21,12 @@ import { createLogger } from '../lib/logger';
 import { startCommandServer } from '../services/command/server';
 import { createGraph } from '../stores/graph';
 import { ensureQueryIndexes } from '../stores/pushdown';
-import { ensureReadModelIndexes, feedItemId, percentile, readModel } from '../stores/read-model';
-import { type ConsistencyCheckInput, type ConsistencyReport, TASK_QUEUES } from '../workflows/shared';
+import { ensureReadModelIndexes, percentile, readModel } from '../stores/read-model';
+import { TASK_QUEUES } from '../workflows/shared';
 import { grpcClient } from '../test/support/grpc';
+import { feedItemId } from '../domain/ids';
+import type { ConsistencyCheckInput } from '../workflows/contracts/operations';
+import type { ConsistencyReport } from '../domain/consistency';
 
 const AUTHORS = Number(process.env.BENCH_AUTHORS ?? 20);
 const FOLLOWERS = Number(process.env.BENCH_FOLLOWERS ?? 100);

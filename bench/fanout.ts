@@ -29,13 +29,13 @@ import {
   distribution,
   ensureReadModelIndexes,
   type FeedItemDoc,
-  feedItemId,
   percentile,
   projectionLag,
   readModel,
 } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
 import { grpcClient } from '../test/support/grpc';
+import { feedItemId } from '../domain/ids';
 
 const ROOT = resolve(__dirname, '..');
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000').split(',').filter(Boolean).map(Number);

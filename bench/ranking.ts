@@ -23,17 +23,16 @@ import { closeEngagementModels, DEFAULT_BATCH_SIZE, loadEngagementModel } from '
 import { ensureQueryIndexes } from '../stores/pushdown';
 import { assembleFeatureInputs, type ScoringPair } from '../stores/ranking-inputs';
 import {
-  connectionId,
   ensureWriteModelIndexes,
   type EngagementDoc,
   ENGAGEMENT_KINDS,
-  followId,
   POST_TYPES,
   type PostDoc,
   type RelationshipDoc,
   writeModel,
 } from '../stores/write-model';
 import { buildFeatureMatrix, type FeatureInputs } from '../ranking/schema';
+import { connectionId, followId } from '../domain/ids';
 
 const USERS = Number(process.env.BENCH_USERS ?? 1000);
 const POSTS = Number(process.env.BENCH_POSTS ?? 2000);

@@ -1,3 +1,4 @@
+import type { ScoringReason } from '../domain/reasons';
 import metrics from '../models/engagement-v1.metrics.json';
 
 /**
@@ -6,19 +7,17 @@ import metrics from '../models/engagement-v1.metrics.json';
  * sits among scored ones instead of above them all; `modelVersion: null` marks it provisional.
  */
 
-export type ProvisionalReason = 'own' | 'connection' | 'follow' | 'second';
-
 const byDegree = metrics.data.trainEngagementRateByDegree;
 
-export const PROVISIONAL_SCORES: Readonly<Record<ProvisionalReason, number>> = {
+export const PROVISIONAL_SCORES: Readonly<Record<ScoringReason, number>> = {
   // An author sees their own post like a first-degree connection's.
   own: byDegree.first,
   connection: byDegree.first,
   follow: byDegree.follow,
   // Read-time candidates from the second degree (never pushed).
-  second: byDegree.second,
+  second_degree: byDegree.second,
 };
 
-export function provisionalScore(reason: ProvisionalReason): number {
+export function provisionalScore(reason: ScoringReason): number {
   return PROVISIONAL_SCORES[reason];
 }

@@ -6,7 +6,8 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config';
 import { connectMongo } from '../lib/clients';
-import { type FeedReason, projectionLag, readModel } from '../stores/read-model';
+import { projectionLag, readModel } from '../stores/read-model';
+import type { PushedReason } from '../domain/reasons';
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
   try {
     const lag = await projectionLag(readModel(db), {
       since: parseSince(values.since!),
-      reason: values.reason as FeedReason | undefined,
+      reason: values.reason as PushedReason | undefined,
     });
     if (values.json) {
       console.log(JSON.stringify(lag));

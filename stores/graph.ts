@@ -1,5 +1,6 @@
 import neo4j, { type Driver, type ManagedTransaction } from 'neo4j-driver';
-import type { AudienceScope } from '../workflows/shared';
+import type { AudienceScope } from '../domain/visibility';
+import type { AudienceReason } from '../domain/reasons';
 
 /**
  * The social graph over Bolt: the only module that knows Cypher. Portable between Memgraph and Neo4j: MERGE,
@@ -22,7 +23,6 @@ export interface EdgeState {
   version: number;
 }
 
-export type AudienceReason = 'connection' | 'follow';
 export interface AudienceMember {
   id: string;
   reason: AudienceReason;

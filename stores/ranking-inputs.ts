@@ -1,7 +1,8 @@
 import type { Collection, Document } from 'mongodb';
 import { lookupFor } from './lookup';
-import { connectionId, followId, type PostDoc, type WriteModel } from './write-model';
+import { type PostDoc, type WriteModel } from './write-model';
 import { CONNECTION_STRENGTH, type Degree, type FeatureInputs } from '../ranking/schema';
+import { connectionId, followId } from '../domain/ids';
 
 /**
  * Assembles the engagement model's inputs for a batch of (viewer, post) pairs from the write model, in a fixed

@@ -1,7 +1,9 @@
 import { type Collection, type Db, type Document, type Filter, MongoBulkWriteError, MongoServerError } from 'mongodb';
 import { bucketsBetween, invalidateFeeds, timeBucket } from './feed-cache';
 import { lookupFor } from './lookup';
-import type { PostType, Visibility } from './write-model';
+import type { PostType } from './write-model';
+import type { Visibility } from '../domain/visibility';
+import type { PushedReason } from '../domain/reasons';
 
 /**
  * The read models the projection pipeline maintains. Every write is keyed by a business id and guarded by a
@@ -20,8 +22,6 @@ export interface ActorSnapshot {
   /** The user document's version, which guards refreshes. */
   version: number;
 }
-
-export type FeedReason = 'own' | 'connection' | 'follow' | 'backfill';
 
 /** One post in one viewer's feed. */
 export interface FeedItemDoc {
@@ -51,7 +51,7 @@ export interface FeedItemDoc {
   modelVersion: string | null;
   /** When the model last scored the item (absent while provisional); an older scoring never replaces a newer. */
   scoredAt?: Date;
-  reason: FeedReason;
+  reason: PushedReason;
 }
 
 /** The fields a newer post version or a profile change may rewrite on an existing item. */
@@ -139,10 +139,6 @@ export function readModel(db: Db): ReadModel {
     pullGaps: db.collection<PullGapDoc>('pull_gaps'),
     networkSummaries: db.collection<NetworkSummaryDoc>('network_summaries'),
   };
-}
-
-export function feedItemId(viewerId: string, postId: string): string {
-  return `${viewerId}:${postId}`;
 }
 
 /** Creates the read models' indexes; safe to call on every start. */
@@ -509,7 +505,7 @@ export function distribution(values: number[]): LagDistribution {
  */
 export async function projectionLag(
   rm: ReadModel,
-  opts: { since: Date; reason?: FeedReason; limit?: number },
+  opts: { since: Date; reason?: PushedReason; limit?: number },
 ): Promise<LagDistribution> {
   const filter = { projectedAt: { $gte: opts.since }, ...(opts.reason ? { reason: opts.reason } : {}) };
   const minutes = recentMinutes(opts.since);

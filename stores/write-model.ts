@@ -1,5 +1,6 @@
 import type { Collection, Db } from 'mongodb';
-import type { AggregateType, EventType } from '../workflows/shared';
+import type { AggregateType, EventType } from '../domain/events';
+import type { Visibility } from '../domain/visibility';
 
 /**
  * The normalized write model. Every document carries a version; conflicts are caught by conditional updates
@@ -8,8 +9,6 @@ import type { AggregateType, EventType } from '../workflows/shared';
  * process dies before finishing (see services/command/outbox.ts).
  */
 
-export const VISIBILITIES = ['public', 'connections', 'private'] as const;
-export type Visibility = (typeof VISIBILITIES)[number];
 export const POST_TYPES = ['text', 'image', 'video', 'article'] as const;
 export type PostType = (typeof POST_TYPES)[number];
 export const RELATIONSHIP_TYPES = ['connection', 'follow', 'block'] as const;
@@ -68,11 +67,6 @@ export interface RelationshipDoc {
   createdAt: Date;
   updatedAt: Date;
 }
-
-/** Deterministic relationship ids: one connection per pair (lower id first), one follow or block per direction. */
-export const connectionId = (a: string, b: string): string => (a < b ? `c-${a}-${b}` : `c-${b}-${a}`);
-export const followId = (from: string, to: string): string => `f-${from}-${to}`;
-export const blockId = (from: string, to: string): string => `b-${from}-${to}`;
 
 export interface EngagementDoc {
   _id: string;

@@ -11,10 +11,11 @@ import { DiagnosticsService, EchoRequestSchema, EchoResponseSchema } from '../ge
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { authInterceptor } from '../services/shared/auth';
-import { DomainError, errorInterceptor } from '../services/shared/errors';
+import { errorInterceptor } from '../services/shared/errors';
 import { type GrpcServer, serve, startGrpcServer } from '../services/shared/grpc-server';
 import { type CommandHarness, startCommandHarness } from './support/command';
 import { grpcClient } from './support/grpc';
+import { DomainError } from '../domain/errors';
 
 const run = promisify(execFile);
 const GRPCURL = `${process.env.FEEDFLOW_TOOLS_DIR ?? `${__dirname}/../.tools`}/bin/grpcurl`;

@@ -1,7 +1,8 @@
 import { type Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
-import { type ConsistencyCheckInput, SCHEDULES, TASK_QUEUES } from '../workflows/shared';
+import { SCHEDULES, TASK_QUEUES } from '../workflows/shared';
+import type { ConsistencyCheckInput } from '../workflows/contracts/operations';
 
 type ScheduleConfig = Pick<
   Config,

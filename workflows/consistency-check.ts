@@ -9,14 +9,8 @@ import type { createConsistencyActivities } from '../activities/consistency';
 import type { createRepairActivities } from '../activities/repairs';
 import type { createOperationsActivities } from '../activities/operations';
 import { ensureSearchAttributes, scoreOnRankingQueue } from './helpers';
-import {
-  type CheckResult,
-  type ConsistencyCheckInput,
-  type ConsistencyReport,
-  type Finding,
-  FINDING_KINDS,
-  type FindingKind,
-} from './shared';
+import type { CheckResult, ConsistencyCheckInput } from './contracts/operations';
+import { type ConsistencyReport, type Finding, FINDING_KINDS, type FindingKind } from '../domain/consistency';
 
 const { checkRecentEvents, checkMemberFeeds } = proxyActivities<ReturnType<typeof createConsistencyActivities>>({
   startToCloseTimeout: '30 minutes',

@@ -18,7 +18,7 @@ import {
   type FanoutSliceResult,
   progressQuery,
   type ProjectionInput,
-} from './shared';
+} from './contracts/projection';
 
 const retry = { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' };
 

@@ -12,18 +12,14 @@ import {
 } from '@temporalio/workflow';
 import type { createMaintenanceActivities } from '../activities/maintenance';
 import type { createScoringActivities } from '../activities/scoring';
+import { type FeedOperation, SEARCH_ATTRIBUTES, siblingQueue } from './shared';
+import { FEED_TRIM_INTERVAL_MS, type PullTransitionInput, type TrimFeedsInput } from './contracts/projection';
 import {
-  FEED_TRIM_INTERVAL_MS,
   postDirtySignal,
-  type FeedOperation,
-  type PullTransitionInput,
   type RescorePostInput,
   type ScoreRangeInput,
   type ScoreViewerItemsInput,
-  SEARCH_ATTRIBUTES,
-  siblingQueue,
-  type TrimFeedsInput,
-} from './shared';
+} from './contracts/ranking';
 
 /** Helpers shared by the projection workflows; not workflows themselves, so not exported from index.ts. */
 

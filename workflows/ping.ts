@@ -1,6 +1,6 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { createSystemActivities } from '../activities/system';
-import type { PingInput, PingResult } from './shared';
+import type { PingInput, PingResult } from './contracts/operations';
 
 const { pingStores } = proxyActivities<ReturnType<typeof createSystemActivities>>({
   startToCloseTimeout: '30 seconds',

@@ -6,7 +6,7 @@ import type {
   PullTransitionInput,
   PullTransitionResult,
   PullTransitionSliceResult,
-} from './shared';
+} from './contracts/projection';
 
 const retry = { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' };
 

@@ -1,7 +1,7 @@
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createRepairActivities } from '../activities/repairs';
 import { ensureSearchAttributes, startViewerScoring } from './helpers';
-import type { RebuildFeedInput, RebuildFeedResult } from './shared';
+import type { RebuildFeedInput, RebuildFeedResult } from './contracts/operations';
 
 const { rebuildFeed } = proxyActivities<ReturnType<typeof createRepairActivities>>({
   startToCloseTimeout: '10 minutes',

@@ -19,11 +19,11 @@ import type { createOperationsActivities } from '../activities/operations';
 import { ensureSearchAttributes } from './helpers';
 import {
   batchProgressQuery,
-  itemsWrittenOf,
   type ProjectionRestart,
   type ReplayBatchProgress,
   type ReplayFailedInput,
-} from './shared';
+} from './contracts/operations';
+import { itemsWrittenOf } from './registry';
 
 const { failedProjectionRestarts } = proxyActivities<ReturnType<typeof createOperationsActivities>>({
   startToCloseTimeout: '5 minutes',

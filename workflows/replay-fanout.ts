@@ -3,7 +3,8 @@ import type { createConsistencyActivities } from '../activities/consistency';
 import type { createRepairActivities } from '../activities/repairs';
 import type { createPostActivities } from '../activities/posts';
 import { ensureSearchAttributes, scoreOnRankingQueue } from './helpers';
-import type { FanoutResult, RepairResult, ReplayFanoutInput, ReplayFanoutResult } from './shared';
+import type { FanoutResult } from './contracts/projection';
+import type { RepairResult, ReplayFanoutInput, ReplayFanoutResult } from './contracts/operations';
 
 const { replayInput } = proxyLocalActivities<ReturnType<typeof createPostActivities>>({
   startToCloseTimeout: '10 seconds',

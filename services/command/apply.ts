@@ -1,13 +1,11 @@
 import {
-  blockId,
-  connectionId,
-  followId,
   type EventDoc,
   type PostDoc,
   type RelationshipDoc,
   type UserDoc,
   type WriteModel,
 } from '../../stores/write-model';
+import { connectionId, followId } from '../../domain/ids';
 
 /**
  * Applies an accepted event to the write model. Idempotent: every change is conditional on the aggregate's
@@ -110,8 +108,6 @@ export async function applyEvent(wm: WriteModel, ev: EventDoc): Promise<void> {
       return;
   }
 }
-
-export { blockId, connectionId, followId };
 
 async function setRelationship(
   wm: WriteModel,

@@ -1,9 +1,11 @@
 import type { EventDoc, WriteModel } from '../../stores/write-model';
-import { eventIdFor, PROJECTIONS, TASK_QUEUES, type AggregateType, type EventType } from '../../workflows/shared';
+import { PROJECTIONS, TASK_QUEUES } from '../../workflows/shared';
 import type { Config } from '../../lib/config';
-import { DomainError } from '../shared/errors';
 import { isDuplicateKey } from './apply';
 import type { Outbox } from './outbox';
+import { eventIdFor, type AggregateType, type EventType } from '../../domain/events';
+import { DomainError } from '../../domain/errors';
+import { consistencyToken } from '../../domain/events';
 
 /** Who sent a command, and what makes a retry of it recognisable. */
 export interface CommandMeta {
@@ -42,17 +44,6 @@ export class VersionConflict extends Error {
   constructor(readonly current: EventDoc | null) {
     super('version conflict');
   }
-}
-
-/** Opaque to callers; the query side decodes it to wait for the event's projection. */
-export function consistencyToken(eventId: string): string {
-  return 'ct1.' + Buffer.from(eventId, 'utf8').toString('base64url');
-}
-
-export function decodeConsistencyToken(token: string): string | undefined {
-  if (!token.startsWith('ct1.')) return undefined;
-  const id = Buffer.from(token.slice(4), 'base64url').toString('utf8');
-  return /^[a-z]+\/[A-Za-z0-9-]+\/v\d+\/[a-z]+$/.test(id) ? id : undefined;
 }
 
 export interface Committer {

@@ -4,15 +4,11 @@ import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import { metrics } from '../../lib/metrics';
 import type { EventDoc, WriteModel } from '../../stores/write-model';
-import {
-  PROJECTIONS,
-  type ProjectionInput,
-  type ProjectionRestart,
-  SEARCH_ATTRIBUTES,
-  TASK_QUEUES,
-} from '../../workflows/shared';
+import { PROJECTIONS, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 import { applyEvent } from './apply';
 import { invalidateFeeds } from '../../stores/feed-cache';
+import type { ProjectionInput } from '../../workflows/contracts/projection';
+import type { ProjectionRestart } from '../../workflows/contracts/operations';
 
 /**
  * The transactional outbox without transactions. The event insert is the commit point; completing an event means

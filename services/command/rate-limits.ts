@@ -1,6 +1,6 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config, RateLimit } from '../../lib/config';
-import { DomainError } from '../shared/errors';
+import { DomainError } from '../../domain/errors';
 
 export type RateLimitedAction = 'create_post' | 'default';
 

@@ -9,11 +9,12 @@ import {
   Visibility,
   type CommandReceipt,
 } from '../../gen/feedflow/v1/common_pb';
-import type { EngagementKind as Kind, PostType as Type, Visibility as Vis } from '../../stores/write-model';
+import type { EngagementKind as Kind, PostType as Type } from '../../stores/write-model';
 import { callerKey } from '../shared/auth';
-import { invalid } from '../shared/errors';
 import type { CommandMeta, CommandResult } from './commit';
 import type { createCommandHandlers } from './handlers/index';
+import type { Visibility as Vis } from '../../domain/visibility';
+import { invalid } from '../../domain/errors';
 
 const VISIBILITY: Record<number, Vis | ''> = {
   [Visibility.PUBLIC]: 'public',

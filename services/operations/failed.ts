@@ -8,15 +8,9 @@ import {
   OperationState,
 } from '../../gen/feedflow/v1/operations_pb';
 import { type FailedRun, failedProjectionPage, failedProjectionQuery } from '../../stores/workflow-runs';
-import {
-  type FailedProjectionFilter,
-  PROJECTION_KINDS,
-  type ProjectionKind,
-  type ReplayFailedInput,
-  SEARCH_ATTRIBUTES,
-  TASK_QUEUES,
-} from '../../workflows/shared';
-import { invalid } from '../shared/errors';
+import { PROJECTION_KINDS, type ProjectionKind, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
+import type { FailedProjectionFilter, ReplayFailedInput } from '../../workflows/contracts/operations';
+import { invalid } from '../../domain/errors';
 
 /** ListFailedProjections and ReplayFailedProjections: filters, page tokens and the batch's business key. */
 

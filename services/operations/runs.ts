@@ -3,13 +3,10 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { type Client, type WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
 import { type Operation, OperationState, type ReplayBatchProgress } from '../../gen/feedflow/v1/operations_pb';
 import { closeInfo } from '../../stores/workflow-runs';
-import {
-  itemsWrittenOf,
-  type ReplayBatchProgress as BatchProgress,
-  SEARCH_ATTRIBUTES,
-  TASK_QUEUES,
-} from '../../workflows/shared';
-import { invalid, notFound } from '../shared/errors';
+import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
+import { itemsWrittenOf } from '../../workflows/registry';
+import type { ReplayBatchProgress as BatchProgress } from '../../workflows/contracts/operations';
+import { invalid, notFound } from '../../domain/errors';
 
 /** Operations as an operator sees them: any feedflow workflow by id, mapped from Temporal, and bounded waits. */
 

@@ -15,19 +15,17 @@ import { reportsOf, type ReportDoc } from '../../stores/consistency-reports';
 import { projectionLag, readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
 import {
-  type CheckScope as Scope,
-  type ConsistencyCheckInput,
-  type ConsistencyReport,
   type FeedOperation,
   PROJECTION_KINDS,
-  type RebuildFeedResult,
   SCHEDULES,
   SEARCH_ATTRIBUTES,
   TASK_QUEUES,
 } from '../../workflows/shared';
-import { DomainError, invalid, notFound } from '../shared/errors';
 import { batchWorkflowId, createFailedProjections, filterOf } from './failed';
 import { createOperationReader, type OperationView, waitBudgetMs } from './runs';
+import type { CheckScope as Scope, ConsistencyReport } from '../../domain/consistency';
+import type { ConsistencyCheckInput, RebuildFeedResult } from '../../workflows/contracts/operations';
+import { DomainError, invalid, notFound } from '../../domain/errors';
 
 export interface OperationsDeps {
   db: Db;

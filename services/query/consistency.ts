@@ -1,9 +1,9 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
-import { decodeConsistencyToken } from '../command/commit';
 import { writeModel } from '../../stores/write-model';
-import { invalid } from '../shared/errors';
-import { feedItemId } from './items';
+import { decodeConsistencyToken } from '../../domain/events';
+import { invalid } from '../../domain/errors';
+import { feedItemId } from '../../domain/ids';
 
 /**
  * Read-your-writes on request: waits until the event behind a consistency token is projected for this viewer.

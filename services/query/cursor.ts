@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { invalid } from '../shared/errors';
+import { invalid } from '../../domain/errors';
 
 /**
  * Opaque, versioned page cursors: base64url(JSON) plus a truncated HMAC, so a tampered or forged cursor is

@@ -3,12 +3,14 @@ import type { Graph } from '../../stores/graph';
 import type { IdLookup } from '../../stores/lookup';
 import { createReadTimeSources, discoveryLimit } from '../../stores/read-time';
 import { writeModel } from '../../stores/write-model';
-import { invalid } from '../shared/errors';
 import type { CursorCodec } from './cursor';
-import type { FeedEntryData, ItemSource, Keyset } from './items';
+import type { ItemSource, Keyset } from './items';
+import type { FeedEntryData, WindowEntry } from './entries';
 import { diversify, rank } from './ranking';
 import type { SafetyNet } from './safety';
-import { newSessionId, type FeedSession, type ItemReason, type SessionCache, type WindowEntry } from './sessions';
+import { newSessionId, type FeedSession, type SessionCache } from './sessions';
+import { invalid } from '../../domain/errors';
+import type { FeedReason } from '../../domain/reasons';
 
 export interface FeedReaderConfig {
   /** Candidates ranked per session; pages past it continue in recency order. */
@@ -84,7 +86,7 @@ export function createFeedReader(deps: {
     after?: Keyset,
     discovery = true,
   ): Promise<FeedEntryData[]> => {
-    const recentPublic = (authors: string[], n: number, reason: ItemReason) =>
+    const recentPublic = (authors: string[], n: number, reason: FeedReason) =>
       items.fromAuthors(authors, ['public'], snapshot, snapshot - config.pullLookbackMs, n, reason, after);
     const [pushed, pulls, discovered] = await Promise.all([
       items.pushed(viewerId, snapshot, limit, after),

@@ -2,35 +2,15 @@ import type { Db } from 'mongodb';
 import type { PostDoc, UserDoc } from '../../stores/write-model';
 import { newestFirst, writeModel } from '../../stores/write-model';
 import type { IdLookup } from '../../stores/lookup';
-import { provisionalScore, type ProvisionalReason } from '../../ranking/provisional';
-import type { ItemReason, WindowEntry } from './sessions';
+import { provisionalScore } from '../../ranking/provisional';
+import type { FeedEntryData, WindowEntry } from './entries';
+import { type FeedReason, scoringReasonOf } from '../../domain/reasons';
+import { feedItemId } from '../../domain/ids';
 
 /**
  * The query side's view of a feed item, whichever store it came from. This module is the one place that knows
  * the shape of the pushed read model (`feed_items`) and of the post store.
  */
-export interface FeedEntryData {
-  postId: string;
-  version: number;
-  authorId: string;
-  authorName: string;
-  authorHeadline: string;
-  authorImageUrl: string;
-  /** The author's profile version: current from the post store, the snapshot's from a pushed item (0: unknown). */
-  authorVersion: number;
-  content: string;
-  type: string;
-  mediaUrls: string[];
-  visibility: string;
-  createdAt: number;
-  score: number;
-  modelVersion: string;
-  reason: ItemReason;
-  engagement: { likes: number; comments: number; shares: number; views: number };
-  /** The viewer's pushed read model, or the post store. */
-  source: 'feed' | 'post';
-}
-
 /** A recency keyset: items strictly older than (createdAt, postId). */
 export interface Keyset {
   createdAt: number;
@@ -55,10 +35,6 @@ interface PushedDoc {
 }
 
 const zero = { likes: 0, comments: 0, shares: 0, views: 0 };
-
-export function feedItemId(viewerId: string, postId: string): string {
-  return `${viewerId}:${postId}`;
-}
 
 function fromPushed(d: PushedDoc, viewerId: string): FeedEntryData {
   const authorId = d.actor?.id ?? '';
@@ -91,20 +67,10 @@ function fromPushed(d: PushedDoc, viewerId: string): FeedEntryData {
 }
 
 /** A post from the write model in the query side's shape. */
-/** The relationship a post pulled at read time is scored as. */
-const PULLED_AS: Record<ItemReason, ProvisionalReason> = {
-  own: 'own',
-  connection: 'connection',
-  follow: 'follow',
-  backfill: 'follow',
-  popular_author: 'follow',
-  second_degree: 'second',
-};
-
 export function fromPost(
   p: PostDoc,
   author: UserDoc | null | undefined,
-  reason: ItemReason,
+  reason: FeedReason,
   engagement: FeedEntryData['engagement'] = zero,
 ): FeedEntryData {
   return {
@@ -121,7 +87,7 @@ export function fromPost(
     visibility: p.visibility,
     createdAt: p.createdAt.getTime(),
     // Not pushed, so never scored by the model: the provisional rate of the relationship, on the model's scale.
-    score: provisionalScore(PULLED_AS[reason]),
+    score: provisionalScore(scoringReasonOf(reason)),
     modelVersion: '',
     reason,
     engagement: { ...engagement },
@@ -165,7 +131,7 @@ export function createItemSource(db: Db, lookup: IdLookup) {
       until: number,
       since: number,
       limit: number,
-      reason: ItemReason,
+      reason: FeedReason,
       after?: Keyset,
     ): Promise<FeedEntryData[]> {
       if (!authorIds.length) return [];

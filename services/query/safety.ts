@@ -1,6 +1,8 @@
 import type { Db } from 'mongodb';
 import type { IdLookup } from '../../stores/lookup';
-import { blockId, connectionId, writeModel } from '../../stores/write-model';
+import { writeModel } from '../../stores/write-model';
+import { blockId, connectionId } from '../../domain/ids';
+import { mayRead } from '../../domain/visibility';
 
 export interface Candidate {
   postId: string;
@@ -39,14 +41,8 @@ export function createSafetyNet(db: Db, lookup: IdLookup) {
       const ok = new Set<string>();
       for (const p of posts) {
         if (p.deleted) continue;
-        if (p.authorId === viewerId) {
-          ok.add(p._id);
-          continue;
-        }
-        if (blocked.has(p.authorId)) continue;
-        if (p.visibility === 'private') continue;
-        if (p.visibility === 'connections' && !connected.has(p.authorId)) continue;
-        ok.add(p._id);
+        const rel = { blocked: blocked.has(p.authorId), connected: connected.has(p.authorId) };
+        if (mayRead(viewerId, p, rel)) ok.add(p._id);
       }
       return ok;
     },

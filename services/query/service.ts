@@ -14,14 +14,15 @@ import {
 import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import type { Graph } from '../../stores/graph';
 import { writeModel } from '../../stores/write-model';
-import { requireId } from '../command/handlers/context';
-import { invalid, notFound } from '../shared/errors';
 import type { ConsistencyWaiter } from './consistency';
 import type { CursorCodec } from './cursor';
 import type { FeedReader, ServedItem } from './feed';
-import { fromPost, type FeedEntryData, type ItemSource } from './items';
+import { fromPost, type ItemSource } from './items';
+import type { FeedEntryData } from './entries';
 import type { SafetyNet } from './safety';
-import type { ItemReason } from './sessions';
+import { invalid, notFound } from '../../domain/errors';
+import type { FeedReason as Reason } from '../../domain/reasons';
+import { requireId } from '../../domain/ids';
 
 const VISIBILITY: Record<string, Visibility> = {
   public: Visibility.PUBLIC,
@@ -34,7 +35,7 @@ const POST_TYPE: Record<string, PostType> = {
   video: PostType.VIDEO,
   article: PostType.ARTICLE,
 };
-const REASON: Record<ItemReason, FeedReason> = {
+const REASON: Record<Reason, FeedReason> = {
   connection: FeedReason.CONNECTION,
   follow: FeedReason.FOLLOW,
   second_degree: FeedReason.SECOND_DEGREE,

@@ -3,23 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Collection, Db } from 'mongodb';
 import { metrics } from '../../lib/metrics';
 import { SESSIONS, timeBucket } from '../../stores/feed-cache';
-import type { FeedEntryData } from './items';
-
-/** Why a viewer sees an item, as the query side reports it. */
-export type ItemReason = 'connection' | 'follow' | 'second_degree' | 'backfill' | 'popular_author' | 'own';
-
-/** One ranked candidate of a session window. Ids and ordering only; content is hydrated per page. */
-export interface WindowEntry {
-  postId: string;
-  authorId: string;
-  createdAt: number;
-  rank: number;
-  score: number;
-  modelVersion: string;
-  reason: ItemReason;
-  /** Where the item's data lives: the viewer's pushed feed item, or the post store (pull authors, past the cap). */
-  source: 'feed' | 'post';
-}
+import type { FeedEntryData, WindowEntry } from './entries';
 
 /**
  * A feed session: the ranked candidate window computed once at a snapshot time. Pages are slices of it, so

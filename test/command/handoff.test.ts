@@ -8,9 +8,10 @@ import { CommandService } from '../../gen/feedflow/v1/command_pb';
 import { DiagnosticsService } from '../../gen/feedflow/v1/diagnostics_pb';
 import { EngagementKind, PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import { writeModel } from '../../stores/write-model';
-import { PROJECTIONS, type ProjectionInput } from '../../workflows/shared';
+import { PROJECTIONS } from '../../workflows/shared';
 import { startCommandHarness, type CommandHarness } from '../support/command';
 import { codeOf, grpcClient } from '../support/grpc';
+import type { ProjectionInput } from '../../workflows/contracts/projection';
 
 async function startedInput(h: CommandHarness, workflowId: string): Promise<ProjectionInput> {
   const history = await h.temporal.workflow.getHandle(workflowId).fetchHistory();

@@ -8,10 +8,10 @@ import { createScoringActivities } from '../../activities/scoring';
 import { createLogger } from '../../lib/logger';
 import { startOperationsServer } from '../../services/operations/server';
 import type { GrpcServer } from '../../services/shared/grpc-server';
-import { type FeedItemDoc, feedItemId, readModel } from '../../stores/read-model';
+import { type FeedItemDoc, readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
 import { ensureSchedules } from '../../workers/schedules';
-import { eventIdFor, FINDING_KINDS, TASK_QUEUES } from '../../workflows/shared';
+import { TASK_QUEUES } from '../../workflows/shared';
 import {
   feedOf,
   runProjectionWorkers,
@@ -23,6 +23,9 @@ import {
 import { type CommandHarness, startCommandHarness } from '../support/command';
 import { uniqueId } from '../support/env';
 import { codeOf, grpcClient } from '../support/grpc';
+import { feedItemId } from '../../domain/ids';
+import { eventIdFor } from '../../domain/events';
+import { FINDING_KINDS } from '../../domain/consistency';
 
 // Interval schedules fire on multiples of their interval since the epoch: 30 days keeps them out of this suite.
 const RARELY = String(30 * 24 * 3_600_000);

@@ -12,7 +12,7 @@ import { createLogger } from '../../lib/logger';
 import { startOperationsServer } from '../../services/operations/server';
 import type { GrpcServer } from '../../services/shared/grpc-server';
 import { createGraph } from '../../stores/graph';
-import { feedItemId, readModel } from '../../stores/read-model';
+import { readModel } from '../../stores/read-model';
 import { TASK_QUEUES } from '../../workflows/shared';
 import {
   feedOf,
@@ -25,6 +25,7 @@ import {
 import { type CommandHarness, startCommandHarness } from '../support/command';
 import { uniqueId } from '../support/env';
 import { codeOf, grpcClient } from '../support/grpc';
+import { feedItemId } from '../../domain/ids';
 
 /** A projection run this deployment bounds; the fan-outs of a store outage time out after it. */
 const PROJECTION_TIMEOUT_MS = 6_000;

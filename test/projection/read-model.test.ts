@@ -4,7 +4,6 @@ import {
   distribution,
   ensureReadModelIndexes,
   type FeedItemDoc,
-  feedItemId,
   projectionLag,
   purgeAuthorItems,
   readModel,
@@ -18,6 +17,7 @@ import {
   writeFeedItems,
 } from '../../stores/read-model';
 import { openStores, type TestStores, uniqueId } from '../support/env';
+import { feedItemId } from '../../domain/ids';
 
 function item(viewerId: string, postId: string, version: number, extra: Partial<FeedItemDoc> = {}): FeedItemDoc {
   const at = new Date('2026-01-01T00:00:00Z');

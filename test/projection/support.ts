@@ -14,8 +14,10 @@ import { createLogger } from '../../lib/logger';
 import { createGraph, type Graph } from '../../stores/graph';
 import { ensureReadModelIndexes, type FeedItemDoc, readModel } from '../../stores/read-model';
 import { type PostDoc, writeModel } from '../../stores/write-model';
-import { eventIdFor, type ProjectionInput, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
+import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 import { type TestStores, uniqueId } from '../support/env';
+import { eventIdFor } from '../../domain/events';
+import type { ProjectionInput } from '../../workflows/contracts/projection';
 
 /** Shared wiring for the projection suites: one workflow bundle per process, in-process workers per test. */
 

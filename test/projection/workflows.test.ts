@@ -5,6 +5,9 @@ import type { createFanoutActivities } from '../../activities/fanout';
 import type { createMaintenanceActivities } from '../../activities/maintenance';
 import type { createPostActivities } from '../../activities/posts';
 import type { createRelationshipActivities } from '../../activities/relationships';
+import { SEARCH_ATTRIBUTES } from '../../workflows/shared';
+import { testConfig, temporalEnv, uniqueId } from '../support/env';
+import { runWorkers, waitFor } from './support';
 import {
   type FanoutPlan,
   type FanoutProgress,
@@ -12,11 +15,8 @@ import {
   progressQuery,
   type ProjectionInput,
   FEED_TRIM_INTERVAL_MS,
-  SEARCH_ATTRIBUTES,
   type TrimFeedsInput,
-} from '../../workflows/shared';
-import { testConfig, temporalEnv, uniqueId } from '../support/env';
-import { runWorkers, waitFor } from './support';
+} from '../../workflows/contracts/projection';
 
 type FanoutActivities = ReturnType<typeof createFanoutActivities>;
 type PostActivities = ReturnType<typeof createPostActivities>;

@@ -5,16 +5,15 @@ import { closeEngagementModels } from '../../stores/model';
 import { detectStoreKind } from '../../stores/lookup';
 import { assembleFeatureInputs, type ScoringPair } from '../../stores/ranking-inputs';
 import {
-  connectionId,
   type EngagementDoc,
   type EngagementKind,
-  followId,
   type PostDoc,
   type RelationshipDoc,
   writeModel,
   type WriteModel,
 } from '../../stores/write-model';
 import { openStores, type TestStores } from '../support/env';
+import { connectionId, followId } from '../../domain/ids';
 
 const AT = new Date('2026-03-01T12:00:00Z');
 const hoursAgo = (h: number) => new Date(AT.getTime() - h * 3_600_000);

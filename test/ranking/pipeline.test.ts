@@ -8,12 +8,7 @@ import { createScoringActivities } from '../../activities/scoring';
 import { PROVISIONAL_SCORES } from '../../ranking/provisional';
 import { type FeedItemDoc, readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
-import {
-  type ModelRolloutResult,
-  RANKING_WORKFLOW_TYPES,
-  type RescorePostResult,
-  TASK_QUEUES,
-} from '../../workflows/shared';
+import { TASK_QUEUES } from '../../workflows/shared';
 import {
   historyFromFixture,
   historyToFixture,
@@ -28,6 +23,8 @@ import {
 } from '../projection/support';
 import { type CommandHarness, startCommandHarness } from '../support/command';
 import { uniqueId } from '../support/env';
+import type { ModelRolloutResult, RescorePostResult } from '../../workflows/contracts/ranking';
+import { RANKING_WORKFLOW_TYPES } from '../../workflows/registry';
 
 const FIXTURES = resolve(__dirname, '../fixtures/histories');
 const DEBOUNCE_MS = 1_000;

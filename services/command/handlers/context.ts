@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { PostDoc, RelationshipDoc, UserDoc, WriteModel } from '../../../stores/write-model';
-import { DomainError, invalid, notFound } from '../../shared/errors';
 import { type CommandMeta, type Committer, VersionConflict } from '../commit';
 import type { Moderator } from '../moderation';
 import type { RateLimiter } from '../rate-limits';
-import { blockId, connectionId } from '../apply';
+import { DomainError, notFound } from '../../../domain/errors';
+import { blockId, connectionId } from '../../../domain/ids';
+import { mayRead, NO_RELATION } from '../../../domain/visibility';
 
 /** What every command handler needs. */
 export interface HandlerDeps {
@@ -15,15 +16,6 @@ export interface HandlerDeps {
 }
 
 export type { CommandMeta };
-
-// Ids are letters, digits and underscores, so the dash-joined relationship ids stay unambiguous.
-const ID = /^[A-Za-z0-9_]{1,64}$/;
-
-export function requireId(value: string, field: string): string {
-  if (!value) throw invalid(`${field} is required`, 'MISSING_FIELD');
-  if (!ID.test(value)) throw invalid(`${field} must be 1-64 letters, digits or underscores`, 'MALFORMED_ID');
-  return value;
-}
 
 export function hashId(prefix: string, ...parts: string[]): string {
   return prefix + createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 20);
@@ -65,10 +57,12 @@ export async function canSee(
   userId: string,
   post: { authorId: string; visibility: string },
 ): Promise<boolean> {
-  if (post.authorId === userId) return true;
-  if (post.visibility === 'private') return false;
-  if (await isBlockedEitherWay(wm, userId, post.authorId)) return false;
-  return post.visibility === 'public' || (await isConnected(wm, userId, post.authorId));
+  // The relationship is read only as far as the rule needs it.
+  if (post.authorId === userId || post.visibility === 'private') return mayRead(userId, post, NO_RELATION);
+  if (await isBlockedEitherWay(wm, userId, post.authorId))
+    return mayRead(userId, post, { ...NO_RELATION, blocked: true });
+  const connected = post.visibility === 'connections' && (await isConnected(wm, userId, post.authorId));
+  return mayRead(userId, post, { ...NO_RELATION, connected });
 }
 
 /**

@@ -1,7 +1,8 @@
 import { ENGAGEMENT_KINDS, type EngagementKind } from '../../../stores/write-model';
-import { DomainError, invalid } from '../../shared/errors';
 import { type CommandResult, VersionConflict } from '../commit';
-import { type CommandMeta, type HandlerDeps, hashId, loadUser, loadVisiblePost, randomId, requireId } from './context';
+import { type CommandMeta, type HandlerDeps, hashId, loadUser, loadVisiblePost, randomId } from './context';
+import { DomainError, invalid } from '../../../domain/errors';
+import { requireId } from '../../../domain/ids';
 
 export interface RecordEngagementCommand {
   userId: string;

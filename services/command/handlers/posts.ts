@@ -1,5 +1,4 @@
-import { POST_TYPES, VISIBILITIES, type PostDoc, type PostType, type Visibility } from '../../../stores/write-model';
-import { DomainError, invalid } from '../../shared/errors';
+import { POST_TYPES, type PostDoc, type PostType } from '../../../stores/write-model';
 import { type CommandResult, VersionConflict } from '../commit';
 import {
   type CommandMeta,
@@ -8,10 +7,12 @@ import {
   loadUser,
   loadVisiblePost,
   randomId,
-  requireId,
   staleVersion,
   withRetry,
 } from './context';
+import { VISIBILITIES, type Visibility } from '../../../domain/visibility';
+import { DomainError, invalid } from '../../../domain/errors';
+import { requireId } from '../../../domain/ids';
 
 export interface CreatePostCommand {
   authorId: string;

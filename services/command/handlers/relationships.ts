@@ -1,17 +1,17 @@
 import type { RelationshipDoc } from '../../../stores/write-model';
-import type { EventType } from '../../../workflows/shared';
-import { DomainError, invalid, notFound } from '../../shared/errors';
 import type { CommandResult } from '../commit';
-import { blockId, connectionId, followId } from '../apply';
 import {
   type CommandMeta,
   type HandlerDeps,
   isBlockedEitherWay,
   loadRelationship,
   loadUser,
-  requireId,
   withRetry,
 } from './context';
+import type { EventType } from '../../../domain/events';
+import { DomainError, invalid, notFound } from '../../../domain/errors';
+import { blockId, connectionId, followId } from '../../../domain/ids';
+import { requireId } from '../../../domain/ids';
 
 export interface PairCommand {
   /** The member acting: requester, follower, blocker, or the one removing. */

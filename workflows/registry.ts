@@ -1,0 +1,62 @@
+import type * as workflows from './index';
+
+/**
+ * The one place that names workflows by string. Everything else starts, schedules or recognises a workflow through
+ * these names, checked against the exported functions, or through a function reference.
+ */
+
+/** Every workflow type the workers register, by its exported function's name. */
+export type WorkflowType = Extract<keyof typeof workflows, `${string}Workflow`>;
+
+export const WORKFLOW_TYPES = {
+  ping: 'pingWorkflow',
+  fanoutPost: 'fanoutPostWorkflow',
+  updatePost: 'updatePostWorkflow',
+  deletePost: 'deletePostWorkflow',
+  backfill: 'backfillWorkflow',
+  pullTransition: 'pullTransitionWorkflow',
+  purge: 'purgeWorkflow',
+  profile: 'profileWorkflow',
+  engagement: 'engagementWorkflow',
+  trimFeeds: 'trimFeedsWorkflow',
+  scoreFeedItems: 'scoreFeedItemsWorkflow',
+  scoreViewerItems: 'scoreViewerItemsWorkflow',
+  rescorePost: 'rescorePostWorkflow',
+  modelRollout: 'modelRolloutWorkflow',
+  consistencyCheck: 'consistencyCheckWorkflow',
+  rebuildFeed: 'rebuildFeedWorkflow',
+  replayFanout: 'replayFanoutWorkflow',
+  outboxSweep: 'outboxSweepWorkflow',
+  replayFailedProjections: 'replayFailedProjectionsWorkflow',
+} as const satisfies Record<string, WorkflowType>;
+
+/** The workflow types on the ranking queue, for the replay fixtures. */
+export const RANKING_WORKFLOW_TYPES = [
+  WORKFLOW_TYPES.scoreFeedItems,
+  WORKFLOW_TYPES.rescorePost,
+  WORKFLOW_TYPES.modelRollout,
+] as const;
+
+/** Feed items a finished workflow's result says it wrote; 0 for kinds that write none. */
+export function itemsWrittenOf(workflowType: string, result: unknown): number {
+  const r = (result ?? {}) as Record<string, unknown>;
+  const n = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  switch (workflowType) {
+    case WORKFLOW_TYPES.fanoutPost:
+    case WORKFLOW_TYPES.replayFanout:
+    case WORKFLOW_TYPES.replayFailedProjections:
+      return n(r.itemsWritten);
+    case WORKFLOW_TYPES.updatePost:
+      return n(r.itemsUpdated);
+    case WORKFLOW_TYPES.profile:
+      return n(r.itemsRefreshed);
+    case WORKFLOW_TYPES.rebuildFeed:
+      return n(r.written);
+    case WORKFLOW_TYPES.consistencyCheck:
+      return n(r.repaired);
+    case WORKFLOW_TYPES.backfill:
+      return Object.values((r.backfilled ?? {}) as Record<string, unknown>).reduce<number>((a, v) => a + n(v), 0);
+    default:
+      return 0;
+  }
+}
