@@ -14,7 +14,9 @@ COPY package.json tsconfig.json ./
 # (.dockerignore keeps local data out). test/image.test.ts loads every entry point from exactly this file set.
 COPY gen ./gen
 COPY lib ./lib
+COPY domain ./domain
 COPY stores ./stores
+COPY handoff ./handoff
 COPY services ./services
 COPY workflows ./workflows
 COPY activities ./activities

@@ -77,6 +77,39 @@ export default tseslint.config(
     },
   },
   {
+    // The hand-off is shared by the command server and the sweep activity, so it cannot lean on either side.
+    files: ['handoff/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/services/**', '**/activities/**', '**/workers/**'],
+              message: 'The hand-off may use domain, stores, lib and workflow routing only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['activities/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/services/**'],
+              message: 'Activities run in workers; shared code lives in handoff/, stores/ or domain/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

@@ -3,7 +3,7 @@ import type { Db } from 'mongodb';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { metrics } from '../lib/metrics';
-import { createOutbox, projectionStart } from '../services/command/outbox';
+import { createOutbox, projectionStart, type ProjectionStart } from '../handoff/index';
 import { reportsOf } from '../stores/consistency-reports';
 import { failedProjectionPage, failedProjectionQuery } from '../stores/workflow-runs';
 import { writeModel } from '../stores/write-model';
@@ -13,7 +13,6 @@ import type {
   FailedProjectionFilter,
   FailedProjectionPage,
   OutboxSweepResult,
-  ProjectionRestart,
 } from '../workflows/contracts/operations';
 
 export interface OperationsDeps {
@@ -47,7 +46,7 @@ export function createOperationsActivities({ db, temporal, config, logger }: Ope
       });
       // Point reads: an `_id` equality is the one filter every supported store pushes down.
       const events = await Promise.all(page.runs.map((r) => wm.events.findOne({ _id: r.workflowId })));
-      const restarts = events.map((ev) => ev && projectionStart(ev, config)).filter((r): r is ProjectionRestart => !!r);
+      const restarts = events.map((ev) => ev && projectionStart(ev, config)).filter((r): r is ProjectionStart => !!r);
       return {
         restarts,
         unreplayable: page.runs.length - restarts.length,

@@ -117,8 +117,6 @@ const schema = z.object({
         .map((t) => t.trim().toLowerCase())
         .filter(Boolean),
     ),
-  OUTBOX_SWEEP_INTERVAL_MS: positiveInt.default(5_000),
-  OUTBOX_SWEEP_AGE_MS: positiveInt.default(10_000),
   FEED_CAP: positiveInt.default(1000),
   FANOUT_PAGE_SIZE: positiveInt.default(1000),
   PULL_AUTHOR_THRESHOLD: positiveInt.default(10_000),
@@ -137,7 +135,7 @@ const schema = z.object({
   /** Signs page cursors so tampered ones are refused; set per deployment. */
   CURSOR_SECRET: z.string().min(16, 'must be at least 16 characters').default('feedflow-dev-cursor-secret'),
   /** Test-only fault injection: `exit-after-commit` kills the process between the write-model commit and the
-   * workflow start, to prove the outbox sweeper recovers the projection. */
+   * workflow start, to prove the outbox sweep recovers the projection. */
   FAULT_INJECTION: z.enum(['none', 'exit-after-commit']).default('none'),
   /** Bounds a projection run (its whole continue-as-new chain): past it the run times out instead of retrying a
    * store that stays down, and ListFailedProjections / ReplayFailedProjections find it. 0: no bound. */
@@ -158,8 +156,8 @@ const schema = z.object({
   CONSISTENCY_DEEP_SAMPLE: positiveInt.default(50),
   /** The outbox sweep schedule's interval (events pending longer than OUTBOX_SWEEP_AGE_MS get started). */
   OUTBOX_SCHEDULE_INTERVAL_MS: positiveInt.default(60_000),
-  /** Run the outbox sweeper in this process (the command server). */
-  OUTBOX_SWEEPER: bool.prefault('true'),
+  /** Younger pending events are left to the command still completing them. */
+  OUTBOX_SWEEP_AGE_MS: positiveInt.default(10_000),
 });
 
 export type Config = z.output<typeof schema>;

@@ -1,8 +1,7 @@
 import type { EventDoc, WriteModel } from '../../stores/write-model';
 import { PROJECTIONS, TASK_QUEUES } from '../../workflows/shared';
 import type { Config } from '../../lib/config';
-import { isDuplicateKey } from './apply';
-import type { Outbox } from './outbox';
+import { isDuplicateKey, type Outbox } from '../../handoff/index';
 import { eventIdFor, type AggregateType, type EventType } from '../../domain/events';
 import { DomainError } from '../../domain/errors';
 import { consistencyToken } from '../../domain/events';

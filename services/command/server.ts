@@ -9,19 +9,22 @@ import { ensureQueryIndexes } from '../../stores/pushdown';
 import { ensureWriteModelIndexes, writeModel } from '../../stores/write-model';
 import { startFeedflowServer } from '../shared/feedflow-server';
 import { closeOnSignals, serve, type GrpcServer } from '../shared/grpc-server';
+import { createOutbox } from '../../handoff/index';
 import { createCommitter } from './commit';
 import { createCommandHandlers } from './handlers/index';
 import { createRuleModerator } from './moderation';
-import { createOutbox } from './outbox';
 import { createRateLimiter } from './rate-limits';
 import { createCommandService } from './service';
 
 export interface CommandServer extends GrpcServer {
-  /** Runs one outbox sweep now (tests). */
+  /** Runs one outbox sweep now, the same hand-off code the Schedule runs (tests). */
   sweep(olderThanMs: number): Promise<number>;
 }
 
-/** Wires the command service onto a gRPC server, with the outbox sweeper. Clients are owned by the caller. */
+/**
+ * Wires the command service onto a gRPC server. Events a command left pending are swept by the outbox Schedule in
+ * the projection worker, not here. Clients are owned by the caller.
+ */
 export async function startCommandServer(deps: {
   config: Config;
   db: Db;
@@ -53,17 +56,7 @@ export async function startCommandServer(deps: {
     config,
     logger,
   });
-  const stopSweeper = config.OUTBOX_SWEEPER
-    ? outbox.startSweeper(config.OUTBOX_SWEEP_INTERVAL_MS, config.OUTBOX_SWEEP_AGE_MS)
-    : async () => undefined;
-  return {
-    ...server,
-    sweep: (olderThanMs) => outbox.sweep(olderThanMs),
-    async close() {
-      await server.close();
-      await stopSweeper();
-    },
-  };
+  return { ...server, sweep: (olderThanMs) => outbox.sweep(olderThanMs) };
 }
 
 async function main(): Promise<void> {

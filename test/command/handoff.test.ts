@@ -192,7 +192,8 @@ describe('Durable hand-off to Temporal', function () {
     assert.equal((await wm.events.findOne({ _id: eventId }))?.status, 'pending');
     await assert.rejects(h.temporal.workflow.getHandle(eventId).describe(), WorkflowNotFoundError);
 
-    // The sweeper in the surviving server starts it.
+    // A sweep starts it: the outbox Schedule's, run here once through the surviving server's hook.
+    await h.server.sweep(0);
     const desc = await waitFor('the swept workflow', () => h.temporal.workflow.getHandle(eventId).describe());
     assert.equal(desc.type, 'fanoutPostWorkflow');
     await waitFor('status started', async () =>

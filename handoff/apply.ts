@@ -4,13 +4,13 @@ import {
   type RelationshipDoc,
   type UserDoc,
   type WriteModel,
-} from '../../stores/write-model';
-import { connectionId, followId } from '../../domain/ids';
+} from '../stores/write-model';
+import { connectionId, followId } from '../domain/ids';
 
 /**
  * Applies an accepted event to the write model. Idempotent: every change is conditional on the aggregate's
  * previous version (or on insert-if-absent), so applying an event twice, or after a crash, changes nothing.
- * The outbox sweeper calls this for events whose command died before finishing.
+ * The outbox sweep calls this for events whose command died before finishing.
  */
 export async function applyEvent(wm: WriteModel, ev: EventDoc): Promise<void> {
   const p = ev.payload;

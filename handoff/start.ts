@@ -1,0 +1,81 @@
+import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type SearchAttributePair } from '@temporalio/common';
+import type { Config } from '../lib/config';
+import type { EventDoc } from '../stores/write-model';
+import type { ProjectionInput } from '../workflows/contracts/projection';
+import type { ProjectionRestart } from '../workflows/contracts/operations';
+import type { WorkflowType } from '../workflows/registry';
+import { PROJECTIONS, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../workflows/shared';
+
+export type StartConfig = Pick<Config, 'TASK_QUEUE_PREFIX' | 'PROJECTION_TIMEOUT_MS'>;
+
+/** A projection start whose type is one the workers register, taken from the event's route. */
+export interface ProjectionStart extends ProjectionRestart {
+  workflowType: WorkflowType;
+}
+
+export function projectionInput(ev: EventDoc): ProjectionInput {
+  const p = ev.payload;
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+  const postId = ev.aggregateType === 'post' ? ev.aggregateId : str(p.postId);
+  return {
+    eventId: ev._id,
+    type: ev.type,
+    aggregateId: ev.aggregateId,
+    version: ev.aggregateVersion,
+    acceptedAt: ev.at.toISOString(),
+    actorId: ev.actorId,
+    ...(str(p.to) ? { subjectId: str(p.to) } : {}),
+    ...(postId ? { postId } : {}),
+  };
+}
+
+function searchAttributes(ev: EventDoc, input: ProjectionInput): SearchAttributePair[] {
+  const route = PROJECTIONS[ev.type];
+  const pairs: SearchAttributePair[] = [{ key: SEARCH_ATTRIBUTES.feedOperation, value: route?.kind ?? 'none' }];
+  const authorId = ev.aggregateType === 'post' ? String(ev.payload.authorId) : (input.subjectId ?? input.actorId);
+  if (input.postId) pairs.push({ key: SEARCH_ATTRIBUTES.postId, value: input.postId });
+  pairs.push({ key: SEARCH_ATTRIBUTES.authorId, value: authorId });
+  // The member whose feed changes, where a single one does.
+  if (ev.aggregateType === 'relationship' || ev.aggregateType === 'engagement') {
+    pairs.push({ key: SEARCH_ATTRIBUTES.viewerId, value: input.actorId });
+  }
+  return pairs;
+}
+
+/**
+ * How an event's projection starts: the event id as workflow id, its route's type and queue, the search attributes
+ * operators find it by. Null for events that project nothing. A failed projection is started again the same way.
+ */
+export function projectionStart(ev: EventDoc, config: StartConfig): ProjectionStart | null {
+  const route = PROJECTIONS[ev.type];
+  if (!route) return null;
+  const input = projectionInput(ev);
+  return {
+    workflowId: ev._id,
+    workflowType: route.workflowType,
+    taskQueue: config.TASK_QUEUE_PREFIX + TASK_QUEUES[route.queue],
+    args: [input],
+    searchAttributes: Object.fromEntries(searchAttributes(ev, input).map((p) => [p.key.name, String(p.value)])),
+    executionTimeoutMs: config.PROJECTION_TIMEOUT_MS,
+  };
+}
+
+/** Starts the event's projection, if it has one. The event id is the workflow id, so a second start is a no-op. */
+export async function startProjection(temporal: Client, ev: EventDoc, config: StartConfig): Promise<void> {
+  const start = projectionStart(ev, config);
+  if (!start) return;
+  try {
+    await temporal.workflow.start(start.workflowType, {
+      taskQueue: start.taskQueue,
+      workflowId: start.workflowId,
+      args: start.args,
+      // A finished projection is never re-run by a late duplicate start; a failed one may be started again.
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      typedSearchAttributes: searchAttributes(ev, start.args[0]),
+      ...(start.executionTimeoutMs ? { workflowExecutionTimeout: start.executionTimeoutMs } : {}),
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
