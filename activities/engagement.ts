@@ -1,5 +1,6 @@
 import { type EngagementKind, writeModel } from '../stores/write-model';
-import { type EngagementCounts, readModel, setEngagement } from '../stores/read-model';
+import { type EngagementCounts, readModel } from '../stores/read-model';
+import { setEngagement } from '../stores/post-summaries';
 import type { ProjectionDeps } from './deps';
 import type { EngagementResult } from '../workflows/contracts/projection';
 

@@ -1,13 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { invalidateFeeds } from '../stores/feed-cache';
-import {
-  deletePostItems,
-  readModel,
-  refreshActorItems,
-  updatePostItems,
-  upsertPostSummary,
-  writeFeedItems,
-} from '../stores/read-model';
+import { readModel } from '../stores/read-model';
+import { deletePostItems, refreshActorItems, updatePostItems, writeFeedItems } from '../stores/feed-items';
+import { upsertPostSummary } from '../stores/post-summaries';
 import { writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
 import { actorSnapshot, feedItem, requirePost, requireUser, whileHeartbeating } from './sources';

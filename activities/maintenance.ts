@@ -1,4 +1,5 @@
-import { readModel, trimFeedsToCap } from '../stores/read-model';
+import { readModel } from '../stores/read-model';
+import { trimFeedsToCap } from '../stores/feed-cap';
 import type { ProjectionDeps } from './deps';
 import { whileHeartbeating } from './sources';
 import type { TrimFeedsInput, TrimFeedsResult } from '../workflows/contracts/projection';

@@ -1,5 +1,7 @@
 import { invalidateFeeds } from '../stores/feed-cache';
-import { deletePostItems, readModel, tombstonePost, updatePostItems, upsertPostSummary } from '../stores/read-model';
+import { readModel } from '../stores/read-model';
+import { deletePostItems, updatePostItems } from '../stores/feed-items';
+import { tombstonePost, upsertPostSummary } from '../stores/post-summaries';
 import { writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
 import { requirePost, whileHeartbeating } from './sources';

@@ -1,4 +1,5 @@
-import { readModel, refreshActorItems } from '../stores/read-model';
+import { readModel } from '../stores/read-model';
+import { refreshActorItems } from '../stores/feed-items';
 import { writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
 import { actorSnapshot, requireUser, whileHeartbeating } from './sources';

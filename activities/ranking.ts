@@ -7,7 +7,8 @@ import {
   type ModelOptions,
   ModelSchemaMismatchError,
 } from '../stores/model';
-import { assembleFeatureInputs, type ScoringPair, type SkipReason } from '../stores/ranking-inputs';
+import { assembleFeatureInputs } from '../stores/ranking-inputs';
+import type { ScoringPair, SkipReason } from '../ranking/features';
 import { writeModel } from '../stores/write-model';
 import { buildFeatureMatrix, type FeatureInputs, InvalidFeatureRowError } from '../ranking/schema';
 

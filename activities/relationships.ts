@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { EdgeState } from '../stores/graph';
 import { invalidateFeeds } from '../stores/feed-cache';
-import { purgeAuthorItems, readModel, writeFeedItems } from '../stores/read-model';
+import { readModel } from '../stores/read-model';
+import { purgeAuthorItems, writeFeedItems } from '../stores/feed-items';
 import { type RelationshipDoc, writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
 import { actorSnapshot, feedItem, isConnected, loadPair, type PairState, visibleTo } from './sources';

@@ -1,6 +1,7 @@
 import { invalidateFeeds } from '../stores/feed-cache';
 import { lookupFor } from '../stores/lookup';
-import { type FeedItemDoc, readModel, writeFeedItems } from '../stores/read-model';
+import { type FeedItemDoc, readModel } from '../stores/read-model';
+import { writeFeedItems } from '../stores/feed-items';
 import { createReadTimeSources } from '../stores/read-time';
 import { writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';

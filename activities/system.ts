@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import type { Driver } from 'neo4j-driver';
+import { pingGraph } from '../stores/graph';
 import type { PingResult } from '../workflows/contracts/operations';
 
 export interface SystemDeps {
@@ -14,12 +15,8 @@ export function createSystemActivities({ db, graph }: SystemDeps) {
       const pings = db.collection<{ _id: string; message: string; at: Date }>('system_pings');
       await pings.updateOne({ _id: message }, { $set: { message, at: new Date() } }, { upsert: true });
       const stored = await pings.findOne({ _id: message });
-      const res = await graph.executeQuery('MERGE (p:Ping {id: $id}) RETURN p.id AS id', { id: message });
-      return {
-        message,
-        mongoRoundTrip: stored?.message === message,
-        graphRoundTrip: res.records[0]?.get('id') === message,
-      };
+      const graphRoundTrip = await pingGraph(graph, message);
+      return { message, mongoRoundTrip: stored?.message === message, graphRoundTrip };
     },
   };
 }

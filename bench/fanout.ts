@@ -25,14 +25,8 @@ import { startCommandServer } from '../services/command/server';
 import { createGraph, type Graph } from '../stores/graph';
 import { detectStoreKind } from '../stores/lookup';
 import { ensurePushdownIndexes, ensureQueryIndexes, PUSHDOWN_FIELDS } from '../stores/pushdown';
-import {
-  distribution,
-  ensureReadModelIndexes,
-  type FeedItemDoc,
-  percentile,
-  projectionLag,
-  readModel,
-} from '../stores/read-model';
+import { ensureReadModelIndexes, type FeedItemDoc, readModel } from '../stores/read-model';
+import { distribution, percentile, projectionLag } from '../stores/projection-lag';
 import { writeModel } from '../stores/write-model';
 import { grpcClient } from '../test/support/grpc';
 import { feedItemId } from '../domain/ids';

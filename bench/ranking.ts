@@ -21,7 +21,8 @@ import { createRankingActivities } from '../activities/ranking';
 import { loadConfig, sharedNamespaceEnv } from '../lib/config';
 import { closeEngagementModels, DEFAULT_BATCH_SIZE, loadEngagementModel } from '../stores/model';
 import { ensureQueryIndexes } from '../stores/pushdown';
-import { assembleFeatureInputs, type ScoringPair } from '../stores/ranking-inputs';
+import { assembleFeatureInputs } from '../stores/ranking-inputs';
+import type { ScoringPair } from '../ranking/features';
 import {
   ensureWriteModelIndexes,
   type EngagementDoc,

@@ -6,7 +6,8 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config';
 import { connectMongo } from '../lib/clients';
-import { projectionLag, readModel } from '../stores/read-model';
+import { readModel } from '../stores/read-model';
+import { projectionLag } from '../stores/projection-lag';
 import type { PushedReason } from '../domain/reasons';
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };

@@ -135,6 +135,9 @@ RETURN v.id AS id, weight, mutual
 ORDER BY weight DESC, mutual DESC, id
 LIMIT $limit`;
 
+// Health checks only: MERGE so repeated pings of one message leave one node.
+const PING = 'MERGE (p:Ping {id: $id}) RETURN p.id AS id';
+
 const toNumber = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 
 /** The graph adapter. `driver` must be built with `disableLosslessIntegers` (see lib/clients.ts). */
@@ -271,3 +274,9 @@ export function createGraph(driver: Driver, dialect: GraphDialect) {
 }
 
 export type Graph = ReturnType<typeof createGraph>;
+
+/** Round-trips one node through the graph: true when the id written comes back. */
+export async function pingGraph(driver: Driver, id: string): Promise<boolean> {
+  const res = await driver.executeQuery(PING, { id });
+  return res.records[0]?.get('id') === id;
+}

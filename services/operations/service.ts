@@ -12,7 +12,8 @@ import {
 } from '../../gen/feedflow/v1/operations_pb';
 import type { Config } from '../../lib/config';
 import { reportsOf, type ReportDoc } from '../../stores/consistency-reports';
-import { projectionLag, readModel } from '../../stores/read-model';
+import { readModel } from '../../stores/read-model';
+import { projectionLag } from '../../stores/projection-lag';
 import { writeModel } from '../../stores/write-model';
 import {
   type FeedOperation,

@@ -13,11 +13,11 @@ import {
 } from '../../gen/feedflow/v1/feed_pb';
 import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import type { Graph } from '../../stores/graph';
-import { writeModel } from '../../stores/write-model';
 import type { ConsistencyWaiter } from './consistency';
 import type { CursorCodec } from './cursor';
 import type { FeedReader, ServedItem } from './feed';
-import { fromPost, type ItemSource } from './items';
+import { fromPost, type ItemSource, type Keyset } from './items';
+import { createQueryReads } from './reads';
 import type { FeedEntryData } from './entries';
 import type { SafetyNet } from './safety';
 import { invalid, notFound } from '../../domain/errors';
@@ -83,13 +83,13 @@ function toPost(d: FeedEntryData, withEngagement: boolean): Post {
 
 /** feedflow.v1.FeedService: maps protobuf to the feed reader and back. */
 export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof FeedService> {
-  const wm = writeModel(deps.db);
+  const reads = createQueryReads(deps.db);
   // Members are never deleted, so a positive answer can be remembered.
   const known = new LRUCache<string, true>({ max: 100_000, ttl: 10 * 60_000 });
   const requireMember = async (id: string, field: string): Promise<void> => {
     requireId(id, field);
     if (known.has(id)) return;
-    if (await wm.users.findOne({ _id: id }, { projection: { _id: 1 } })) known.set(id, true);
+    if (await reads.memberExists(id)) known.set(id, true);
     else throw notFound(`${field.replace(/_id$/, '')} "${id}" not found`);
   };
 
@@ -148,31 +148,14 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
     async getPost(req) {
       await requireMember(req.viewerId, 'viewer_id');
       requireId(req.postId, 'post_id');
-      const post = await wm.posts.findOne({ _id: req.postId });
+      const post = await reads.post(req.postId);
       const visible =
         post &&
         (await deps.safety.allowed(req.viewerId, [{ postId: post._id, authorId: post.authorId }])).has(post._id);
       if (!post || !visible) throw notFound(`post "${req.postId}" not found`);
-      const author = await wm.users.findOne({ _id: post.authorId });
-      const counts = await deps.db
-        .collection('engagements')
-        .aggregate<{ _id: string; n: number }>([
-          { $match: { postId: post._id } },
-          { $group: { _id: '$kind', n: { $sum: 1 } } },
-        ])
-        .toArray();
-      const n = (k: string) => counts.find((c) => c._id === k)?.n ?? 0;
-      return {
-        post: toPost(
-          fromPost(post, author, 'own', {
-            likes: n('like'),
-            comments: n('comment'),
-            shares: n('share'),
-            views: n('view'),
-          }),
-          true,
-        ),
-      };
+      const author = await reads.user(post.authorId);
+      const engagement = await reads.postEngagement(post._id);
+      return { post: toPost(fromPost(post, author, 'own', engagement), true) };
     },
 
     async listPostsByAuthor(req) {
@@ -182,22 +165,10 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
       const owner = `${req.viewerId}>${req.authorId}`;
       const after = req.cursor ? deps.cursors.decode(req.cursor, owner) : undefined;
       const out: Post[] = [];
-      let k = after ? { createdAt: after.k, postId: after.i } : undefined;
-      const author = await wm.users.findOne({ _id: req.authorId });
+      let k: Keyset | undefined = after ? { createdAt: after.k, postId: after.i } : undefined;
+      const author = await reads.user(req.authorId);
       for (let round = 0; round < 10 && out.length < size; round++) {
-        const keyset = k
-          ? {
-              $or: [
-                { createdAt: { $lt: new Date(k.createdAt) } },
-                { createdAt: new Date(k.createdAt), _id: { $lt: k.postId } },
-              ],
-            }
-          : {};
-        const posts = await wm.posts
-          .find({ authorId: req.authorId, deleted: false, ...keyset })
-          .sort({ createdAt: -1, _id: -1 })
-          .limit(size - out.length + 5)
-          .toArray();
+        const posts = await reads.authorPosts(req.authorId, size - out.length + 5, k);
         if (!posts.length) {
           k = undefined;
           break;
@@ -228,8 +199,7 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
       const offset = req.cursor ? deps.cursors.decode(req.cursor, owner).p : 0;
       const all = (await deps.graph.network(req.userId, 1000)).filter((m) => m.degree <= req.degree);
       const slice = all.slice(offset, offset + size);
-      const users = await wm.users.find({ _id: { $in: slice.map((m) => m.id) } }).toArray();
-      const byId = new Map(users.map((u) => [u._id, u]));
+      const byId = await reads.users(slice.map((m) => m.id));
       const next =
         offset + size < all.length ? deps.cursors.encode({ u: owner, s: 0, w: '', p: offset + size, k: 0, i: '' }) : '';
       return {
@@ -255,7 +225,7 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
     /** The member's profile and version from the write model, so it is current right after an UpdateProfile. */
     async getProfile(req) {
       requireId(req.userId, 'user_id');
-      const user = await wm.users.findOne({ _id: req.userId });
+      const user = await reads.user(req.userId);
       if (!user) throw notFound(`member "${req.userId}" not found`);
       known.set(user._id, true);
       return {

@@ -1,21 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { type BulkWriteResult, MongoBulkWriteError } from 'mongodb';
-import {
-  distribution,
-  ensureReadModelIndexes,
-  type FeedItemDoc,
-  projectionLag,
-  purgeAuthorItems,
-  readModel,
-  type ReadModel,
-  refreshActorItems,
-  setEngagement,
-  tombstonePost,
-  trimFeedsToCap,
-  updatePostItems,
-  upsertPostSummary,
-  writeFeedItems,
-} from '../../stores/read-model';
+import { ensureReadModelIndexes, type FeedItemDoc, readModel, type ReadModel } from '../../stores/read-model';
+import { purgeAuthorItems, refreshActorItems, updatePostItems, writeFeedItems } from '../../stores/feed-items';
+import { trimFeedsToCap } from '../../stores/feed-cap';
+import { setEngagement, tombstonePost, upsertPostSummary } from '../../stores/post-summaries';
+import { distribution, projectionLag } from '../../stores/projection-lag';
 import { openStores, type TestStores, uniqueId } from '../support/env';
 import { feedItemId } from '../../domain/ids';
 

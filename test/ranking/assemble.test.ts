@@ -3,7 +3,8 @@ import { type CommandStartedEvent, MongoClient } from 'mongodb';
 import { createRankingActivities } from '../../activities/ranking';
 import { closeEngagementModels } from '../../stores/model';
 import { detectStoreKind } from '../../stores/lookup';
-import { assembleFeatureInputs, type ScoringPair } from '../../stores/ranking-inputs';
+import { assembleFeatureInputs } from '../../stores/ranking-inputs';
+import type { ScoringPair } from '../../ranking/features';
 import {
   type EngagementDoc,
   type EngagementKind,

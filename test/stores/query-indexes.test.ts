@@ -43,14 +43,14 @@ const SHAPES: Shape[] = [
   { name: 'relationship by id', collection: 'connections', filter: { _id: 'f-u7' } },
   { name: 'post summary by id', collection: 'post_summaries', filter: { _id: 'p7-3' } },
   { name: 'pull author by id', collection: 'pull_authors', filter: { _id: 'u7' } },
-  // stores/read-model.ts: edits, deletes and profile refreshes reach every item of a post or an author.
+  // stores/feed-items.ts: edits, deletes and profile refreshes reach every item of a post or an author.
   { name: 'by-post update', collection: 'feed_items', filter: { postId: 'p7-3', version: { $lt: 2 } } },
   {
     name: 'by-actor update',
     collection: 'feed_items',
     filter: { 'actor.id': 'u7', 'actor.version': { $lt: 2 } },
   },
-  // stores/read-model.ts: the cap sweep and the lag report find recent writes by the minute they were projected in.
+  // stores/feed-cap.ts, stores/projection-lag.ts: the cap sweep and the lag report find recent writes by minute.
   { name: 'recent writes by minute', collection: 'feed_items', filter: { projectedMinute: 7 } },
   { name: 'purge of an author', collection: 'feed_items', filter: { viewerId: 'v7', 'actor.id': 'u7' } },
   // services/query/items.ts: followed pull authors' posts, one author per read.

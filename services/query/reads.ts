@@ -1,0 +1,59 @@
+import type { Db } from 'mongodb';
+import { type PostDoc, type UserDoc, writeModel } from '../../stores/write-model';
+import type { FeedEntryData } from './entries';
+import type { Keyset } from './items';
+
+/**
+ * The query service's reads outside the feed (members, one post, an author's posts, a network's profiles). They go
+ * to the write model, so a profile or a post is current right after the command that changed it.
+ */
+export function createQueryReads(db: Db) {
+  const wm = writeModel(db);
+  return {
+    async memberExists(id: string): Promise<boolean> {
+      return !!(await wm.users.findOne({ _id: id }, { projection: { _id: 1 } }));
+    },
+
+    async user(id: string): Promise<UserDoc | null> {
+      return wm.users.findOne({ _id: id });
+    },
+
+    /** Members by id; an unknown id is absent from the map. */
+    async users(ids: string[]): Promise<Map<string, UserDoc>> {
+      const users = await wm.users.find({ _id: { $in: ids } }).toArray();
+      return new Map(users.map((u) => [u._id, u]));
+    },
+
+    async post(id: string): Promise<PostDoc | null> {
+      return wm.posts.findOne({ _id: id });
+    },
+
+    /** A post's engagement counted from the engagements themselves, not the projected counters. */
+    async postEngagement(postId: string): Promise<FeedEntryData['engagement']> {
+      const counts = await wm.engagements
+        .aggregate<{ _id: string; n: number }>([{ $match: { postId } }, { $group: { _id: '$kind', n: { $sum: 1 } } }])
+        .toArray();
+      const n = (k: string) => counts.find((c) => c._id === k)?.n ?? 0;
+      return { likes: n('like'), comments: n('comment'), shares: n('share'), views: n('view') };
+    },
+
+    /** Up to `limit` of an author's live posts, newest first, older than the keyset. */
+    async authorPosts(authorId: string, limit: number, before?: Keyset): Promise<PostDoc[]> {
+      const keyset = before
+        ? {
+            $or: [
+              { createdAt: { $lt: new Date(before.createdAt) } },
+              { createdAt: new Date(before.createdAt), _id: { $lt: before.postId } },
+            ],
+          }
+        : {};
+      return wm.posts
+        .find({ authorId, deleted: false, ...keyset })
+        .sort({ createdAt: -1, _id: -1 })
+        .limit(limit)
+        .toArray();
+    },
+  };
+}
+
+export type QueryReads = ReturnType<typeof createQueryReads>;
