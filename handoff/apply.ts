@@ -6,6 +6,7 @@ import {
   type WriteModel,
 } from '../stores/write-model';
 import { connectionId, followId } from '../domain/ids';
+import { isDuplicateKey } from '../stores/mongo-errors';
 
 /**
  * Applies an accepted event to the write model. Idempotent: every change is conditional on the aggregate's
@@ -144,8 +145,4 @@ async function insertIfAbsent<T extends { _id: string }>(
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
   }
-}
-
-export function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: number }).code === 11000;
 }

@@ -6,6 +6,6 @@
  * operations activities, completes events whose command died half-way with the same code. It depends on the
  * stores, the workflow routing and lib only, never on a service, so services and activities can both use it.
  */
-export { applyEvent, isDuplicateKey } from './apply';
+export { applyEvent } from './apply';
 export { createOutbox, type Outbox, type OutboxDeps } from './outbox';
 export { projectionInput, projectionStart, startProjection, type ProjectionStart, type StartConfig } from './start';

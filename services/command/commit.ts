@@ -1,7 +1,8 @@
 import type { EventDoc, WriteModel } from '../../stores/write-model';
 import { PROJECTIONS, TASK_QUEUES } from '../../workflows/shared';
 import type { Config } from '../../lib/config';
-import { isDuplicateKey, type Outbox } from '../../handoff/index';
+import type { Outbox } from '../../handoff/index';
+import { isDuplicateKey } from '../../stores/mongo-errors';
 import { eventIdFor, type AggregateType, type EventType } from '../../domain/events';
 import { DomainError } from '../../domain/errors';
 import { consistencyToken } from '../../domain/events';
