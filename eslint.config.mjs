@@ -18,6 +18,10 @@ const workflowForbidden = [
   'pino',
 ];
 
+// A workflow's name as a string; 'startWorkflow' is the SDK's schedule action kind, not one of ours.
+const workflowName = '/^(?!startWorkflow$)[a-z][A-Za-z]*Workflow$/';
+const namedByRegistry = 'Name workflows through workflows/registry.ts (WORKFLOW_TYPES) or pass the workflow function.';
+
 export default tseslint.config(
   { ignores: ['gen/**', 'node_modules/**', '.tools/**', '.stack/**', 'graph/target/**', 'ranking/.venv/**'] },
   js.configs.recommended,
@@ -105,6 +109,21 @@ export default tseslint.config(
               message: 'Activities run in workers; shared code lives in handoff/, stores/ or domain/.',
             },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // One registry of workflow names, so a renamed workflow fails the type check instead of a start at run time.
+    files: ['**/*.ts'],
+    ignores: ['workflows/registry.ts', 'test/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: `Literal[value=${workflowName}]`, message: namedByRegistry },
+        {
+          selector: `TemplateLiteral[expressions.length=0] > TemplateElement[value.cooked=${workflowName}]`,
+          message: namedByRegistry,
         },
       ],
     },

@@ -24,6 +24,7 @@ import { ensureQueryIndexes } from '../stores/pushdown';
 import { ensureReadModelIndexes, readModel } from '../stores/read-model';
 import { percentile } from '../stores/projection-lag';
 import { TASK_QUEUES } from '../workflows/shared';
+import { consistencyCheckWorkflow } from '../workflows/consistency-check';
 import { grpcClient } from '../test/support/grpc';
 import { feedItemId } from '../domain/ids';
 import type { ConsistencyCheckInput } from '../workflows/contracts/operations';
@@ -122,11 +123,11 @@ async function main(): Promise<void> {
   };
   const runCheck = async (): Promise<{ report: ConsistencyReport; ms: number }> => {
     const t0 = performance.now();
-    const report = (await temporal.workflow.execute('consistencyCheckWorkflow', {
+    const report = await temporal.workflow.execute(consistencyCheckWorkflow, {
       taskQueue: prefix + TASK_QUEUES.projection,
       workflowId: `${prefix}consistency/recent/${Date.now()}`,
       args: [check],
-    })) as ConsistencyReport;
+    });
     return { report, ms: performance.now() - t0 };
   };
 

@@ -11,6 +11,7 @@ import { FeedReason, FeedService, FeedView } from '../gen/feedflow/v1/feed_pb';
 import { loadConfig } from '../lib/config';
 import { connectTemporal } from '../lib/clients';
 import { TASK_QUEUES } from '../workflows/shared';
+import { pingWorkflow } from '../workflows/ping';
 import { grpcClient } from '../test/support/grpc';
 import { CheckScope, OperationsService } from '../gen/feedflow/v1/operations_pb';
 import { demoEmail, demoRequest } from './demo-seed';
@@ -251,7 +252,7 @@ async function main(): Promise<void> {
   try {
     const ping = await apps.waitFor(
       'the smoke workflow on the projection worker',
-      temporal.workflow.execute('pingWorkflow', {
+      temporal.workflow.execute(pingWorkflow, {
         taskQueue: config.TASK_QUEUE_PREFIX + TASK_QUEUES.projection,
         workflowId: `smoke/demo-${Date.now()}`,
         args: [{ message: `demo-${Date.now()}` }],

@@ -10,6 +10,7 @@ import { createGraph } from '../stores/graph';
 import { closeEngagementModels, loadEngagementModel } from '../stores/model';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { TASK_QUEUES } from '../workflows/shared';
+import { modelRolloutWorkflow } from '../workflows/model-rollout';
 
 /** The ranking worker: scoring after fan-out, re-scoring on engagement and model rollouts, one ONNX session. */
 async function main(): Promise<void> {
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
 async function startRollout(config: Config, taskQueue: string, modelVersion: string, logger: Logger): Promise<void> {
   const temporal = await connectTemporal(config);
   try {
-    await temporal.workflow.start('modelRolloutWorkflow', {
+    await temporal.workflow.start(modelRolloutWorkflow, {
       taskQueue,
       // Per deployment: another database on the same namespace rolls the same version out over its own items.
       workflowId: `${config.TASK_QUEUE_PREFIX}rollout/model/${modelVersion}`,

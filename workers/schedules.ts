@@ -2,7 +2,10 @@ import { type Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@tem
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { SCHEDULES, TASK_QUEUES } from '../workflows/shared';
+import type { Workflow } from '@temporalio/common';
 import type { ConsistencyCheckInput } from '../workflows/contracts/operations';
+import { consistencyCheckWorkflow } from '../workflows/consistency-check';
+import { outboxSweepWorkflow } from '../workflows/outbox-sweep';
 
 type ScheduleConfig = Pick<
   Config,
@@ -18,14 +21,17 @@ type ScheduleConfig = Pick<
   | 'OUTBOX_SWEEP_AGE_MS'
 >;
 
-interface Plan {
+interface Plan<W extends Workflow = Workflow> {
   scheduleId: string;
   everyMs: number;
-  workflowType: string;
+  workflowType: W;
   workflowId: string;
-  args: unknown[];
+  args: Parameters<W>;
   note: string;
 }
+
+/** A plan whose arguments are checked against its workflow's signature. */
+const plan = <W extends Workflow>(p: Plan<W>): Plan => p;
 
 /** The deployment's schedules, their ids carrying its task-queue prefix so test deployments never collide. */
 export function schedulePlans(config: ScheduleConfig): Plan[] {
@@ -42,30 +48,30 @@ export function schedulePlans(config: ScheduleConfig): Plan[] {
     scoreWindowMs: config.CONSISTENCY_SCORE_WINDOW_MS,
   };
   return [
-    {
+    plan({
       scheduleId: id(SCHEDULES.recentCheck),
       everyMs: config.CONSISTENCY_RECENT_INTERVAL_MS,
-      workflowType: 'consistencyCheckWorkflow',
+      workflowType: consistencyCheckWorkflow,
       workflowId: id('consistency/recent'),
       args: [recent],
       note: 'Checks the last minutes of events against the read models and repairs drift',
-    },
-    {
+    }),
+    plan({
       scheduleId: id(SCHEDULES.deepCheck),
       everyMs: config.CONSISTENCY_DEEP_INTERVAL_MS,
-      workflowType: 'consistencyCheckWorkflow',
+      workflowType: consistencyCheckWorkflow,
       workflowId: id('consistency/deep'),
       args: [deep],
       note: 'Rebuilds a sample of feeds in memory, diffs them against the read model and repairs drift',
-    },
-    {
+    }),
+    plan({
       scheduleId: id(SCHEDULES.outboxSweep),
       everyMs: config.OUTBOX_SCHEDULE_INTERVAL_MS,
-      workflowType: 'outboxSweepWorkflow',
+      workflowType: outboxSweepWorkflow,
       workflowId: id('outbox/sweep'),
       args: [{ olderThanMs: config.OUTBOX_SWEEP_AGE_MS }],
       note: 'Starts the projections of events still pending after the sweep age',
-    },
+    }),
   ];
 }
 

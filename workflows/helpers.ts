@@ -1,4 +1,8 @@
-import { type SearchAttributeUpdatePair, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import {
+  type SearchAttributeUpdatePair,
+  type Workflow,
+  WorkflowExecutionAlreadyStartedError,
+} from '@temporalio/common';
 import {
   ActivityFailure,
   getExternalWorkflowHandle,
@@ -13,13 +17,15 @@ import {
 import type { createMaintenanceActivities } from '../activities/maintenance';
 import type { createScoringActivities } from '../activities/scoring';
 import { type FeedOperation, SEARCH_ATTRIBUTES, siblingQueue } from './shared';
-import { FEED_TRIM_INTERVAL_MS, type PullTransitionInput, type TrimFeedsInput } from './contracts/projection';
-import {
-  postDirtySignal,
-  type RescorePostInput,
-  type ScoreRangeInput,
-  type ScoreViewerItemsInput,
-} from './contracts/ranking';
+import { FEED_TRIM_INTERVAL_MS, type PullTransitionInput } from './contracts/projection';
+import { postDirtySignal, type ScoreRangeInput, type ScoreViewerItemsInput } from './contracts/ranking';
+import { WORKFLOW_TYPES, type WorkflowType } from './registry';
+// Types only: the started workflows import these helpers, so a runtime import would be a cycle.
+import type { pullTransitionWorkflow } from './pull-transition';
+import type { trimFeedsWorkflow } from './trim-feeds';
+import type { scoreFeedItemsWorkflow } from './score-feed-items';
+import type { scoreViewerItemsWorkflow } from './score-viewer-items';
+import type { rescorePostWorkflow } from './rescore-post';
 
 /** Helpers shared by the projection workflows; not workflows themselves, so not exported from index.ts. */
 
@@ -51,15 +57,16 @@ export function ensureSearchAttributes(
  * worker) ends after an hour instead of staying open forever. `retryFailed` is for children whose work must happen
  * eventually: an id whose run failed or timed out may start again, and a run has a day.
  */
-async function startOnce(
-  workflowType: string,
+async function startOnce<W extends Workflow>(
+  workflowType: WorkflowType,
   workflowId: string,
-  args: unknown[],
+  args: Parameters<W>,
   taskQueue?: string,
   opts: { retryFailed?: boolean } = {},
 ): Promise<void> {
   try {
-    await startChild(workflowType, {
+    // Checked at this function's signature: the SDK's options type cannot be resolved over an open W.
+    await startChild<Workflow>(workflowType, {
       workflowId,
       ...(taskQueue ? { taskQueue } : {}),
       args,
@@ -84,7 +91,10 @@ export function pullTransitionId(input: PullTransitionInput): string {
  * stays until it finishes, so nobody waits for it. Concurrent fan-outs that see the same demotion start it once.
  */
 export async function startPullTransition(input: PullTransitionInput): Promise<void> {
-  await startOnce('pullTransitionWorkflow', pullTransitionId(input), [input], undefined, { retryFailed: true });
+  const id = pullTransitionId(input);
+  await startOnce<typeof pullTransitionWorkflow>(WORKFLOW_TYPES.pullTransition, id, [input], undefined, {
+    retryFailed: true,
+  });
 }
 
 /**
@@ -95,7 +105,7 @@ export async function requestFeedTrim(): Promise<void> {
   const interval = Math.floor(Date.now() / FEED_TRIM_INTERVAL_MS);
   const since = new Date((interval - 1) * FEED_TRIM_INTERVAL_MS).toISOString();
   const scope = await trimSweepScope();
-  await startOnce('trimFeedsWorkflow', `trim/feeds/${scope}${interval}`, [{ since } satisfies TrimFeedsInput]);
+  await startOnce<typeof trimFeedsWorkflow>(WORKFLOW_TYPES.trimFeeds, `trim/feeds/${scope}${interval}`, [{ since }]);
 }
 
 /**
@@ -110,7 +120,7 @@ export async function startScoring(version: number, page: number, range: ScoreRa
 /** Starts the scoring of a range of a post's audience under this id on the ranking queue and leaves it running. */
 export async function startRangeScoring(workflowId: string, range: ScoreRangeInput): Promise<void> {
   const rankingQueue = siblingQueue(workflowInfo().taskQueue, 'ranking');
-  await startOnce('scoreFeedItemsWorkflow', workflowId, [range], rankingQueue);
+  await startOnce<typeof scoreFeedItemsWorkflow>(WORKFLOW_TYPES.scoreFeedItems, workflowId, [range], rankingQueue);
 }
 
 /**
@@ -119,7 +129,8 @@ export async function startRangeScoring(workflowId: string, range: ScoreRangeInp
  */
 export async function startViewerScoring(workflowId: string, input: ScoreViewerItemsInput): Promise<void> {
   if (!input.postIds.length) return;
-  await startOnce('scoreViewerItemsWorkflow', workflowId, [input], siblingQueue(workflowInfo().taskQueue, 'ranking'));
+  const rankingQueue = siblingQueue(workflowInfo().taskQueue, 'ranking');
+  await startOnce<typeof scoreViewerItemsWorkflow>(WORKFLOW_TYPES.scoreViewerItems, workflowId, [input], rankingQueue);
 }
 
 /**
@@ -137,10 +148,10 @@ export async function markPostDirty(postId: string): Promise<void> {
     // Not running: start it below.
   }
   try {
-    await startChild('rescorePostWorkflow', {
+    await startChild<typeof rescorePostWorkflow>(WORKFLOW_TYPES.rescorePost, {
       workflowId,
       taskQueue: siblingQueue(workflowInfo().taskQueue, 'ranking'),
-      args: [{ postId, dirty: true } satisfies RescorePostInput],
+      args: [{ postId, dirty: true }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       workflowExecutionTimeout: '1 day',

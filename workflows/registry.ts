@@ -30,6 +30,13 @@ export const WORKFLOW_TYPES = {
   replayFailedProjections: 'replayFailedProjectionsWorkflow',
 } as const satisfies Record<string, WorkflowType>;
 
+const KNOWN: ReadonlySet<string> = new Set(Object.values(WORKFLOW_TYPES));
+
+/** Whether a name read from outside the code (visibility, an activity's answer) is a workflow the workers run. */
+export function isWorkflowType(name: unknown): name is WorkflowType {
+  return typeof name === 'string' && KNOWN.has(name);
+}
+
 /** The workflow types on the ranking queue, for the replay fixtures. */
 export const RANKING_WORKFLOW_TYPES = [
   WORKFLOW_TYPES.scoreFeedItems,

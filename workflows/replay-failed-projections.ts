@@ -23,7 +23,7 @@ import {
   type ReplayBatchProgress,
   type ReplayFailedInput,
 } from './contracts/operations';
-import { itemsWrittenOf } from './registry';
+import { isWorkflowType, itemsWrittenOf } from './registry';
 
 const { failedProjectionRestarts } = proxyActivities<ReturnType<typeof createOperationsActivities>>({
   startToCloseTimeout: '5 minutes',
@@ -70,6 +70,12 @@ export async function replayFailedProjectionsWorkflow(input: ReplayFailedInput):
 
   let window = { start: Date.now(), starts: 0 };
   const replay = async (r: ProjectionRestart): Promise<void> => {
+    // The type arrives as data from an activity (maybe of another deployment's code): one not run here is failed.
+    if (!isWorkflowType(r.workflowType)) {
+      progress.failed++;
+      show();
+      return;
+    }
     if (window.starts >= ratePerSecond) {
       const rest = window.start + 1000 - Date.now();
       if (rest > 0) await sleep(rest);

@@ -3,7 +3,9 @@ import type { createConsistencyActivities } from '../activities/consistency';
 import type { createRepairActivities } from '../activities/repairs';
 import type { createPostActivities } from '../activities/posts';
 import { ensureSearchAttributes, scoreOnRankingQueue } from './helpers';
-import type { FanoutResult } from './contracts/projection';
+import { WORKFLOW_TYPES } from './registry';
+// A type only, like every workflow this one starts: the name comes from the registry.
+import type { fanoutPostWorkflow } from './fanout-post';
 import type { RepairResult, ReplayFanoutInput, ReplayFanoutResult } from './contracts/operations';
 
 const { replayInput } = proxyLocalActivities<ReturnType<typeof createPostActivities>>({
@@ -30,7 +32,7 @@ export async function replayFanoutWorkflow(input: ReplayFanoutInput): Promise<Re
   ensureSearchAttributes('replay', { postId: input.postId, authorId: projection.actorId });
   let itemsWritten = 0;
   if (!projection.deleted) {
-    const fanout: FanoutResult = await executeChild('fanoutPostWorkflow', {
+    const fanout = await executeChild<typeof fanoutPostWorkflow>(WORKFLOW_TYPES.fanoutPost, {
       workflowId: `replay/post/${input.postId}/v${projection.version}/fanout`,
       args: [projection.input],
     });

@@ -11,6 +11,7 @@ import { type FailedRun, failedProjectionPage, failedProjectionQuery } from '../
 import { PROJECTION_KINDS, type ProjectionKind, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 import type { FailedProjectionFilter, ReplayFailedInput } from '../../workflows/contracts/operations';
 import { invalid } from '../../domain/errors';
+import { replayFailedProjectionsWorkflow } from '../../workflows/replay-failed-projections';
 
 /** ListFailedProjections and ReplayFailedProjections: filters, page tokens and the batch's business key. */
 
@@ -134,7 +135,7 @@ export function createFailedProjections(temporal: Client, taskQueuePrefix: strin
     async startBatch(workflowId: string, input: ReplayFailedInput): Promise<boolean> {
       const { filter } = input;
       try {
-        await temporal.workflow.start('replayFailedProjectionsWorkflow', {
+        await temporal.workflow.start(replayFailedProjectionsWorkflow, {
           taskQueue: taskQueuePrefix + TASK_QUEUES.projection,
           workflowId,
           args: [input],

@@ -4,7 +4,7 @@ import { type Client, type WorkflowExecutionDescription, WorkflowNotFoundError }
 import { type Operation, OperationState, type ReplayBatchProgress } from '../../gen/feedflow/v1/operations_pb';
 import { closeInfo } from '../../stores/workflow-runs';
 import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
-import { itemsWrittenOf } from '../../workflows/registry';
+import { itemsWrittenOf, WORKFLOW_TYPES } from '../../workflows/registry';
 import type { ReplayBatchProgress as BatchProgress } from '../../workflows/contracts/operations';
 import { invalid, notFound } from '../../domain/errors';
 
@@ -113,7 +113,7 @@ export function createOperationReader(temporal: Client, taskQueuePrefix: string)
       ...(d.closeTime ? { closeTime: timestampFromDate(d.closeTime) } : {}),
       runs,
     };
-    const isBatch = d.type === 'replayFailedProjectionsWorkflow';
+    const isBatch = d.type === WORKFLOW_TYPES.replayFailedProjections;
     let result: unknown;
     if (d.status.name === 'COMPLETED') {
       result = await temporal.workflow.getHandle(workflowId, d.runId).result();
@@ -124,9 +124,9 @@ export function createOperationReader(temporal: Client, taskQueuePrefix: string)
         const p = await progressOf<BatchProgress>(workflowId);
         operation.itemsWritten = p?.itemsWritten ?? 0;
         operation.batch = batchOf(p);
-      } else if (d.type === 'fanoutPostWorkflow' || d.type === 'replayFanoutWorkflow') {
+      } else if (d.type === WORKFLOW_TYPES.fanoutPost || d.type === WORKFLOW_TYPES.replayFanout) {
         // A replay's writes are its fan-out child's.
-        const id = d.type === 'replayFanoutWorkflow' ? `${workflowId}/fanout` : workflowId;
+        const id = d.type === WORKFLOW_TYPES.replayFanout ? `${workflowId}/fanout` : workflowId;
         operation.itemsWritten = (await progressOf<{ itemsWritten: number }>(id))?.itemsWritten ?? 0;
       }
     } else {

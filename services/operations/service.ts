@@ -2,6 +2,7 @@ import type { ServiceImpl } from '@connectrpc/connect';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import {
   CheckScope,
@@ -27,6 +28,7 @@ import { createOperationReader, type OperationView, waitBudgetMs } from './runs'
 import type { CheckScope as Scope, ConsistencyReport } from '../../domain/consistency';
 import type { ConsistencyCheckInput, RebuildFeedResult } from '../../workflows/contracts/operations';
 import { DomainError, invalid, notFound } from '../../domain/errors';
+import { consistencyCheckWorkflow, rebuildFeedWorkflow, replayFanoutWorkflow } from '../../workflows';
 
 export interface OperationsDeps {
   db: Db;
@@ -97,16 +99,17 @@ export function createOperationsService({
    * Starts a workflow, or joins the running one of the same id. It carries its FeedOperation (and post or viewer)
    * from the start, so GetOperation and the UI name its kind before a worker has picked it up.
    */
-  async function startOrJoin(
-    workflowType: string,
+  async function startOrJoin<W extends Workflow>(
+    workflow: W,
     workflowId: string,
-    args: unknown[],
+    args: Parameters<W>,
     kind: FeedOperation,
     ids: { postId?: string; viewerId?: string },
   ) {
     try {
       return {
-        handle: await temporal.workflow.start(workflowType, {
+        // Checked at this function's signature: the SDK's options type cannot be resolved over an open W.
+        handle: await temporal.workflow.start<Workflow>(workflow, {
           taskQueue,
           workflowId,
           args,
@@ -137,7 +140,7 @@ export function createOperationsService({
       const post = await wm.posts.findOne({ _id: postId }, { projection: { version: 1 } });
       if (!post) throw notFound(`post ${postId} does not exist`);
       const workflowId = `replay/post/${postId}/v${post.version}`;
-      const { started } = await startOrJoin('replayFanoutWorkflow', workflowId, [{ postId }], 'replay', { postId });
+      const { started } = await startOrJoin(replayFanoutWorkflow, workflowId, [{ postId }], 'replay', { postId });
       const view = req.wait
         ? await runs.waitFor(workflowId, waitBudgetMs(ctx, req.waitSeconds), ctx.signal)
         : await runs.describe(workflowId);
@@ -150,7 +153,7 @@ export function createOperationsService({
       const user = await wm.users.findOne({ _id: userId }, { projection: { _id: 1 } });
       if (!user) throw notFound(`member ${userId} does not exist`);
       const workflowId = `rebuild/feed/${userId}`;
-      await startOrJoin('rebuildFeedWorkflow', workflowId, [{ viewerId: userId }], 'rebuild', {
+      await startOrJoin(rebuildFeedWorkflow, workflowId, [{ viewerId: userId }], 'rebuild', {
         viewerId: userId,
       });
       const view = req.noWait
@@ -187,7 +190,7 @@ export function createOperationsService({
         sample: req.sampleSize || config.CONSISTENCY_DEEP_SAMPLE,
       };
       const workflowId = `consistency/${scope}/manual-${Date.now()}`;
-      const handle = await temporal.workflow.start('consistencyCheckWorkflow', {
+      const handle = await temporal.workflow.start(consistencyCheckWorkflow, {
         taskQueue,
         workflowId,
         args: [input],

@@ -1,6 +1,7 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { CheckScope, Finding, FindingKind } from '../../domain/consistency';
 import type { ProjectionKind } from '../shared';
+import type { WorkflowType } from '../registry';
 import type { ProjectionInput } from './projection';
 
 /** Consistency checks, repairs, rebuilds, replays and the outbox sweep (projection queue). Plain JSON-safe types. */
@@ -116,7 +117,7 @@ export interface FailedProjectionFilter {
 /** How to start a failed projection again: its own id, type, queue and input, read from its event. */
 export interface ProjectionRestart {
   workflowId: string;
-  workflowType: string;
+  workflowType: WorkflowType;
   taskQueue: string;
   args: ProjectionInput[];
   /** Search attribute name → value, so the new run is found like the first. */
