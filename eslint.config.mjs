@@ -43,6 +43,32 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'import-x/no-cycle': 'error',
+      'import-x/order': [
+        'error',
+        {
+          groups: ['builtin', 'external', ['internal', 'parent', 'sibling', 'index']],
+          'newlines-between': 'never',
+          alphabetize: { order: 'asc', caseInsensitive: true },
+        },
+      ],
+      eqeqeq: ['error', 'always'],
+    },
+  },
+  {
+    // The ground floor: plain types and rules every room may import. It depends on nothing of ours and does no I/O.
+    files: ['domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\./)',
+              message: 'domain/ is pure and imports nothing outside domain/ (no packages, no other folder).',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -71,9 +97,17 @@ export default tseslint.config(
           })),
           patterns: [
             {
-              group: ['**/services/**', '**/activities/**', '**/lib/**', '**/workers/**'],
+              group: [
+                '**/services/**',
+                '**/activities/**',
+                '**/lib/**',
+                '**/workers/**',
+                '**/stores/**',
+                '**/ranking/**',
+                '**/handoff/**',
+              ],
               allowTypeImports: true,
-              message: 'Workflows may import only types from activities and services.',
+              message: 'Workflows may import only types from activities, services, stores and ranking.',
             },
           ],
         },

@@ -1,14 +1,14 @@
 import { Context } from '@temporalio/activity';
+import type { Finding, FindingKind } from '../domain/consistency';
+import { feedItemId } from '../domain/ids';
 import { lookupFor } from '../stores/lookup';
 import { type FeedItemDoc, readModel } from '../stores/read-model';
 import type { PostDoc } from '../stores/write-model';
 import { writeModel } from '../stores/write-model';
+import type { CheckMembersInput, CheckRecentInput, CheckResult } from '../workflows/contracts/operations';
 import type { ProjectionDeps } from './deps';
 import { exclusionOf, expectedFeed } from './expected-feed';
 import { isBlocked, loadPair, visibleTo } from './sources';
-import { feedItemId } from '../domain/ids';
-import type { CheckMembersInput, CheckRecentInput, CheckResult } from '../workflows/contracts/operations';
-import type { Finding, FindingKind } from '../domain/consistency';
 
 /** Findings listed per check run; more are counted and left to the next run, so payloads stay small. */
 export const MAX_FINDINGS = 2_000;

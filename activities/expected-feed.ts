@@ -1,10 +1,10 @@
+import type { PushedReason, ScoringReason } from '../domain/reasons';
 import type { Config } from '../lib/config';
 import { lookupFor } from '../stores/lookup';
 import type { ActorSnapshot, ReadModel } from '../stores/read-model';
 import { newestFirst, type PostDoc, type RelationshipDoc, type UserDoc, type WriteModel } from '../stores/write-model';
 import { BACKFILL_DAYS, BACKFILL_LIMIT } from './relationships';
 import { actorSnapshot, isBlocked, loadPair, type PairState, visibleTo } from './sources';
-import type { PushedReason, ScoringReason } from '../domain/reasons';
 
 /** One item a member's feed should hold, with the reason the pipeline would have delivered it for. */
 export interface ExpectedItem {

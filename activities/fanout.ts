@@ -1,18 +1,18 @@
 import { Context } from '@temporalio/activity';
+import { type AudienceScope, audienceScopeOf } from '../domain/visibility';
 import { invalidateFeeds } from '../stores/feed-cache';
-import { readModel } from '../stores/read-model';
 import { deletePostItems, refreshActorItems, updatePostItems, writeFeedItems } from '../stores/feed-items';
 import { upsertPostSummary } from '../stores/post-summaries';
+import { readModel } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
-import type { ProjectionDeps } from './deps';
-import { actorSnapshot, feedItem, requirePost, requireUser, whileHeartbeating } from './sources';
-import { type AudienceScope, audienceScopeOf } from '../domain/visibility';
 import type {
   FanoutPlan,
   FanoutSliceInput,
   FanoutSliceResult,
   ProjectionInput,
 } from '../workflows/contracts/projection';
+import type { ProjectionDeps } from './deps';
+import { actorSnapshot, feedItem, requirePost, requireUser, whileHeartbeating } from './sources';
 
 /** Audience pages per graph read in a slice. */
 const GRAPH_PAGES_PER_READ = 5;

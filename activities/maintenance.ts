@@ -1,8 +1,8 @@
-import { readModel } from '../stores/read-model';
 import { trimFeedsToCap } from '../stores/feed-cap';
+import { readModel } from '../stores/read-model';
+import type { TrimFeedsInput, TrimFeedsResult } from '../workflows/contracts/projection';
 import type { ProjectionDeps } from './deps';
 import { whileHeartbeating } from './sources';
-import type { TrimFeedsInput, TrimFeedsResult } from '../workflows/contracts/projection';
 
 /** Pause per 1,000 items read by the cap sweep, so it yields the store to foreground projections. */
 const SWEEP_PAUSE_MS = 20;

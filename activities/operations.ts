@@ -1,19 +1,19 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
+import type { ConsistencyReport } from '../domain/consistency';
+import { createOutbox, projectionStart, type ProjectionStart } from '../handoff/index';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { metrics } from '../lib/metrics';
-import { createOutbox, projectionStart, type ProjectionStart } from '../handoff/index';
 import { reportsOf } from '../stores/consistency-reports';
 import { failedProjectionPage, failedProjectionQuery } from '../stores/workflow-runs';
 import { writeModel } from '../stores/write-model';
-import { TASK_QUEUES } from '../workflows/shared';
-import type { ConsistencyReport } from '../domain/consistency';
 import type {
   FailedProjectionFilter,
   FailedProjectionPage,
   OutboxSweepResult,
 } from '../workflows/contracts/operations';
+import { TASK_QUEUES } from '../workflows/shared';
 
 export interface OperationsDeps {
   db: Db;

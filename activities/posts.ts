@@ -1,12 +1,12 @@
 import { invalidateFeeds } from '../stores/feed-cache';
-import { readModel } from '../stores/read-model';
 import { deletePostItems, updatePostItems } from '../stores/feed-items';
 import { tombstonePost, upsertPostSummary } from '../stores/post-summaries';
+import { readModel } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
+import type { ReplayProjection } from '../workflows/contracts/operations';
+import type { PostDeleteResult, PostUpdateResult, ProjectionInput } from '../workflows/contracts/projection';
 import type { ProjectionDeps } from './deps';
 import { requirePost, whileHeartbeating } from './sources';
-import type { PostDeleteResult, PostUpdateResult, ProjectionInput } from '../workflows/contracts/projection';
-import type { ReplayProjection } from '../workflows/contracts/operations';
 
 /** Post updated and post deleted: propagate a new version to existing items, or tombstone and purge. */
 export function createPostActivities({ db }: ProjectionDeps) {

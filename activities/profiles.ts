@@ -1,9 +1,9 @@
-import { readModel } from '../stores/read-model';
 import { refreshActorItems } from '../stores/feed-items';
+import { readModel } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
+import type { ProfileResult, ProjectionInput } from '../workflows/contracts/projection';
 import type { ProjectionDeps } from './deps';
 import { actorSnapshot, requireUser, whileHeartbeating } from './sources';
-import type { ProfileResult, ProjectionInput } from '../workflows/contracts/projection';
 
 /** Registration and profile changes: a graph node, and a fresh actor snapshot in every item by the member. */
 export function createProfileActivities({ db, graph }: ProjectionDeps) {

@@ -1,18 +1,18 @@
-import { lookupFor } from '../stores/lookup';
 import { Context } from '@temporalio/activity';
 import { MongoServerError } from 'mongodb';
 import { invalidateFeeds } from '../stores/feed-cache';
-import { type FeedItemDoc, readModel } from '../stores/read-model';
 import { writeFeedItems } from '../stores/feed-items';
+import { lookupFor } from '../stores/lookup';
+import { type FeedItemDoc, readModel } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
-import type { ProjectionDeps } from './deps';
-import { actorSnapshot, feedItem } from './sources';
 import type {
   PullTransitionInput,
   PullTransitionPlan,
   PullTransitionSliceInput,
   PullTransitionSliceResult,
 } from '../workflows/contracts/projection';
+import type { ProjectionDeps } from './deps';
+import { actorSnapshot, feedItem } from './sources';
 
 const DAY_MS = 24 * 3600 * 1000;
 

@@ -1,5 +1,7 @@
-import type { Db } from 'mongodb';
 import { ApplicationFailure, asyncLocalStorage } from '@temporalio/activity';
+import type { Db } from 'mongodb';
+import type { ScoringPair, SkipReason } from '../ranking/features';
+import { buildFeatureMatrix, type FeatureInputs, InvalidFeatureRowError } from '../ranking/schema';
 import {
   DEFAULT_MODEL_PATH,
   type EngagementModel,
@@ -8,9 +10,7 @@ import {
   ModelSchemaMismatchError,
 } from '../stores/model';
 import { assembleFeatureInputs } from '../stores/ranking-inputs';
-import type { ScoringPair, SkipReason } from '../ranking/features';
 import { writeModel } from '../stores/write-model';
-import { buildFeatureMatrix, type FeatureInputs, InvalidFeatureRowError } from '../ranking/schema';
 
 export interface RankingDeps {
   db: Db;

@@ -1,17 +1,17 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { EdgeState } from '../stores/graph';
 import { invalidateFeeds } from '../stores/feed-cache';
-import { readModel } from '../stores/read-model';
 import { purgeAuthorItems, writeFeedItems } from '../stores/feed-items';
+import type { EdgeState } from '../stores/graph';
+import { readModel } from '../stores/read-model';
 import { type RelationshipDoc, writeModel } from '../stores/write-model';
-import type { ProjectionDeps } from './deps';
-import { actorSnapshot, feedItem, isConnected, loadPair, type PairState, visibleTo } from './sources';
 import type {
   BackfillFeedResult,
   BackfillInput,
   ProjectionInput,
   RelationshipSync,
 } from '../workflows/contracts/projection';
+import type { ProjectionDeps } from './deps';
+import { actorSnapshot, feedItem, isConnected, loadPair, type PairState, visibleTo } from './sources';
 
 export const BACKFILL_DAYS = 7;
 export const BACKFILL_LIMIT = 200;

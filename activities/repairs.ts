@@ -1,15 +1,15 @@
+import type { Finding, FindingKind } from '../domain/consistency';
+import { feedItemId } from '../domain/ids';
 import { invalidateFeeds } from '../stores/feed-cache';
+import { writeFeedItems } from '../stores/feed-items';
 import { lookupFor } from '../stores/lookup';
 import { type FeedItemDoc, readModel } from '../stores/read-model';
-import { writeFeedItems } from '../stores/feed-items';
 import { createReadTimeSources } from '../stores/read-time';
 import { writeModel } from '../stores/write-model';
+import type { RebuildFeedInput, RebuildFeedResult, RepairResult } from '../workflows/contracts/operations';
 import type { ProjectionDeps } from './deps';
 import { exclusionOf, expectedFeed, type ExpectedItem } from './expected-feed';
 import { actorSnapshot, feedItem, isConnected, loadPair } from './sources';
-import { feedItemId } from '../domain/ids';
-import type { Finding, FindingKind } from '../domain/consistency';
-import type { RebuildFeedInput, RebuildFeedResult, RepairResult } from '../workflows/contracts/operations';
 
 /**
  * Repairing what a consistency check found, and rebuilding a member's feed. Every repair re-derives the truth from

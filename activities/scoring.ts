@@ -1,5 +1,6 @@
-import type { UpdateFilter } from 'mongodb';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { UpdateFilter } from 'mongodb';
+import { feedItemId } from '../domain/ids';
 import type { Config } from '../lib/config';
 import { metrics, recordLag } from '../lib/metrics';
 import { invalidateFeeds } from '../stores/feed-cache';
@@ -7,14 +8,13 @@ import type { Graph, PushScope } from '../stores/graph';
 import { type IdLookup, lookupFor } from '../stores/lookup';
 import { type FeedItemDoc, readModel } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
-import { createRankingActivities, type RankingDeps } from './ranking';
-import { feedItemId } from '../domain/ids';
 import type {
   ScoreRangeInput,
   ScoreRangeResult,
   ScoreViewerItemsInput,
   ScoreViewerItemsResult,
 } from '../workflows/contracts/ranking';
+import { createRankingActivities, type RankingDeps } from './ranking';
 
 export interface ScoringDeps extends RankingDeps {
   graph: Graph;

@@ -1,12 +1,12 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { PostDoc, RelationshipDoc, UserDoc, WriteModel } from '../stores/write-model';
-import { type ActorSnapshot, type FeedItemDoc } from '../stores/read-model';
-import { provisionalScore } from '../ranking/provisional';
 import { blockId, connectionId, followId, feedItemId } from '../domain/ids';
 import { type PushedReason, type ScoringReason, scoringReasonOf } from '../domain/reasons';
-import type { ProjectionInput } from '../workflows/contracts/projection';
 import { pushedVisibilities } from '../domain/visibility';
+import { provisionalScore } from '../ranking/provisional';
+import { type ActorSnapshot, type FeedItemDoc } from '../stores/read-model';
+import type { PostDoc, RelationshipDoc, UserDoc, WriteModel } from '../stores/write-model';
+import type { ProjectionInput } from '../workflows/contracts/projection';
 
 /**
  * Loading the write model (the source of truth) for projection activities. The event is the commit point and

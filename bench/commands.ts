@@ -4,12 +4,12 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { CommandService } from '../gen/feedflow/v1/command_pb';
 import { connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { startCommandServer } from '../services/command/server';
 import { grpcClient } from '../test/support/grpc';
-import { CommandService } from '../gen/feedflow/v1/command_pb';
 import { failures, ghz as runGhz, percentileMs, TOOLS, type GhzReport } from './ghz';
 
 const run = promisify(execFile);

@@ -11,24 +11,24 @@
  * Environment: BENCH_AUTHORS (20), BENCH_FOLLOWERS (100 per author), BENCH_LAG_POSTS (40 per phase).
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { CommandService } from '../gen/feedflow/v1/command_pb';
-import { PostType, Visibility } from '../gen/feedflow/v1/common_pb';
 import { createProjectionActivities } from '../activities';
 import { createOperationsActivities } from '../activities/operations';
+import type { ConsistencyReport } from '../domain/consistency';
+import { feedItemId } from '../domain/ids';
+import { CommandService } from '../gen/feedflow/v1/command_pb';
+import { PostType, Visibility } from '../gen/feedflow/v1/common_pb';
 import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { startCommandServer } from '../services/command/server';
 import { createGraph } from '../stores/graph';
+import { percentile } from '../stores/projection-lag';
 import { ensureQueryIndexes } from '../stores/pushdown';
 import { ensureReadModelIndexes, readModel } from '../stores/read-model';
-import { percentile } from '../stores/projection-lag';
-import { TASK_QUEUES } from '../workflows/shared';
-import { consistencyCheckWorkflow } from '../workflows/consistency-check';
 import { grpcClient } from '../test/support/grpc';
-import { feedItemId } from '../domain/ids';
+import { consistencyCheckWorkflow } from '../workflows/consistency-check';
 import type { ConsistencyCheckInput } from '../workflows/contracts/operations';
-import type { ConsistencyReport } from '../domain/consistency';
+import { TASK_QUEUES } from '../workflows/shared';
 
 const AUTHORS = Number(process.env.BENCH_AUTHORS ?? 20);
 const FOLLOWERS = Number(process.env.BENCH_FOLLOWERS ?? 100);

@@ -18,11 +18,13 @@ import { performance } from 'node:perf_hooks';
 import { MongoClient } from 'mongodb';
 import { Tensor } from 'onnxruntime-node';
 import { createRankingActivities } from '../activities/ranking';
+import { connectionId, followId } from '../domain/ids';
 import { loadConfig, sharedNamespaceEnv } from '../lib/config';
+import type { ScoringPair } from '../ranking/features';
+import { buildFeatureMatrix, type FeatureInputs } from '../ranking/schema';
 import { closeEngagementModels, DEFAULT_BATCH_SIZE, loadEngagementModel } from '../stores/model';
 import { ensureQueryIndexes } from '../stores/pushdown';
 import { assembleFeatureInputs } from '../stores/ranking-inputs';
-import type { ScoringPair } from '../ranking/features';
 import {
   ensureWriteModelIndexes,
   type EngagementDoc,
@@ -32,8 +34,6 @@ import {
   type RelationshipDoc,
   writeModel,
 } from '../stores/write-model';
-import { buildFeatureMatrix, type FeatureInputs } from '../ranking/schema';
-import { connectionId, followId } from '../domain/ids';
 
 const USERS = Number(process.env.BENCH_USERS ?? 1000);
 const POSTS = Number(process.env.BENCH_POSTS ?? 2000);

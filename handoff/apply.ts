@@ -1,3 +1,5 @@
+import { connectionId, followId } from '../domain/ids';
+import { isDuplicateKey } from '../stores/mongo-errors';
 import {
   type EventDoc,
   type PostDoc,
@@ -5,8 +7,6 @@ import {
   type UserDoc,
   type WriteModel,
 } from '../stores/write-model';
-import { connectionId, followId } from '../domain/ids';
-import { isDuplicateKey } from '../stores/mongo-errors';
 
 /**
  * Applies an accepted event to the write model. Idempotent: every change is conditional on the aggregate's

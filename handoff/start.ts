@@ -2,8 +2,8 @@ import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, type SearchAttributePair } from '@temporalio/common';
 import type { Config } from '../lib/config';
 import type { EventDoc } from '../stores/write-model';
-import type { ProjectionInput } from '../workflows/contracts/projection';
 import type { ProjectionRestart } from '../workflows/contracts/operations';
+import type { ProjectionInput } from '../workflows/contracts/projection';
 import type { WorkflowType } from '../workflows/registry';
 import { PROJECTIONS, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../workflows/shared';
 

@@ -1,6 +1,6 @@
+import { Client, Connection } from '@temporalio/client';
 import { MongoClient, type Db } from 'mongodb';
 import neo4j, { type Driver } from 'neo4j-driver';
-import { Client, Connection } from '@temporalio/client';
 import type { Config } from './config';
 
 /** Long-lived clients a process builds once and closes on shutdown. */

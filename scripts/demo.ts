@@ -5,15 +5,15 @@
  */
 import { Code, ConnectError } from '@connectrpc/connect';
 import { CommandService } from '../gen/feedflow/v1/command_pb';
-import { DiagnosticsService } from '../gen/feedflow/v1/diagnostics_pb';
 import { PostType, Visibility } from '../gen/feedflow/v1/common_pb';
+import { DiagnosticsService } from '../gen/feedflow/v1/diagnostics_pb';
 import { FeedReason, FeedService, FeedView } from '../gen/feedflow/v1/feed_pb';
-import { loadConfig } from '../lib/config';
-import { connectTemporal } from '../lib/clients';
-import { TASK_QUEUES } from '../workflows/shared';
-import { pingWorkflow } from '../workflows/ping';
-import { grpcClient } from '../test/support/grpc';
 import { CheckScope, OperationsService } from '../gen/feedflow/v1/operations_pb';
+import { connectTemporal } from '../lib/clients';
+import { loadConfig } from '../lib/config';
+import { grpcClient } from '../test/support/grpc';
+import { pingWorkflow } from '../workflows/ping';
+import { TASK_QUEUES } from '../workflows/shared';
 import { demoEmail, demoRequest } from './demo-seed';
 import { appsFromArgs, supervise } from './supervise';
 

@@ -4,11 +4,11 @@
  *   npx tsx scripts/lag-report.ts [--since 15m|2h|1d] [--reason own|connection|follow|backfill] [--json]
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../lib/config';
-import { connectMongo } from '../lib/clients';
-import { readModel } from '../stores/read-model';
-import { projectionLag } from '../stores/projection-lag';
 import type { PushedReason } from '../domain/reasons';
+import { connectMongo } from '../lib/clients';
+import { loadConfig } from '../lib/config';
+import { projectionLag } from '../stores/projection-lag';
+import { readModel } from '../stores/read-model';
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 

@@ -1,6 +1,6 @@
 import neo4j, { type Driver, type ManagedTransaction } from 'neo4j-driver';
-import type { AudienceScope } from '../domain/visibility';
 import type { AudienceReason } from '../domain/reasons';
+import type { AudienceScope } from '../domain/visibility';
 
 /**
  * The social graph over Bolt: the only module that knows Cypher. Portable between Memgraph and Neo4j: MERGE,

@@ -1,7 +1,7 @@
+import type { PushedReason } from '../domain/reasons';
 import { lookupFor } from './lookup';
 import { recentMinutes } from './projected-minute';
 import type { ReadModel } from './read-model';
-import type { PushedReason } from '../domain/reasons';
 
 export interface LagDistribution {
   count: number;

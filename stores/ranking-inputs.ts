@@ -1,6 +1,4 @@
 import type { Collection, Document } from 'mongodb';
-import { lookupFor } from './lookup';
-import { type PostDoc, type WriteModel } from './write-model';
 import {
   type Assembly,
   directRelationIds,
@@ -15,6 +13,8 @@ import {
   secondDegreeMembers,
   withSecondDegree,
 } from '../ranking/features';
+import { lookupFor } from './lookup';
+import { type PostDoc, type WriteModel } from './write-model';
 
 /**
  * Loads what the engagement model's inputs for a batch of (viewer, post) pairs are made of from the write model, in

@@ -1,7 +1,7 @@
 import type { Collection, Db } from 'mongodb';
-import type { PostType } from './write-model';
-import type { Visibility } from '../domain/visibility';
 import type { PushedReason } from '../domain/reasons';
+import type { Visibility } from '../domain/visibility';
+import type { PostType } from './write-model';
 
 /**
  * The read models the projection pipeline maintains: their documents, collections and indexes. Every write is keyed

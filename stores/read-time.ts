@@ -1,8 +1,8 @@
 import type { Db } from 'mongodb';
+import { followId } from '../domain/ids';
 import type { Graph } from './graph';
 import { lookupFor } from './lookup';
 import { newestFirst, writeModel } from './write-model';
-import { followId } from '../domain/ids';
 
 /**
  * Where a feed's read-time items come from: posts GetFeed merges in at read time instead of finding them pushed.

@@ -1,7 +1,7 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
-import { PROJECTION_KINDS, SEARCH_ATTRIBUTES } from '../workflows/shared';
 import { type FailedProjectionFilter, REPLAYABLE_STATUSES } from '../workflows/contracts/operations';
+import { PROJECTION_KINDS, SEARCH_ATTRIBUTES } from '../workflows/shared';
 
 /**
  * Temporal visibility and histories as a read source for operators: failed projections of one deployment (its task

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import * as grpc from '@grpc/grpc-js';
+import { DomainError } from '../domain/errors';
 import { CommandService, UpdatePostRequestSchema, UpdatePostResponseSchema } from '../gen/feedflow/v1/command_pb';
 import { DiagnosticsService, EchoRequestSchema, EchoResponseSchema } from '../gen/feedflow/v1/diagnostics_pb';
 import { loadConfig } from '../lib/config';
@@ -15,7 +16,6 @@ import { errorInterceptor } from '../services/shared/errors';
 import { type GrpcServer, serve, startGrpcServer } from '../services/shared/grpc-server';
 import { type CommandHarness, startCommandHarness } from './support/command';
 import { grpcClient } from './support/grpc';
-import { DomainError } from '../domain/errors';
 
 const run = promisify(execFile);
 const GRPCURL = `${process.env.FEEDFLOW_TOOLS_DIR ?? `${__dirname}/../.tools`}/bin/grpcurl`;

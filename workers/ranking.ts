@@ -1,16 +1,16 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { loadConfig, type Config } from '../lib/config';
-import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
-import { createLogger, type Logger } from '../lib/logger';
-import { startMetricsServer } from '../lib/metrics';
-import { activityInterceptors, installRuntimeLogger } from './observability';
 import { createRankingActivities } from '../activities/ranking';
 import { createScoringActivities } from '../activities/scoring';
+import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
+import { loadConfig, type Config } from '../lib/config';
+import { createLogger, type Logger } from '../lib/logger';
+import { startMetricsServer } from '../lib/metrics';
 import { createGraph } from '../stores/graph';
 import { closeEngagementModels, loadEngagementModel } from '../stores/model';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { TASK_QUEUES } from '../workflows/shared';
 import { modelRolloutWorkflow } from '../workflows/model-rollout';
+import { TASK_QUEUES } from '../workflows/shared';
+import { activityInterceptors, installRuntimeLogger } from './observability';
 
 /** The ranking worker: scoring after fan-out, re-scoring on engagement and model rollouts, one ONNX session. */
 async function main(): Promise<void> {

@@ -1,11 +1,11 @@
 import { type Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
-import { SCHEDULES, TASK_QUEUES } from '../workflows/shared';
-import type { Workflow } from '@temporalio/common';
-import type { ConsistencyCheckInput } from '../workflows/contracts/operations';
 import { consistencyCheckWorkflow } from '../workflows/consistency-check';
+import type { ConsistencyCheckInput } from '../workflows/contracts/operations';
 import { outboxSweepWorkflow } from '../workflows/outbox-sweep';
+import { SCHEDULES, TASK_QUEUES } from '../workflows/shared';
 
 type ScheduleConfig = Pick<
   Config,

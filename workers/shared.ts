@@ -1,12 +1,12 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import type { Driver } from 'neo4j-driver';
-import { loadConfig, type Config } from '../lib/config';
-import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
-import { createLogger } from '../lib/logger';
-import { startMetricsServer } from '../lib/metrics';
 import { createProjectionActivities } from '../activities';
 import { createOperationsActivities } from '../activities/operations';
+import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
+import { loadConfig, type Config } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { startMetricsServer } from '../lib/metrics';
 import { createGraph } from '../stores/graph';
 import { ensureQueryIndexes } from '../stores/pushdown';
 import { ensureReadModelIndexes } from '../stores/read-model';

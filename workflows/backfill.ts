@@ -1,7 +1,7 @@
 import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { createRelationshipActivities } from '../activities/relationships';
-import { ensureSearchAttributes, requestFeedTrim, startViewerScoring } from './helpers';
 import type { BackfillResult, ProjectionInput } from './contracts/projection';
+import { ensureSearchAttributes, requestFeedTrim, startViewerScoring } from './helpers';
 
 const { syncRelationship, backfillFeed, backfillFeedItems } = proxyActivities<
   ReturnType<typeof createRelationshipActivities>

@@ -6,11 +6,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createConsistencyActivities } from '../activities/consistency';
-import type { createRepairActivities } from '../activities/repairs';
 import type { createOperationsActivities } from '../activities/operations';
-import { ensureSearchAttributes, scoreOnRankingQueue } from './helpers';
-import type { CheckResult, ConsistencyCheckInput } from './contracts/operations';
+import type { createRepairActivities } from '../activities/repairs';
 import { type ConsistencyReport, type Finding, FINDING_KINDS, type FindingKind } from '../domain/consistency';
+import type { CheckResult, ConsistencyCheckInput } from './contracts/operations';
+import { ensureSearchAttributes, scoreOnRankingQueue } from './helpers';
 
 const { checkRecentEvents, checkMemberFeeds } = proxyActivities<ReturnType<typeof createConsistencyActivities>>({
   startToCloseTimeout: '30 minutes',

@@ -1,7 +1,7 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { createPostActivities } from '../activities/posts';
-import { ensureSearchAttributes } from './helpers';
 import type { PostDeleteResult, ProjectionInput } from './contracts/projection';
+import { ensureSearchAttributes } from './helpers';
 
 const activityOptions = {
   retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },

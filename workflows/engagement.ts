@@ -1,7 +1,7 @@
 import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { createEngagementActivities } from '../activities/engagement';
-import { ensureSearchAttributes, markPostDirty } from './helpers';
 import type { EngagementResult, ProjectionInput } from './contracts/projection';
+import { ensureSearchAttributes, markPostDirty } from './helpers';
 
 const { recountEngagement } = proxyActivities<ReturnType<typeof createEngagementActivities>>({
   startToCloseTimeout: '1 minute',

@@ -10,7 +10,6 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createFanoutActivities } from '../activities/fanout';
-import { ensureSearchAttributes, requestFeedTrim, startPullTransition, startScoring } from './helpers';
 import {
   type FanoutCarry,
   type FanoutProgress,
@@ -19,6 +18,7 @@ import {
   progressQuery,
   type ProjectionInput,
 } from './contracts/projection';
+import { ensureSearchAttributes, requestFeedTrim, startPullTransition, startScoring } from './helpers';
 
 const retry = { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' };
 

@@ -16,16 +16,16 @@ import {
 } from '@temporalio/workflow';
 import type { createMaintenanceActivities } from '../activities/maintenance';
 import type { createScoringActivities } from '../activities/scoring';
-import { type FeedOperation, SEARCH_ATTRIBUTES, siblingQueue } from './shared';
 import { FEED_TRIM_INTERVAL_MS, type PullTransitionInput } from './contracts/projection';
 import { postDirtySignal, type ScoreRangeInput, type ScoreViewerItemsInput } from './contracts/ranking';
-import { WORKFLOW_TYPES, type WorkflowType } from './registry';
 // Types only: the started workflows import these helpers, so a runtime import would be a cycle.
 import type { pullTransitionWorkflow } from './pull-transition';
-import type { trimFeedsWorkflow } from './trim-feeds';
+import { WORKFLOW_TYPES, type WorkflowType } from './registry';
+import type { rescorePostWorkflow } from './rescore-post';
 import type { scoreFeedItemsWorkflow } from './score-feed-items';
 import type { scoreViewerItemsWorkflow } from './score-viewer-items';
-import type { rescorePostWorkflow } from './rescore-post';
+import { type FeedOperation, SEARCH_ATTRIBUTES, siblingQueue } from './shared';
+import type { trimFeedsWorkflow } from './trim-feeds';
 
 /** Helpers shared by the projection workflows; not workflows themselves, so not exported from index.ts. */
 

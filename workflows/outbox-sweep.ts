@@ -1,7 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { createOperationsActivities } from '../activities/operations';
-import { ensureSearchAttributes } from './helpers';
 import type { OutboxSweepResult } from './contracts/operations';
+import { ensureSearchAttributes } from './helpers';
 
 const { sweepOutbox } = proxyActivities<ReturnType<typeof createOperationsActivities>>({
   startToCloseTimeout: '5 minutes',

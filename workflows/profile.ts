@@ -1,7 +1,7 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { createProfileActivities } from '../activities/profiles';
-import { ensureSearchAttributes } from './helpers';
 import type { ProfileResult, ProjectionInput } from './contracts/projection';
+import { ensureSearchAttributes } from './helpers';
 
 const { syncProfile } = proxyActivities<ReturnType<typeof createProfileActivities>>({
   startToCloseTimeout: '10 minutes',

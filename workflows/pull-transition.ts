@@ -1,12 +1,12 @@
 import { ApplicationFailure, makeContinueAsNewFunc, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createPullTransitionActivities } from '../activities/pull-transition';
-import { ensureSearchAttributes, pullTransitionId, requestFeedTrim, startRangeScoring } from './helpers';
 import type {
   PullTransitionCarry,
   PullTransitionInput,
   PullTransitionResult,
   PullTransitionSliceResult,
 } from './contracts/projection';
+import { ensureSearchAttributes, pullTransitionId, requestFeedTrim, startRangeScoring } from './helpers';
 
 const retry = { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' };
 

@@ -1,7 +1,7 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { createRelationshipActivities } from '../activities/relationships';
-import { ensureSearchAttributes } from './helpers';
 import type { ProjectionInput, PurgeResult } from './contracts/projection';
+import { ensureSearchAttributes } from './helpers';
 
 const PURGE_EVENTS = new Set(['ConnectionRemoved', 'Unfollowed', 'Blocked', 'Unblocked']);
 

@@ -1,7 +1,7 @@
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createRepairActivities } from '../activities/repairs';
-import { ensureSearchAttributes, startViewerScoring } from './helpers';
 import type { RebuildFeedInput, RebuildFeedResult } from './contracts/operations';
+import { ensureSearchAttributes, startViewerScoring } from './helpers';
 
 const { rebuildFeed } = proxyActivities<ReturnType<typeof createRepairActivities>>({
   startToCloseTimeout: '10 minutes',

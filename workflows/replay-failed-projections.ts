@@ -16,13 +16,13 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { createOperationsActivities } from '../activities/operations';
-import { ensureSearchAttributes } from './helpers';
 import {
   batchProgressQuery,
   type ProjectionRestart,
   type ReplayBatchProgress,
   type ReplayFailedInput,
 } from './contracts/operations';
+import { ensureSearchAttributes } from './helpers';
 import { isWorkflowType, itemsWrittenOf } from './registry';
 
 const { failedProjectionRestarts } = proxyActivities<ReturnType<typeof createOperationsActivities>>({

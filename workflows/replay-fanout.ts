@@ -1,12 +1,12 @@
 import { ApplicationFailure, executeChild, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { createConsistencyActivities } from '../activities/consistency';
-import type { createRepairActivities } from '../activities/repairs';
 import type { createPostActivities } from '../activities/posts';
+import type { createRepairActivities } from '../activities/repairs';
+import type { RepairResult, ReplayFanoutInput, ReplayFanoutResult } from './contracts/operations';
+import type { fanoutPostWorkflow } from './fanout-post';
 import { ensureSearchAttributes, scoreOnRankingQueue } from './helpers';
 import { WORKFLOW_TYPES } from './registry';
 // A type only, like every workflow this one starts: the name comes from the registry.
-import type { fanoutPostWorkflow } from './fanout-post';
-import type { RepairResult, ReplayFanoutInput, ReplayFanoutResult } from './contracts/operations';
 
 const { replayInput } = proxyLocalActivities<ReturnType<typeof createPostActivities>>({
   startToCloseTimeout: '10 seconds',

@@ -1,7 +1,7 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { createMaintenanceActivities } from '../activities/maintenance';
-import { ensureSearchAttributes } from './helpers';
 import type { TrimFeedsInput, TrimFeedsResult } from './contracts/projection';
+import { ensureSearchAttributes } from './helpers';
 
 const { trimFeeds } = proxyActivities<ReturnType<typeof createMaintenanceActivities>>({
   startToCloseTimeout: '30 minutes',

@@ -1,7 +1,7 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { createPostActivities } from '../activities/posts';
-import { ensureSearchAttributes } from './helpers';
 import type { PostUpdateResult, ProjectionInput } from './contracts/projection';
+import { ensureSearchAttributes } from './helpers';
 
 const { applyPostUpdate } = proxyActivities<ReturnType<typeof createPostActivities>>({
   startToCloseTimeout: '10 minutes',

@@ -1,11 +1,11 @@
+import { DomainError } from '../../domain/errors';
+import { eventIdFor, type AggregateType, type EventType } from '../../domain/events';
+import { consistencyToken } from '../../domain/events';
+import type { Outbox } from '../../handoff/index';
+import type { Config } from '../../lib/config';
+import { isDuplicateKey } from '../../stores/mongo-errors';
 import type { EventDoc, WriteModel } from '../../stores/write-model';
 import { PROJECTIONS, TASK_QUEUES } from '../../workflows/shared';
-import type { Config } from '../../lib/config';
-import type { Outbox } from '../../handoff/index';
-import { isDuplicateKey } from '../../stores/mongo-errors';
-import { eventIdFor, type AggregateType, type EventType } from '../../domain/events';
-import { DomainError } from '../../domain/errors';
-import { consistencyToken } from '../../domain/events';
 
 /** Who sent a command, and what makes a retry of it recognisable. */
 export interface CommandMeta {

@@ -1,4 +1,5 @@
 import { create, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import type { Visibility as Vis } from '../../domain/visibility';
 import type { CommandService } from '../../gen/feedflow/v1/command_pb';
 import {
   CommandReceiptSchema,
@@ -8,7 +9,6 @@ import {
   type CommandReceipt,
 } from '../../gen/feedflow/v1/common_pb';
 import type { EngagementKind as Kind, PostType as Type } from '../../stores/write-model';
-import type { Visibility as Vis } from '../../domain/visibility';
 import type { CommandMeta, CommandResult } from './commit';
 import type { RecordEngagementCommand } from './handlers/engagement';
 import type { createCommandHandlers } from './handlers/index';

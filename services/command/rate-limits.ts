@@ -1,6 +1,6 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Config, RateLimit } from '../../lib/config';
 import { DomainError } from '../../domain/errors';
+import type { Config, RateLimit } from '../../lib/config';
 
 export type RateLimitedAction = 'create_post' | 'default';
 

@@ -1,15 +1,15 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { CommandService } from '../../gen/feedflow/v1/command_pb';
-import { loadConfig, type Config } from '../../lib/config';
+import { createOutbox } from '../../handoff/index';
 import { connectMongo, connectTemporal } from '../../lib/clients';
+import { loadConfig, type Config } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/logger';
 import { startMetricsServer } from '../../lib/metrics';
 import { ensureQueryIndexes } from '../../stores/pushdown';
 import { ensureWriteModelIndexes, writeModel } from '../../stores/write-model';
 import { startFeedflowServer } from '../shared/feedflow-server';
 import { closeOnSignals, serve, type GrpcServer } from '../shared/grpc-server';
-import { createOutbox } from '../../handoff/index';
 import { createCommitter } from './commit';
 import { createCommandHandlers } from './handlers/index';
 import { createRuleModerator } from './moderation';

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
+import { invalid } from '../../domain/errors';
 import { CommandService } from '../../gen/feedflow/v1/command_pb';
 import { callerKey } from '../shared/auth';
 import type { CommandMeta, CommandResult } from './commit';
 import type { createCommandHandlers } from './handlers/index';
 import { commandRoutes, type Rpc, type RpcRequest, type RpcResponse } from './mapping';
-import { invalid } from '../../domain/errors';
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 

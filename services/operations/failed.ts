@@ -2,16 +2,16 @@ import { createHash } from 'node:crypto';
 import { timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { invalid } from '../../domain/errors';
 import {
   type FailedProjection,
   type FailedProjectionFilter as FilterMessage,
   OperationState,
 } from '../../gen/feedflow/v1/operations_pb';
 import { type FailedRun, failedProjectionPage, failedProjectionQuery } from '../../stores/workflow-runs';
-import { PROJECTION_KINDS, type ProjectionKind, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 import type { FailedProjectionFilter, ReplayFailedInput } from '../../workflows/contracts/operations';
-import { invalid } from '../../domain/errors';
 import { replayFailedProjectionsWorkflow } from '../../workflows/replay-failed-projections';
+import { PROJECTION_KINDS, type ProjectionKind, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 
 /** ListFailedProjections and ReplayFailedProjections: filters, page tokens and the batch's business key. */
 

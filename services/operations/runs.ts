@@ -1,12 +1,12 @@
-import type { HandlerContext } from '@connectrpc/connect';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import type { HandlerContext } from '@connectrpc/connect';
 import { type Client, type WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
+import { invalid, notFound } from '../../domain/errors';
 import { type Operation, OperationState, type ReplayBatchProgress } from '../../gen/feedflow/v1/operations_pb';
 import { closeInfo } from '../../stores/workflow-runs';
-import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
-import { itemsWrittenOf, WORKFLOW_TYPES } from '../../workflows/registry';
 import type { ReplayBatchProgress as BatchProgress } from '../../workflows/contracts/operations';
-import { invalid, notFound } from '../../domain/errors';
+import { itemsWrittenOf, WORKFLOW_TYPES } from '../../workflows/registry';
+import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 
 /** Operations as an operator sees them: any feedflow workflow by id, mapped from Temporal, and bounded waits. */
 

@@ -1,8 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { OperationsService } from '../../gen/feedflow/v1/operations_pb';
-import { loadConfig, type Config } from '../../lib/config';
 import { connectMongo, connectTemporal } from '../../lib/clients';
+import { loadConfig, type Config } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/logger';
 import { startMetricsServer } from '../../lib/metrics';
 import { startFeedflowServer } from '../shared/feedflow-server';

@@ -1,9 +1,11 @@
-import type { ServiceImpl } from '@connectrpc/connect';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import type { ServiceImpl } from '@connectrpc/connect';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import type { Db } from 'mongodb';
+import type { CheckScope as Scope, ConsistencyReport } from '../../domain/consistency';
+import { DomainError, invalid, notFound } from '../../domain/errors';
 import {
   CheckScope,
   type ConsistencyReport as ReportMessage,
@@ -13,9 +15,11 @@ import {
 } from '../../gen/feedflow/v1/operations_pb';
 import type { Config } from '../../lib/config';
 import { reportsOf, type ReportDoc } from '../../stores/consistency-reports';
-import { readModel } from '../../stores/read-model';
 import { projectionLag } from '../../stores/projection-lag';
+import { readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
+import { consistencyCheckWorkflow, rebuildFeedWorkflow, replayFanoutWorkflow } from '../../workflows';
+import type { ConsistencyCheckInput, RebuildFeedResult } from '../../workflows/contracts/operations';
 import {
   type FeedOperation,
   PROJECTION_KINDS,
@@ -25,10 +29,6 @@ import {
 } from '../../workflows/shared';
 import { batchWorkflowId, createFailedProjections, filterOf } from './failed';
 import { createOperationReader, type OperationView, waitBudgetMs } from './runs';
-import type { CheckScope as Scope, ConsistencyReport } from '../../domain/consistency';
-import type { ConsistencyCheckInput, RebuildFeedResult } from '../../workflows/contracts/operations';
-import { DomainError, invalid, notFound } from '../../domain/errors';
-import { consistencyCheckWorkflow, rebuildFeedWorkflow, replayFanoutWorkflow } from '../../workflows';
 
 export interface OperationsDeps {
   db: Db;

@@ -1,9 +1,9 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
-import { writeModel } from '../../stores/write-model';
-import { decodeConsistencyToken } from '../../domain/events';
 import { invalid } from '../../domain/errors';
+import { decodeConsistencyToken } from '../../domain/events';
 import { feedItemId } from '../../domain/ids';
+import { writeModel } from '../../stores/write-model';
 
 /**
  * Read-your-writes on request: waits until the event behind a consistency token is projected for this viewer.

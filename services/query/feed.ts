@@ -1,16 +1,16 @@
 import type { Db } from 'mongodb';
+import { invalid } from '../../domain/errors';
+import type { FeedReason } from '../../domain/reasons';
 import type { Graph } from '../../stores/graph';
 import type { IdLookup } from '../../stores/lookup';
 import { createReadTimeSources, discoveryLimit } from '../../stores/read-time';
 import { writeModel } from '../../stores/write-model';
 import type { CursorCodec } from './cursor';
-import type { ItemSource, Keyset } from './items';
 import type { FeedEntryData, WindowEntry } from './entries';
+import type { ItemSource, Keyset } from './items';
 import { diversify, rank } from './ranking';
 import type { SafetyNet } from './safety';
 import { newSessionId, type FeedSession, type SessionCache } from './sessions';
-import { invalid } from '../../domain/errors';
-import type { FeedReason } from '../../domain/reasons';
 
 export interface FeedReaderConfig {
   /** Candidates ranked per session; pages past it continue in recency order. */

@@ -1,11 +1,11 @@
 import type { Db } from 'mongodb';
+import { feedItemId } from '../../domain/ids';
+import { type FeedReason, scoringReasonOf } from '../../domain/reasons';
+import { provisionalScore } from '../../ranking/provisional';
+import type { IdLookup } from '../../stores/lookup';
 import type { PostDoc, UserDoc } from '../../stores/write-model';
 import { newestFirst, writeModel } from '../../stores/write-model';
-import type { IdLookup } from '../../stores/lookup';
-import { provisionalScore } from '../../ranking/provisional';
 import type { FeedEntryData, WindowEntry } from './entries';
-import { type FeedReason, scoringReasonOf } from '../../domain/reasons';
-import { feedItemId } from '../../domain/ids';
 
 /**
  * The query side's view of a feed item, whichever store it came from. This module is the one place that knows

@@ -1,8 +1,8 @@
 import type { Db } from 'mongodb';
-import type { IdLookup } from '../../stores/lookup';
-import { writeModel } from '../../stores/write-model';
 import { blockId, connectionId } from '../../domain/ids';
 import { mayRead } from '../../domain/visibility';
+import type { IdLookup } from '../../stores/lookup';
+import { writeModel } from '../../stores/write-model';
 
 export interface Candidate {
   postId: string;

@@ -13,9 +13,9 @@ import {
   INVALIDATIONS,
   type InvalidationDoc,
 } from '../../stores/feed-cache';
-import { ensureQueryIndexes } from '../../stores/pushdown';
 import { createGraph } from '../../stores/graph';
 import { detectIdLookup, type IdLookup } from '../../stores/lookup';
+import { ensureQueryIndexes } from '../../stores/pushdown';
 import { startFeedflowServer } from '../shared/feedflow-server';
 import { closeOnSignals, serve, type GrpcServer } from '../shared/grpc-server';
 import { createConsistencyWaiter } from './consistency';

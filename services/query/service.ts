@@ -3,6 +3,10 @@ import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { ServiceImpl } from '@connectrpc/connect';
 import { LRUCache } from 'lru-cache';
 import type { Db } from 'mongodb';
+import { invalid, notFound } from '../../domain/errors';
+import { requireId } from '../../domain/ids';
+import type { FeedReason as Reason } from '../../domain/reasons';
+import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import {
   EngagementCountsSchema,
   FeedReason,
@@ -11,18 +15,14 @@ import {
   PostSchema,
   type Post,
 } from '../../gen/feedflow/v1/feed_pb';
-import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import type { Graph } from '../../stores/graph';
 import type { ConsistencyWaiter } from './consistency';
 import type { CursorCodec } from './cursor';
+import type { FeedEntryData } from './entries';
 import type { FeedReader, ServedItem } from './feed';
 import { fromPost, type ItemSource, type Keyset } from './items';
 import { createQueryReads } from './reads';
-import type { FeedEntryData } from './entries';
 import type { SafetyNet } from './safety';
-import { invalid, notFound } from '../../domain/errors';
-import type { FeedReason as Reason } from '../../domain/reasons';
-import { requireId } from '../../domain/ids';
 
 const VISIBILITY: Record<string, Visibility> = {
   public: Visibility.PUBLIC,

@@ -1,7 +1,7 @@
-import type { ServiceImpl } from '@connectrpc/connect';
 import { create, toBinary } from '@bufbuild/protobuf';
 import type { DescFile, DescService } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
+import type { ServiceImpl } from '@connectrpc/connect';
 import {
   type ServerReflection,
   ServerReflectionResponseSchema,

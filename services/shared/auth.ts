@@ -1,7 +1,7 @@
 import type { Interceptor } from '@connectrpc/connect';
 import { createContextKey } from '@connectrpc/connect';
-import type { Caller, Scope } from '../../lib/config';
 import { DomainError } from '../../domain/errors';
+import type { Caller, Scope } from '../../lib/config';
 
 /** The scope each feedflow service demands. Infrastructure services (health, reflection) need no token. */
 const REQUIRED_SCOPE: Record<string, Scope | 'any' | 'none'> = {

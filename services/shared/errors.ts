@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
-import { ErrorInfoSchema, RetryInfoSchema } from '../../gen/google/rpc/error_details_pb';
 import { DomainError, type DomainErrorKind } from '../../domain/errors';
+import { ErrorInfoSchema, RetryInfoSchema } from '../../gen/google/rpc/error_details_pb';
 
 /** Maps domain errors to gRPC status codes, in one place. Services never throw ConnectError themselves. */
 

@@ -3,13 +3,13 @@ import type { AddressInfo } from 'node:net';
 import type { DescService } from '@bufbuild/protobuf';
 import type { ConnectRouter, Interceptor, ServiceImpl } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { DiagnosticsService } from '../../gen/feedflow/v1/diagnostics_pb';
 import { Health, HealthCheckResponse_ServingStatus as Status } from '../../gen/grpc/health/v1/health_pb';
 import { ServerReflection } from '../../gen/grpc/reflection/v1/reflection_pb';
-import { DiagnosticsService } from '../../gen/feedflow/v1/diagnostics_pb';
+import type { Logger } from '../../lib/logger';
+import { createDiagnosticsService } from '../diagnostics/service';
 import { createHealthService, HealthState } from '../health/service';
 import { createReflectionService } from '../reflection/service';
-import { createDiagnosticsService } from '../diagnostics/service';
-import type { Logger } from '../../lib/logger';
 
 /** One service to host: its descriptor and its implementation. */
 export interface ServiceRegistration {

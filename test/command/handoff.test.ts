@@ -2,16 +2,16 @@ import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Code } from '@connectrpc/connect';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { CommandService } from '../../gen/feedflow/v1/command_pb';
-import { DiagnosticsService } from '../../gen/feedflow/v1/diagnostics_pb';
 import { EngagementKind, PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
+import { DiagnosticsService } from '../../gen/feedflow/v1/diagnostics_pb';
 import { writeModel } from '../../stores/write-model';
+import type { ProjectionInput } from '../../workflows/contracts/projection';
 import { PROJECTIONS } from '../../workflows/shared';
 import { startCommandHarness, type CommandHarness } from '../support/command';
 import { codeOf, grpcClient } from '../support/grpc';
-import type { ProjectionInput } from '../../workflows/contracts/projection';
 
 async function startedInput(h: CommandHarness, workflowId: string): Promise<ProjectionInput> {
   const history = await h.temporal.workflow.getHandle(workflowId).fetchHistory();

@@ -5,9 +5,9 @@ import type { createConsistencyActivities } from '../../activities/consistency';
 import type { createOperationsActivities } from '../../activities/operations';
 import type { createRepairActivities } from '../../activities/repairs';
 import type { createScoringActivities } from '../../activities/scoring';
+import type { ConsistencyReport, Finding } from '../../domain/consistency';
 import { runWorkers } from '../projection/support';
 import { temporalEnv, testConfig, uniqueId } from '../support/env';
-import type { ConsistencyReport, Finding } from '../../domain/consistency';
 
 type Consistency = ReturnType<typeof createConsistencyActivities> & ReturnType<typeof createRepairActivities>;
 type Operations = ReturnType<typeof createOperationsActivities>;

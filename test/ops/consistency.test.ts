@@ -1,10 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { Code } from '@connectrpc/connect';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
-import { CheckScope, type ConsistencyReport, OperationsService } from '../../gen/feedflow/v1/operations_pb';
 import { createRankingActivities } from '../../activities/ranking';
 import { createScoringActivities } from '../../activities/scoring';
+import { FINDING_KINDS } from '../../domain/consistency';
+import { eventIdFor } from '../../domain/events';
+import { feedItemId } from '../../domain/ids';
+import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
+import { CheckScope, type ConsistencyReport, OperationsService } from '../../gen/feedflow/v1/operations_pb';
 import { createLogger } from '../../lib/logger';
 import { startOperationsServer } from '../../services/operations/server';
 import type { GrpcServer } from '../../services/shared/grpc-server';
@@ -23,9 +26,6 @@ import {
 import { type CommandHarness, startCommandHarness } from '../support/command';
 import { uniqueId } from '../support/env';
 import { codeOf, grpcClient } from '../support/grpc';
-import { feedItemId } from '../../domain/ids';
-import { eventIdFor } from '../../domain/events';
-import { FINDING_KINDS } from '../../domain/consistency';
 
 // Interval schedules fire on multiples of their interval since the epoch: 30 days keeps them out of this suite.
 const RARELY = String(30 * 24 * 3_600_000);

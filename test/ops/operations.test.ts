@@ -1,13 +1,14 @@
 import { strict as assert } from 'node:assert';
-import { Code } from '@connectrpc/connect';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { Code } from '@connectrpc/connect';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { MongoClient } from 'mongodb';
-import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
-import { type Operation, OperationState, OperationsService } from '../../gen/feedflow/v1/operations_pb';
 import { createProjectionActivities } from '../../activities';
 import { createRankingActivities } from '../../activities/ranking';
 import { createScoringActivities } from '../../activities/scoring';
+import { feedItemId } from '../../domain/ids';
+import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
+import { type Operation, OperationState, OperationsService } from '../../gen/feedflow/v1/operations_pb';
 import { createLogger } from '../../lib/logger';
 import { startOperationsServer } from '../../services/operations/server';
 import type { GrpcServer } from '../../services/shared/grpc-server';
@@ -25,7 +26,6 @@ import {
 import { type CommandHarness, startCommandHarness } from '../support/command';
 import { uniqueId } from '../support/env';
 import { codeOf, grpcClient } from '../support/grpc';
-import { feedItemId } from '../../domain/ids';
 
 /** A projection run this deployment bounds; the fan-outs of a store outage time out after it. */
 const PROJECTION_TIMEOUT_MS = 6_000;

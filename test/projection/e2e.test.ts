@@ -1,11 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { EngagementKind, Visibility } from '../../gen/feedflow/v1/common_pb';
 import { NativeConnection } from '@temporalio/worker';
+import { EngagementKind, Visibility } from '../../gen/feedflow/v1/common_pb';
 import { readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
+import { progressQuery } from '../../workflows/contracts/projection';
 import { startCommandHarness, type CommandHarness } from '../support/command';
 import { feedOf, runProjectionWorkers, type RunningWorkers } from './support';
-import { progressQuery } from '../../workflows/contracts/projection';
 
 /**
  * End to end over gRPC: commands through the real CommandService, projections on real workers (both queues) with

@@ -1,12 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { type BulkWriteResult, MongoBulkWriteError } from 'mongodb';
-import { ensureReadModelIndexes, type FeedItemDoc, readModel, type ReadModel } from '../../stores/read-model';
-import { purgeAuthorItems, refreshActorItems, updatePostItems, writeFeedItems } from '../../stores/feed-items';
+import { feedItemId } from '../../domain/ids';
 import { trimFeedsToCap } from '../../stores/feed-cap';
+import { purgeAuthorItems, refreshActorItems, updatePostItems, writeFeedItems } from '../../stores/feed-items';
 import { setEngagement, tombstonePost, upsertPostSummary } from '../../stores/post-summaries';
 import { distribution, projectionLag } from '../../stores/projection-lag';
+import { ensureReadModelIndexes, type FeedItemDoc, readModel, type ReadModel } from '../../stores/read-model';
 import { openStores, type TestStores, uniqueId } from '../support/env';
-import { feedItemId } from '../../domain/ids';
 
 function item(viewerId: string, postId: string, version: number, extra: Partial<FeedItemDoc> = {}): FeedItemDoc {
   const at = new Date('2026-01-01T00:00:00Z');

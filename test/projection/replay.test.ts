@@ -2,9 +2,9 @@ import { strict as assert } from 'node:assert';
 import { readdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Worker } from '@temporalio/worker';
+import { RANKING_WORKFLOW_TYPES } from '../../workflows/registry';
 import { PROJECTIONS } from '../../workflows/shared';
 import { historyFromFixture, workflowBundle } from './support';
-import { RANKING_WORKFLOW_TYPES } from '../../workflows/registry';
 
 const FIXTURES = resolve(__dirname, '../fixtures/histories');
 

@@ -1,5 +1,5 @@
-import { temporal } from '@temporalio/proto';
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import {
   bundleWorkflowCode,
   DefaultLogger,
@@ -8,16 +8,16 @@ import {
   Worker,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import { createOperationsActivities } from '../../activities/operations';
 import { createProjectionActivities, type ProjectionDeps } from '../../activities';
+import { createOperationsActivities } from '../../activities/operations';
+import { eventIdFor } from '../../domain/events';
 import { createLogger } from '../../lib/logger';
 import { createGraph, type Graph } from '../../stores/graph';
 import { ensureReadModelIndexes, type FeedItemDoc, readModel } from '../../stores/read-model';
 import { type PostDoc, writeModel } from '../../stores/write-model';
+import type { ProjectionInput } from '../../workflows/contracts/projection';
 import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 import { type TestStores, uniqueId } from '../support/env';
-import { eventIdFor } from '../../domain/events';
-import type { ProjectionInput } from '../../workflows/contracts/projection';
 
 /** Shared wiring for the projection suites: one workflow bundle per process, in-process workers per test. */
 

@@ -5,9 +5,6 @@ import type { createFanoutActivities } from '../../activities/fanout';
 import type { createMaintenanceActivities } from '../../activities/maintenance';
 import type { createPostActivities } from '../../activities/posts';
 import type { createRelationshipActivities } from '../../activities/relationships';
-import { SEARCH_ATTRIBUTES } from '../../workflows/shared';
-import { testConfig, temporalEnv, uniqueId } from '../support/env';
-import { runWorkers, waitFor } from './support';
 import {
   type FanoutPlan,
   type FanoutProgress,
@@ -17,6 +14,9 @@ import {
   FEED_TRIM_INTERVAL_MS,
   type TrimFeedsInput,
 } from '../../workflows/contracts/projection';
+import { SEARCH_ATTRIBUTES } from '../../workflows/shared';
+import { testConfig, temporalEnv, uniqueId } from '../support/env';
+import { runWorkers, waitFor } from './support';
 
 type FanoutActivities = ReturnType<typeof createFanoutActivities>;
 type PostActivities = ReturnType<typeof createPostActivities>;

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { Code } from '@connectrpc/connect';
-import { FeedReason, FeedService, FeedView } from '../../gen/feedflow/v1/feed_pb';
 import { Visibility } from '../../gen/feedflow/v1/common_pb';
+import { FeedReason, FeedService, FeedView } from '../../gen/feedflow/v1/feed_pb';
 import { invalidateFeeds } from '../../stores/feed-cache';
 import { createGraph } from '../../stores/graph';
 import { writeModel } from '../../stores/write-model';

@@ -9,10 +9,10 @@ import { createLogger } from '../../lib/logger';
 import type { Graph } from '../../stores/graph';
 import { readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
+import type { PullTransitionResult } from '../../workflows/contracts/projection';
 import { feedOf as pushedOf, historyToFixture, runProjectionWorkers, type RunningWorkers } from '../projection/support';
 import { temporalEnv } from '../support/env';
 import { startQueryHarness, type QueryHarness } from '../support/query';
-import type { PullTransitionResult } from '../../workflows/contracts/projection';
 
 type Receipt = { receipt?: { consistencyToken: string } };
 const token = (r: Receipt) => r.receipt!.consistencyToken;

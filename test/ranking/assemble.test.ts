@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { type CommandStartedEvent, MongoClient } from 'mongodb';
 import { createRankingActivities } from '../../activities/ranking';
-import { closeEngagementModels } from '../../stores/model';
-import { detectStoreKind } from '../../stores/lookup';
-import { assembleFeatureInputs } from '../../stores/ranking-inputs';
+import { connectionId, followId } from '../../domain/ids';
 import type { ScoringPair } from '../../ranking/features';
+import { detectStoreKind } from '../../stores/lookup';
+import { closeEngagementModels } from '../../stores/model';
+import { assembleFeatureInputs } from '../../stores/ranking-inputs';
 import {
   type EngagementDoc,
   type EngagementKind,
@@ -14,7 +15,6 @@ import {
   type WriteModel,
 } from '../../stores/write-model';
 import { openStores, type TestStores } from '../support/env';
-import { connectionId, followId } from '../../domain/ids';
 
 const AT = new Date('2026-03-01T12:00:00Z');
 const hoursAgo = (h: number) => new Date(AT.getTime() - h * 3_600_000);

@@ -3,17 +3,17 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  closeEngagementModels,
-  DEFAULT_MODEL_PATH,
-  loadEngagementModel,
-  ModelSchemaMismatchError,
-} from '../../stores/model';
-import {
   buildFeatureMatrix,
   InvalidFeatureRowError,
   loadFeatureSchema,
   parseFeatureSchema,
 } from '../../ranking/schema';
+import {
+  closeEngagementModels,
+  DEFAULT_MODEL_PATH,
+  loadEngagementModel,
+  ModelSchemaMismatchError,
+} from '../../stores/model';
 import { GOOD_ROW, parityFixture, WRONG_SCHEMA_MODEL } from './support';
 
 describe('ranking: the ONNX model store', () => {

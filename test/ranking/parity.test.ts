@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { closeEngagementModels, loadEngagementModel } from '../../stores/model';
 import { buildFeatureMatrix } from '../../ranking/schema';
+import { closeEngagementModels, loadEngagementModel } from '../../stores/model';
 import { parityFixture } from './support';
 
 describe('ranking: parity with the Python side', () => {

@@ -2,12 +2,14 @@ import { strict as assert } from 'node:assert';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { EngagementKind, PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import { createRankingActivities } from '../../activities/ranking';
 import { createScoringActivities } from '../../activities/scoring';
+import { EngagementKind, PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import { PROVISIONAL_SCORES } from '../../ranking/provisional';
 import { type FeedItemDoc, readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
+import type { ModelRolloutResult, RescorePostResult } from '../../workflows/contracts/ranking';
+import { RANKING_WORKFLOW_TYPES } from '../../workflows/registry';
 import { TASK_QUEUES } from '../../workflows/shared';
 import {
   historyFromFixture,
@@ -23,8 +25,6 @@ import {
 } from '../projection/support';
 import { type CommandHarness, startCommandHarness } from '../support/command';
 import { uniqueId } from '../support/env';
-import type { ModelRolloutResult, RescorePostResult } from '../../workflows/contracts/ranking';
-import { RANKING_WORKFLOW_TYPES } from '../../workflows/registry';
 
 const FIXTURES = resolve(__dirname, '../fixtures/histories');
 const DEBOUNCE_MS = 1_000;

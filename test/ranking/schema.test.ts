@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { DEFAULT_MODEL_PATH, readModelMetadata } from '../../stores/model';
-import { POST_TYPES } from '../../stores/write-model';
 import {
   buildFeatureMatrix,
   buildFeatures,
@@ -12,6 +10,8 @@ import {
   loadFeatureSchema,
   parseFeatureSchema,
 } from '../../ranking/schema';
+import { DEFAULT_MODEL_PATH, readModelMetadata } from '../../stores/model';
+import { POST_TYPES } from '../../stores/write-model';
 import { GOOD_ROW, parityFixture } from './support';
 
 describe('ranking: the feature schema and the feature builder', () => {

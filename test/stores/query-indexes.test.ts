@@ -1,12 +1,12 @@
 import { strict as assert } from 'node:assert';
 import type { Document } from 'mongodb';
 import { Client as PgClient } from 'pg';
+import { createMongoSessionStore } from '../../services/query/sessions';
 import { ensureFeedCacheIndexes, INVALIDATION_BUCKET_MS, timeBucket } from '../../stores/feed-cache';
 import { detectStoreKind, type StoreKind } from '../../stores/lookup';
 import { ensureQueryIndexes, pushdownIndexName } from '../../stores/pushdown';
 import { ensureReadModelIndexes } from '../../stores/read-model';
 import { ensureWriteModelIndexes } from '../../stores/write-model';
-import { createMongoSessionStore } from '../../services/query/sessions';
 import { openStores, type TestStores } from '../support/env';
 
 /**

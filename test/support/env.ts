@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type Db, MongoClient } from 'mongodb';
 import type { Driver } from 'neo4j-driver';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { loadConfig, sharedNamespaceEnv, type Config } from '../../lib/config';
 import { connectGraph } from '../../lib/clients';
+import { loadConfig, sharedNamespaceEnv, type Config } from '../../lib/config';
 
 /**
  * Test wiring against the real local stack. Each suite gets its own MongoDB database and a unique id prefix,

@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { DomainError, notFound } from '../../../domain/errors';
+import { blockId, connectionId } from '../../../domain/ids';
+import { mayRead, NO_RELATION } from '../../../domain/visibility';
 import type { PostDoc, RelationshipDoc, UserDoc, WriteModel } from '../../../stores/write-model';
 import { type CommandMeta, type Committer, VersionConflict } from '../commit';
 import type { Moderator } from '../moderation';
 import type { RateLimiter } from '../rate-limits';
-import { DomainError, notFound } from '../../../domain/errors';
-import { blockId, connectionId } from '../../../domain/ids';
-import { mayRead, NO_RELATION } from '../../../domain/visibility';
 
 /** What every command handler needs. */
 export interface HandlerDeps {

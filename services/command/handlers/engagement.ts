@@ -1,8 +1,8 @@
+import { DomainError, invalid } from '../../../domain/errors';
+import { requireId } from '../../../domain/ids';
 import { ENGAGEMENT_KINDS, type EngagementKind } from '../../../stores/write-model';
 import { type CommandResult, VersionConflict } from '../commit';
 import { type CommandMeta, type HandlerDeps, hashId, loadUser, loadVisiblePost, randomId } from './context';
-import { DomainError, invalid } from '../../../domain/errors';
-import { requireId } from '../../../domain/ids';
 
 export interface RecordEngagementCommand {
   userId: string;

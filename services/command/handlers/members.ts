@@ -1,8 +1,8 @@
+import { DomainError, invalid } from '../../../domain/errors';
+import { requireId } from '../../../domain/ids';
 import { type CommandResult, VersionConflict } from '../commit';
 import { isHttpUrl } from '../moderation';
 import { type CommandMeta, type HandlerDeps, hashId, loadUser, staleVersion } from './context';
-import { DomainError, invalid } from '../../../domain/errors';
-import { requireId } from '../../../domain/ids';
 
 export interface RegisterUserCommand {
   email: string;

@@ -1,3 +1,6 @@
+import { DomainError, invalid } from '../../../domain/errors';
+import { requireId } from '../../../domain/ids';
+import { VISIBILITIES, type Visibility } from '../../../domain/visibility';
 import { POST_TYPES, type PostDoc, type PostType } from '../../../stores/write-model';
 import { type CommandResult, VersionConflict } from '../commit';
 import {
@@ -10,9 +13,6 @@ import {
   staleVersion,
   withRetry,
 } from './context';
-import { VISIBILITIES, type Visibility } from '../../../domain/visibility';
-import { DomainError, invalid } from '../../../domain/errors';
-import { requireId } from '../../../domain/ids';
 
 export interface CreatePostCommand {
   authorId: string;

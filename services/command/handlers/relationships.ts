@@ -1,3 +1,7 @@
+import { DomainError, invalid, notFound } from '../../../domain/errors';
+import type { EventType } from '../../../domain/events';
+import { blockId, connectionId, followId } from '../../../domain/ids';
+import { requireId } from '../../../domain/ids';
 import type { RelationshipDoc } from '../../../stores/write-model';
 import type { CommandResult } from '../commit';
 import {
@@ -8,10 +12,6 @@ import {
   loadUser,
   withRetry,
 } from './context';
-import type { EventType } from '../../../domain/events';
-import { DomainError, invalid, notFound } from '../../../domain/errors';
-import { blockId, connectionId, followId } from '../../../domain/ids';
-import { requireId } from '../../../domain/ids';
 
 export interface PairCommand {
   /** The member acting: requester, follower, blocker, or the one removing. */
