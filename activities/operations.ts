@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { ConsistencyReport } from '../domain/consistency';
-import { createOutbox, projectionStart, type ProjectionStart } from '../handoff/index';
+import { createOutbox, projectionStart } from '../handoff/index';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { metrics } from '../lib/metrics';
@@ -9,6 +9,7 @@ import { reportsOf } from '../stores/consistency-reports';
 import { failedProjectionPage, failedProjectionQuery } from '../stores/workflow-runs';
 import { writeModel } from '../stores/write-model';
 import type {
+  ProjectionRestart,
   FailedProjectionFilter,
   FailedProjectionPage,
   OutboxSweepResult,
@@ -46,7 +47,7 @@ export function createOperationsActivities({ db, temporal, config, logger }: Ope
       });
       // Point reads: an `_id` equality is the one filter every supported store pushes down.
       const events = await Promise.all(page.runs.map((r) => wm.events.findOne({ _id: r.workflowId })));
-      const restarts = events.map((ev) => ev && projectionStart(ev, config)).filter((r): r is ProjectionStart => !!r);
+      const restarts = events.map((ev) => ev && projectionStart(ev, config)).filter((r): r is ProjectionRestart => !!r);
       return {
         restarts,
         unreplayable: page.runs.length - restarts.length,

@@ -10,7 +10,7 @@ import type { ProjectionInput } from '../workflows/contracts/projection';
 
 /**
  * Loading the write model (the source of truth) for projection activities. The event is the commit point and
- * the write-model change may land a moment later (see services/command/outbox.ts), so a document that is missing
+ * the write-model change may land a moment later (see handoff/outbox.ts), so a document that is missing
  * or older than the event is a transient state, retried; an event that does not exist is a permanent failure.
  */
 

@@ -4,15 +4,9 @@ import type { Config } from '../lib/config';
 import type { EventDoc } from '../stores/write-model';
 import type { ProjectionRestart } from '../workflows/contracts/operations';
 import type { ProjectionInput } from '../workflows/contracts/projection';
-import type { WorkflowType } from '../workflows/registry';
 import { PROJECTIONS, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../workflows/shared';
 
 export type StartConfig = Pick<Config, 'TASK_QUEUE_PREFIX' | 'PROJECTION_TIMEOUT_MS'>;
-
-/** A projection start whose type is one the workers register, taken from the event's route. */
-export interface ProjectionStart extends ProjectionRestart {
-  workflowType: WorkflowType;
-}
 
 export function projectionInput(ev: EventDoc): ProjectionInput {
   const p = ev.payload;
@@ -47,7 +41,7 @@ function searchAttributes(ev: EventDoc, input: ProjectionInput): SearchAttribute
  * How an event's projection starts: the event id as workflow id, its route's type and queue, the search attributes
  * operators find it by. Null for events that project nothing. A failed projection is started again the same way.
  */
-export function projectionStart(ev: EventDoc, config: StartConfig): ProjectionStart | null {
+export function projectionStart(ev: EventDoc, config: StartConfig): ProjectionRestart | null {
   const route = PROJECTIONS[ev.type];
   if (!route) return null;
   const input = projectionInput(ev);

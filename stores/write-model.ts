@@ -6,7 +6,7 @@ import type { Visibility } from '../domain/visibility';
  * The normalized write model. Every document carries a version; conflicts are caught by conditional updates
  * on that version (no transactions: FerretDB has none). The `events` collection is the commit point: a command
  * is accepted when its event is inserted, and the write-model change is re-applied from the event if the
- * process dies before finishing (see services/command/outbox.ts).
+ * process dies before finishing (see handoff/outbox.ts).
  */
 
 export const POST_TYPES = ['text', 'image', 'video', 'article'] as const;

@@ -159,7 +159,6 @@ describe('the gRPC server skeleton', function () {
         COMMAND_METRICS_PORT: '0',
         MONGODB_DB: uniqueId('feedflow_test_'),
         LOG_LEVEL: 'silent',
-        OUTBOX_SWEEPER: 'false',
       },
       stdio: 'ignore',
     });

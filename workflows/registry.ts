@@ -30,6 +30,10 @@ export const WORKFLOW_TYPES = {
   replayFailedProjections: 'replayFailedProjectionsWorkflow',
 } as const satisfies Record<string, WorkflowType>;
 
+// Fails to compile when an exported workflow is missing above, so the registry cannot fall behind the workers.
+type Unlisted = Exclude<WorkflowType, (typeof WORKFLOW_TYPES)[keyof typeof WORKFLOW_TYPES]>;
+export const REGISTRY_COMPLETE: [Unlisted] extends [never] ? true : Unlisted = true;
+
 const KNOWN: ReadonlySet<string> = new Set(Object.values(WORKFLOW_TYPES));
 
 /** Whether a name read from outside the code (visibility, an activity's answer) is a workflow the workers run. */

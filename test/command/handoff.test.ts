@@ -34,7 +34,7 @@ describe('Durable hand-off to Temporal', function () {
   this.timeout(120_000);
   let h: CommandHarness;
   before(async () => {
-    h = await startCommandHarness({ OUTBOX_SWEEP_INTERVAL_MS: '250', OUTBOX_SWEEP_AGE_MS: '1000' });
+    h = await startCommandHarness({ OUTBOX_SWEEP_AGE_MS: '1000' });
   });
   after(async () => h?.close());
 
@@ -160,7 +160,6 @@ describe('Durable hand-off to Temporal', function () {
         MONGODB_DB: h.stores.config.MONGODB_DB,
         TASK_QUEUE_PREFIX: h.prefix,
         FAULT_INJECTION: 'exit-after-commit',
-        OUTBOX_SWEEPER: 'false',
         LOG_LEVEL: 'silent',
       },
       stdio: 'ignore',

@@ -51,7 +51,6 @@ describe('Consistency checks and OperationsService (real servers)', function () 
 
   before(async () => {
     h = await startCommandHarness({
-      OUTBOX_SWEEPER: 'false',
       CONSISTENCY_SETTLE_MS: '1',
       CONSISTENCY_SCORE_WINDOW_MS: '2000',
       // Scheduled runs would race the checks this suite runs by hand; it triggers them itself.

@@ -76,7 +76,7 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
     );
 
   before(async () => {
-    h = await startCommandHarness({ OUTBOX_SWEEPER: 'false', PROJECTION_TIMEOUT_MS: String(PROJECTION_TIMEOUT_MS) });
+    h = await startCommandHarness({ PROJECTION_TIMEOUT_MS: String(PROJECTION_TIMEOUT_MS) });
     const config = h.stores.config;
     connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
     await startProjection();

@@ -39,7 +39,7 @@ describe('RebuildFeed counts pushed, pulled and discovery items (real servers)',
 
   before(async () => {
     // Two followers make a popular author here, so Idol's posts reach followers at read time, not by push.
-    h = await startQueryHarness({ PULL_AUTHOR_THRESHOLD: '1', OUTBOX_SWEEPER: 'false' });
+    h = await startQueryHarness({ PULL_AUTHOR_THRESHOLD: '1' });
     connection = await NativeConnection.connect({ address: h.stores.config.TEMPORAL_ADDRESS });
     workers = await runProjectionWorkers(connection, h.stores, h.prefix);
     server = await startOperationsServer({
