@@ -132,6 +132,30 @@ export default tseslint.config(
     },
   },
   {
+    // Stores are adapters under every room: they may know the domain, the ranking schema and the workflow routing
+    // (Temporal visibility is read by search attribute), never a service, an activity, the hand-off or a worker.
+    files: ['stores/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/services/**', '**/activities/**', '**/handoff/**', '**/workers/**'],
+              message:
+                'Stores may import domain/, lib/, ranking/ and workflow routing (workflows/shared, contracts) only.',
+            },
+            {
+              regex: '(^|/)workflows(/(?!(shared|contracts/[a-z-]+)$).*)?$',
+              message:
+                'Stores may import domain/, lib/, ranking/ and workflow routing (workflows/shared, contracts) only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['activities/**/*.ts'],
     rules: {
       'no-restricted-imports': [
