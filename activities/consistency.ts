@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { Finding, FindingKind } from '../domain/consistency';
 import { feedItemId } from '../domain/ids';
+import { audienceScopeOf } from '../domain/visibility';
 import { lookupFor } from '../stores/lookup';
 import { type FeedItemDoc, readModel } from '../stores/read-model';
 import type { PostDoc } from '../stores/write-model';
@@ -69,8 +70,8 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
     if (post.visibility === 'private') return { audience, transition: false };
     const pull = await rm.pullAuthors.findOne({ _id: post.authorId }, { projection: { _id: 1, demoting: 1 } });
     const pulled = !!pull && !pull.demoting;
-    const scope = post.visibility === 'connections' || pulled ? 'connections' : 'connections+followers';
-    for (let cursor: string | null = ''; cursor !== null;) {
+    const scope = audienceScopeOf(post.visibility, pulled);
+    for (let cursor: string | null = ''; scope !== 'none' && cursor !== null;) {
       const page = await graph.audiencePage(post.authorId, scope, cursor, config.FANOUT_PAGE_SIZE);
       for (const m of page.members) audience.add(m.id);
       cursor = page.next;

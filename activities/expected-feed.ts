@@ -1,10 +1,14 @@
 import type { PushedReason, ScoringReason } from '../domain/reasons';
+import { NO_RELATION, pushedVisibilities } from '../domain/visibility';
 import type { Config } from '../lib/config';
 import { lookupFor } from '../stores/lookup';
 import type { ActorSnapshot, ReadModel } from '../stores/read-model';
 import { newestFirst, type PostDoc, type RelationshipDoc, type UserDoc, type WriteModel } from '../stores/write-model';
 import { BACKFILL_DAYS, BACKFILL_LIMIT } from './relationships';
 import { actorSnapshot, isBlocked, loadPair, type PairState, visibleTo } from './sources';
+
+const CONNECTED = { ...NO_RELATION, connected: true };
+const FOLLOWING = { ...NO_RELATION, follows: true };
 
 /** One item a member's feed should hold, with the reason the pipeline would have delivered it for. */
 export interface ExpectedItem {
@@ -83,17 +87,19 @@ export async function expectedFeed(
     for (const r of records) add(r._id, { from: r.since?.getTime() ?? 0, to: Infinity });
     for (const g of gaps) add(g.authorId, { from: g.from.getTime(), to: g.to.getTime() });
   }
+  // Each relationship grants what the visibility rule pushes for it alone; a viewer holds the union of their grants.
   const grants = new Map<string, Grant[]>();
   for (const [author, p] of pairs) {
     if (isBlocked(p)) continue;
     const list: Grant[] = [];
     const c = p.connection;
     if (c?.status === 'accepted') {
-      list.push({ kind: 'connection', visibilities: ['public', 'connections'], since: c.updatedAt, unpushed: [] });
+      list.push({ kind: 'connection', visibilities: pushedVisibilities(CONNECTED), since: c.updatedAt, unpushed: [] });
     }
     const f: RelationshipDoc | null = p.follows.ab;
     if (f) {
-      list.push({ kind: 'follow', visibilities: ['public'], since: f.updatedAt, unpushed: unpushed.get(author) ?? [] });
+      const visibilities = pushedVisibilities(FOLLOWING);
+      list.push({ kind: 'follow', visibilities, since: f.updatedAt, unpushed: unpushed.get(author) ?? [] });
     }
     if (list.length) grants.set(author, list);
   }

@@ -1,6 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { UpdateFilter } from 'mongodb';
 import { feedItemId } from '../domain/ids';
+import { audienceScopeOf } from '../domain/visibility';
 import type { Config } from '../lib/config';
 import { metrics, recordLag } from '../lib/metrics';
 import { invalidateFeeds } from '../stores/feed-cache';
@@ -141,13 +142,14 @@ export function createScoringActivities(deps: ScoringDeps) {
           items += n;
           written += w;
         }
-        let scope: PushScope | null = null;
-        if (post.visibility === 'connections') scope = 'connections';
-        else if (post.visibility === 'public') {
-          const pull = await rm.pullAuthors.findOne({ _id: post.authorId }, { projection: { _id: 1, demoting: 1 } });
-          // A demoting author's posts are pushed to followers again (see activities/pull-transition.ts).
-          scope = pull && !pull.demoting ? 'connections' : 'connections+followers';
-        }
+        // Only a public post's audience depends on the pull record. A demoting author's posts are pushed to
+        // followers again (see activities/pull-transition.ts).
+        const pull =
+          post.visibility === 'public'
+            ? await rm.pullAuthors.findOne({ _id: post.authorId }, { projection: { _id: 1, demoting: 1 } })
+            : null;
+        const audience = audienceScopeOf(post.visibility, !!pull && !pull.demoting);
+        const scope: PushScope | null = audience === 'none' ? null : audience;
         const maxPages = input.maxPages ?? 10;
         for (let run = 0; scope && run < maxPages; run++) {
           ctx.cancellationSignal.throwIfAborted();
