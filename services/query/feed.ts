@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
 import { invalid } from '../../domain/errors';
 import type { FeedReason } from '../../domain/reasons';
+import { NO_RELATION, pushedVisibilities, VISIBILITIES } from '../../domain/visibility';
 import type { Graph } from '../../stores/graph';
 import type { IdLookup } from '../../stores/lookup';
 import { createReadTimeSources, discoveryLimit } from '../../stores/read-time';
@@ -11,6 +12,11 @@ import type { ItemSource, Keyset } from './items';
 import { diversify, rank } from './ranking';
 import type { SafetyNet } from './safety';
 import { newSessionId, type FeedSession, type SessionCache } from './sessions';
+
+// Posts read from the post store are the ones the visibility rule would have pushed: public ones to followers (and
+// to the second degree, as discovery), connection ones too to connections.
+const FOLLOWING = { ...NO_RELATION, follows: true };
+const CONNECTED = { ...NO_RELATION, connected: true };
 
 export interface FeedReaderConfig {
   /** Candidates ranked per session; pages past it continue in recency order. */
@@ -87,7 +93,15 @@ export function createFeedReader(deps: {
     discovery = true,
   ): Promise<FeedEntryData[]> => {
     const recentPublic = (authors: string[], n: number, reason: FeedReason) =>
-      items.fromAuthors(authors, ['public'], snapshot, snapshot - config.pullLookbackMs, n, reason, after);
+      items.fromAuthors(
+        authors,
+        pushedVisibilities(FOLLOWING),
+        snapshot,
+        snapshot - config.pullLookbackMs,
+        n,
+        reason,
+        after,
+      );
     const [pushed, pulls, discovered] = await Promise.all([
       items.pushed(viewerId, snapshot, limit, after),
       readTime.followedPullAuthors(viewerId).then((a) => recentPublic(a, limit, 'popular_author')),
@@ -105,9 +119,9 @@ export function createFeedReader(deps: {
       const net = await networkAuthors(viewerId);
       const olderOnly = oldest ? { createdAt: oldest.createdAt, postId: oldest.postId } : after;
       const [fromConnections, fromFollows, own] = await Promise.all([
-        items.fromAuthors(net.connections, ['public', 'connections'], snapshot, 0, limit, 'connection', olderOnly),
-        items.fromAuthors(net.follows, ['public'], snapshot, 0, limit, 'follow', olderOnly),
-        items.fromAuthors([viewerId], ['public', 'connections', 'private'], snapshot, 0, limit, 'own', olderOnly),
+        items.fromAuthors(net.connections, pushedVisibilities(CONNECTED), snapshot, 0, limit, 'connection', olderOnly),
+        items.fromAuthors(net.follows, pushedVisibilities(FOLLOWING), snapshot, 0, limit, 'follow', olderOnly),
+        items.fromAuthors([viewerId], [...VISIBILITIES], snapshot, 0, limit, 'own', olderOnly),
       ]);
       merged.push(...fromConnections, ...fromFollows, ...own);
     }
