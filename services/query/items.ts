@@ -95,12 +95,13 @@ export function fromPost(
   };
 }
 
-const olderThan = (k: Keyset | undefined) =>
+/** The filter for "strictly older than the keyset", on a collection whose post id is `idField`. */
+export const olderThan = (k: Keyset | undefined, idField: 'postId' | '_id' = 'postId') =>
   k
     ? {
         $or: [
           { createdAt: { $lt: new Date(k.createdAt) } },
-          { createdAt: new Date(k.createdAt), postId: { $lt: k.postId } },
+          { createdAt: new Date(k.createdAt), [idField]: { $lt: k.postId } },
         ],
       }
     : {};
@@ -114,6 +115,9 @@ export function createItemSource(db: Db, lookup: IdLookup) {
   };
 
   return {
+    /** Members by id; an unknown id is absent from the map. */
+    users: usersById,
+
     /** The viewer's pushed items, newest first, created at or before `until`, older than the keyset. */
     async pushed(viewerId: string, until: number, limit: number, after?: Keyset): Promise<FeedEntryData[]> {
       const docs = await feed
@@ -135,14 +139,6 @@ export function createItemSource(db: Db, lookup: IdLookup) {
       after?: Keyset,
     ): Promise<FeedEntryData[]> {
       if (!authorIds.length) return [];
-      const keyset = after
-        ? {
-            $or: [
-              { createdAt: { $lt: new Date(after.createdAt) } },
-              { createdAt: new Date(after.createdAt), _id: { $lt: after.postId } },
-            ],
-          }
-        : {};
       const posts = (
         await lookup.byValues(
           wm.posts,
@@ -152,7 +148,7 @@ export function createItemSource(db: Db, lookup: IdLookup) {
             deleted: false,
             visibility: { $in: visibilities as PostDoc['visibility'][] },
             createdAt: { $lte: new Date(until), $gte: new Date(since) },
-            ...keyset,
+            ...olderThan(after, '_id'),
           },
           { sort: { createdAt: -1, _id: -1 }, limit },
         )

@@ -1,10 +1,10 @@
 import type { Db } from 'mongodb';
 import { type PostDoc, type UserDoc, writeModel } from '../../stores/write-model';
 import type { FeedEntryData } from './entries';
-import type { Keyset } from './items';
+import { type Keyset, olderThan } from './items';
 
 /**
- * The query service's reads outside the feed (members, one post, an author's posts, a network's profiles). They go
+ * The query service's reads outside the feed (members, one post, an author's posts). They go
  * to the write model, so a profile or a post is current right after the command that changed it.
  */
 export function createQueryReads(db: Db) {
@@ -16,12 +16,6 @@ export function createQueryReads(db: Db) {
 
     async user(id: string): Promise<UserDoc | null> {
       return wm.users.findOne({ _id: id });
-    },
-
-    /** Members by id; an unknown id is absent from the map. */
-    async users(ids: string[]): Promise<Map<string, UserDoc>> {
-      const users = await wm.users.find({ _id: { $in: ids } }).toArray();
-      return new Map(users.map((u) => [u._id, u]));
     },
 
     async post(id: string): Promise<PostDoc | null> {
@@ -39,16 +33,8 @@ export function createQueryReads(db: Db) {
 
     /** Up to `limit` of an author's live posts, newest first, older than the keyset. */
     async authorPosts(authorId: string, limit: number, before?: Keyset): Promise<PostDoc[]> {
-      const keyset = before
-        ? {
-            $or: [
-              { createdAt: { $lt: new Date(before.createdAt) } },
-              { createdAt: new Date(before.createdAt), _id: { $lt: before.postId } },
-            ],
-          }
-        : {};
       return wm.posts
-        .find({ authorId, deleted: false, ...keyset })
+        .find({ authorId, deleted: false, ...olderThan(before, '_id') })
         .sort({ createdAt: -1, _id: -1 })
         .limit(limit)
         .toArray();

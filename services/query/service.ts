@@ -199,7 +199,7 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
       const offset = req.cursor ? deps.cursors.decode(req.cursor, owner).p : 0;
       const all = (await deps.graph.network(req.userId, 1000)).filter((m) => m.degree <= req.degree);
       const slice = all.slice(offset, offset + size);
-      const byId = await reads.users(slice.map((m) => m.id));
+      const byId = await deps.items.users(slice.map((m) => m.id));
       const next =
         offset + size < all.length ? deps.cursors.encode({ u: owner, s: 0, w: '', p: offset + size, k: 0, i: '' }) : '';
       return {
