@@ -7,6 +7,7 @@ import { createPostActivities } from './posts';
 import { createProfileActivities } from './profiles';
 import { createPullTransitionActivities } from './pull-transition';
 import { createRelationshipActivities } from './relationships';
+import { createStartActivities } from './starts';
 import { createRepairActivities } from './repairs';
 
 export type { ProjectionDeps } from './deps';
@@ -23,5 +24,6 @@ export function createProjectionActivities(deps: ProjectionDeps) {
     ...createMaintenanceActivities(deps),
     ...createConsistencyActivities(deps),
     ...createRepairActivities(deps),
+    ...createStartActivities(),
   };
 }

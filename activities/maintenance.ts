@@ -1,6 +1,6 @@
 import { trimFeedsToCap } from '../stores/feed-cap';
 import { readModel } from '../stores/read-model';
-import type { TrimFeedsInput, TrimFeedsResult } from '../workflows/contracts/projection';
+import type { TrimFeedsResult } from '../workflows/contracts/projection';
 import type { ProjectionDeps } from './deps';
 import { whileHeartbeating } from './sources';
 
@@ -21,7 +21,7 @@ export function createMaintenanceActivities({ db, config, logger }: ProjectionDe
     },
 
     /** Trims every feed written since `since` to the cap. */
-    async trimFeeds(input: TrimFeedsInput): Promise<TrimFeedsResult> {
+    async trimFeeds(input: { since: string }): Promise<TrimFeedsResult> {
       const result = await whileHeartbeating(
         trimFeedsToCap(rm, { cap: config.FEED_CAP, since: new Date(input.since), pauseMs: SWEEP_PAUSE_MS }),
       );

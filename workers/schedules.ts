@@ -4,8 +4,10 @@ import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { consistencyCheckWorkflow } from '../workflows/consistency-check';
 import type { ConsistencyCheckInput } from '../workflows/contracts/operations';
+import { FEED_TRIM_INTERVAL_MS } from '../workflows/contracts/projection';
 import { outboxSweepWorkflow } from '../workflows/outbox-sweep';
-import { SCHEDULES, TASK_QUEUES } from '../workflows/shared';
+import { type FeedOperation, SCHEDULES, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../workflows/shared';
+import { trimFeedsWorkflow } from '../workflows/trim-feeds';
 
 type ScheduleConfig = Pick<
   Config,
@@ -27,6 +29,8 @@ interface Plan<W extends Workflow = Workflow> {
   workflowType: W;
   workflowId: string;
   args: Parameters<W>;
+  /** What operators find its runs by (FeedOperation), given at start so the run records no upsert. */
+  operation: FeedOperation;
   note: string;
 }
 
@@ -54,6 +58,7 @@ export function schedulePlans(config: ScheduleConfig): Plan[] {
       workflowType: consistencyCheckWorkflow,
       workflowId: id('consistency/recent'),
       args: [recent],
+      operation: 'consistency',
       note: 'Checks the last minutes of events against the read models and repairs drift',
     }),
     plan({
@@ -62,6 +67,7 @@ export function schedulePlans(config: ScheduleConfig): Plan[] {
       workflowType: consistencyCheckWorkflow,
       workflowId: id('consistency/deep'),
       args: [deep],
+      operation: 'consistency',
       note: 'Rebuilds a sample of feeds in memory, diffs them against the read model and repairs drift',
     }),
     plan({
@@ -70,7 +76,17 @@ export function schedulePlans(config: ScheduleConfig): Plan[] {
       workflowType: outboxSweepWorkflow,
       workflowId: id('outbox/sweep'),
       args: [{ olderThanMs: config.OUTBOX_SWEEP_AGE_MS }],
+      operation: 'outbox',
       note: 'Starts the projections of events still pending after the sweep age',
+    }),
+    plan({
+      scheduleId: id(SCHEDULES.feedTrim),
+      everyMs: FEED_TRIM_INTERVAL_MS,
+      workflowType: trimFeedsWorkflow,
+      workflowId: id('trim/feeds'),
+      args: [{ windowMs: 2 * FEED_TRIM_INTERVAL_MS }],
+      operation: 'trim',
+      note: 'Trims the feeds written in the last two intervals to FEED_CAP',
     }),
   ];
 }
@@ -90,6 +106,7 @@ export async function ensureSchedules(client: Client, config: ScheduleConfig, lo
       workflowId: p.workflowId,
       taskQueue,
       args: p.args,
+      typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.feedOperation, value: p.operation }],
       // A run that cannot finish within ten intervals (at least 10 min, at most a day) is stuck: end it.
       workflowExecutionTimeout: Math.min(Math.max(p.everyMs * 10, 600_000), 86_400_000),
     };

@@ -1,18 +1,13 @@
-import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
-import type { createRelationshipActivities } from '../activities/relationships';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { BackfillResult, ProjectionInput } from './contracts/projection';
-import { ensureSearchAttributes, requestFeedTrim, startViewerScoring } from './helpers';
-
-const { syncRelationship, backfillFeed, backfillFeedItems } = proxyActivities<
-  ReturnType<typeof createRelationshipActivities>
->({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
-});
+import { ensureSearchAttributes } from './helpers';
+import { backfillV1 } from './legacy/backfill';
+import { CHEAP_SHAPES, localFirst, localUntilDone, viewerScoring } from './steps';
 
 /**
  * Connection accepted or followed: the graph learns the edge, then the new viewer's feed gets the other member's
- * posts of the last 7 days that they may see (both ways for a connection).
+ * posts of the last 7 days that they may see (both ways for a connection, in parallel), and what was delivered
+ * is handed to scoring.
  */
 export async function backfillWorkflow(input: ProjectionInput): Promise<BackfillResult> {
   if (!input?.eventId || !input.aggregateId || !input.version) {
@@ -22,7 +17,8 @@ export async function backfillWorkflow(input: ProjectionInput): Promise<Backfill
     throw ApplicationFailure.nonRetryable(`backfill does not project ${input.type}`, 'InvalidInput');
   }
   ensureSearchAttributes('backfill', { viewerId: input.actorId, authorId: input.subjectId });
-  const { a, b } = await syncRelationship(input);
+  if (!patched(CHEAP_SHAPES)) return backfillV1(input);
+  const { a, b } = await localFirst((act) => act.syncRelationship(input));
   // A follow only lets the follower (a) see the followee (b); a connection works both ways.
   const directions =
     input.type === 'Followed'
@@ -31,19 +27,17 @@ export async function backfillWorkflow(input: ProjectionInput): Promise<Backfill
           [a, b],
           [b, a],
         ];
+  const delivered = await Promise.all(
+    directions.map(([viewerId, authorId]) =>
+      localFirst((act) => act.backfillFeedItems({ viewerId, authorId, acceptedAt: input.acceptedAt })),
+    ),
+  );
   const backfilled: Record<string, number> = {};
-  // Backfilled items are scored like fanned-out ones; histories recorded before that replay without it.
-  const scoring = patched('score-after-backfill');
-  for (const [viewerId, authorId] of directions) {
-    const req = { viewerId, authorId, acceptedAt: input.acceptedAt };
-    if (!scoring) {
-      backfilled[viewerId] = await backfillFeed(req);
-      continue;
-    }
-    const { written, postIds } = await backfillFeedItems(req);
-    backfilled[viewerId] = written;
-    await startViewerScoring(`score/backfill/${input.eventId}/${viewerId}`, { viewerId, postIds });
-  }
-  await requestFeedTrim();
+  const scorings = directions.flatMap(([viewerId], i) => {
+    backfilled[viewerId] = delivered[i].written;
+    const postIds = delivered[i].postIds;
+    return postIds.length ? [viewerScoring(`score/backfill/${input.eventId}/${viewerId}`, { viewerId, postIds })] : [];
+  });
+  if (scorings.length) await localUntilDone.startDetached(scorings);
   return { backfilled };
 }

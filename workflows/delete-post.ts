@@ -1,20 +1,8 @@
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { createPostActivities } from '../activities/posts';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { PostDeleteResult, ProjectionInput } from './contracts/projection';
 import { ensureSearchAttributes } from './helpers';
-
-const activityOptions = {
-  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
-} as const;
-const { markPostDeleted } = proxyActivities<ReturnType<typeof createPostActivities>>({
-  ...activityOptions,
-  startToCloseTimeout: '30 seconds',
-});
-const { purgePost } = proxyActivities<ReturnType<typeof createPostActivities>>({
-  ...activityOptions,
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '20 seconds',
-});
+import { deletePostV1 } from './legacy/simple';
+import { CHEAP_SHAPES, localFirst } from './steps';
 
 /**
  * Post deleted (priority queue): first the tombstone, so the post disappears from reads at once, then the purge
@@ -26,6 +14,7 @@ export async function deletePostWorkflow(input: ProjectionInput): Promise<PostDe
     throw ApplicationFailure.nonRetryable('eventId, postId and version are required', 'InvalidInput');
   }
   ensureSearchAttributes('delete', { postId, authorId: input.actorId });
-  await markPostDeleted(input);
-  return await purgePost(input);
+  if (!patched(CHEAP_SHAPES)) return deletePostV1(input);
+  await localFirst((a) => a.markPostDeleted(input));
+  return await localFirst((a) => a.purgePost(input));
 }

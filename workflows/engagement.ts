@@ -1,21 +1,23 @@
-import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
-import type { createEngagementActivities } from '../activities/engagement';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { EngagementResult, ProjectionInput } from './contracts/projection';
-import { ensureSearchAttributes, markPostDirty } from './helpers';
+import { ensureSearchAttributes } from './helpers';
+import { engagementV1 } from './legacy/simple';
+import { CHEAP_SHAPES, localFirst, localUntilDone, rescoreMark } from './steps';
 
-const { recountEngagement } = proxyActivities<ReturnType<typeof createEngagementActivities>>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
-});
-
-/** Engagement recorded: the post's counters in the read model are recounted, and its items marked for re-scoring. */
+/**
+ * Engagement recorded: the post's counters in the read model are recounted, and its items marked for re-scoring,
+ * both at once.
+ */
 export async function engagementWorkflow(input: ProjectionInput): Promise<EngagementResult> {
-  if (!input?.eventId || !input.postId) {
+  const postId = input?.postId;
+  if (!input?.eventId || !postId) {
     throw ApplicationFailure.nonRetryable('eventId and postId are required', 'InvalidInput');
   }
-  ensureSearchAttributes('engagement', { postId: input.postId, viewerId: input.actorId });
-  const result = await recountEngagement(input.postId);
-  // Histories recorded before re-scoring existed replay without the mark.
-  if (patched('rescore-on-engagement')) await markPostDirty(input.postId);
+  ensureSearchAttributes('engagement', { postId, viewerId: input.actorId });
+  if (!patched(CHEAP_SHAPES)) return engagementV1(postId);
+  const [result] = await Promise.all([
+    localFirst((a) => a.recountEngagement(postId)),
+    localUntilDone.startDetached([rescoreMark(postId)]),
+  ]);
   return result;
 }

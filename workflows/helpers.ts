@@ -5,33 +5,21 @@ import {
 } from '@temporalio/common';
 import {
   ActivityFailure,
-  getExternalWorkflowHandle,
   proxyActivities,
   ParentClosePolicy,
-  proxyLocalActivities,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
-import type { createMaintenanceActivities } from '../activities/maintenance';
 import type { createScoringActivities } from '../activities/scoring';
-import { FEED_TRIM_INTERVAL_MS, type PullTransitionInput } from './contracts/projection';
-import { postDirtySignal, type ScoreRangeInput, type ScoreViewerItemsInput } from './contracts/ranking';
-// Types only: the started workflows import these helpers, so a runtime import would be a cycle.
-import type { pullTransitionWorkflow } from './pull-transition';
-import { WORKFLOW_TYPES, type WorkflowType } from './registry';
-import type { rescorePostWorkflow } from './rescore-post';
+import type { ScoreRangeInput, ScoreViewerItemsInput } from './contracts/ranking';
+import { type WorkflowType, WORKFLOW_TYPES } from './registry';
 import type { scoreFeedItemsWorkflow } from './score-feed-items';
 import type { scoreViewerItemsWorkflow } from './score-viewer-items';
 import { type FeedOperation, SEARCH_ATTRIBUTES, siblingQueue } from './shared';
-import type { trimFeedsWorkflow } from './trim-feeds';
 
 /** Helpers shared by the projection workflows; not workflows themselves, so not exported from index.ts. */
-
-const { trimSweepScope } = proxyLocalActivities<ReturnType<typeof createMaintenanceActivities>>({
-  startToCloseTimeout: '5 seconds',
-});
 
 /**
  * Makes sure an operator can find this run by post, author, viewer and operation, whoever started it: the command
@@ -57,7 +45,7 @@ export function ensureSearchAttributes(
  * worker) ends after an hour instead of staying open forever. `retryFailed` is for children whose work must happen
  * eventually: an id whose run failed or timed out may start again, and a run has a day.
  */
-async function startOnce<W extends Workflow>(
+export async function startOnce<W extends Workflow>(
   workflowType: WorkflowType,
   workflowId: string,
   args: Parameters<W>,
@@ -81,42 +69,6 @@ async function startOnce<W extends Workflow>(
   }
 }
 
-/** The workflow id of a pull transition: one per author and state of their pull record. */
-export function pullTransitionId(input: PullTransitionInput): string {
-  return `pull-transition/author/${input.authorId}/${input.stamp}`;
-}
-
-/**
- * Starts the pull transition a fan-out found due, on the fan-out's own queue, and leaves it running: the pull record
- * stays until it finishes, so nobody waits for it. Concurrent fan-outs that see the same demotion start it once.
- */
-export async function startPullTransition(input: PullTransitionInput): Promise<void> {
-  const id = pullTransitionId(input);
-  await startOnce<typeof pullTransitionWorkflow>(WORKFLOW_TYPES.pullTransition, id, [input], undefined, {
-    retryFailed: true,
-  });
-}
-
-/**
- * Starts the cap sweep of the previous interval unless some fan-out or backfill already did: the workflow id names
- * the interval, so each interval is swept once.
- */
-export async function requestFeedTrim(): Promise<void> {
-  const interval = Math.floor(Date.now() / FEED_TRIM_INTERVAL_MS);
-  const since = new Date((interval - 1) * FEED_TRIM_INTERVAL_MS).toISOString();
-  const scope = await trimSweepScope();
-  await startOnce<typeof trimFeedsWorkflow>(WORKFLOW_TYPES.trimFeeds, `trim/feeds/${scope}${interval}`, [{ since }]);
-}
-
-/**
- * Starts the scoring of one fan-out range on the ranking queue and leaves it running: the fan-out goes on with its
- * next slice (both commands leave in the same workflow task), and never waits for the model; the provisional score
- * stays until it lands. The id names the post version and the range's first page.
- */
-export async function startScoring(version: number, page: number, range: ScoreRangeInput): Promise<void> {
-  await startRangeScoring(`score/post/${range.postId}/v${version}/p${page}`, range);
-}
-
 /** Starts the scoring of a range of a post's audience under this id on the ranking queue and leaves it running. */
 export async function startRangeScoring(workflowId: string, range: ScoreRangeInput): Promise<void> {
   const rankingQueue = siblingQueue(workflowInfo().taskQueue, 'ranking');
@@ -131,35 +83,6 @@ export async function startViewerScoring(workflowId: string, input: ScoreViewerI
   if (!input.postIds.length) return;
   const rankingQueue = siblingQueue(workflowInfo().taskQueue, 'ranking');
   await startOnce<typeof scoreViewerItemsWorkflow>(WORKFLOW_TYPES.scoreViewerItems, workflowId, [input], rankingQueue);
-}
-
-/**
- * Marks a post dirty for re-scoring: signals its running `rescore/post/{postId}` workflow, or starts one already
- * marked. Signal-with-start is a client call; from a workflow, a signal that finds nobody falls back to a start,
- * and a start that loses the race to another starter signals the winner.
- */
-export async function markPostDirty(postId: string): Promise<void> {
-  const workflowId = `rescore/post/${postId}`;
-  const signal = () => getExternalWorkflowHandle(workflowId).signal(postDirtySignal);
-  try {
-    await signal();
-    return;
-  } catch {
-    // Not running: start it below.
-  }
-  try {
-    await startChild<typeof rescorePostWorkflow>(WORKFLOW_TYPES.rescorePost, {
-      workflowId,
-      taskQueue: siblingQueue(workflowInfo().taskQueue, 'ranking'),
-      args: [{ postId, dirty: true }],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      workflowExecutionTimeout: '1 day',
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    await signal();
-  }
 }
 
 /** Items per scoring call. */

@@ -1,13 +1,8 @@
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { createProfileActivities } from '../activities/profiles';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { ProfileResult, ProjectionInput } from './contracts/projection';
 import { ensureSearchAttributes } from './helpers';
-
-const { syncProfile } = proxyActivities<ReturnType<typeof createProfileActivities>>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
-});
+import { profileV1 } from './legacy/simple';
+import { CHEAP_SHAPES, localFirst } from './steps';
 
 /** User registered or profile updated: every item by the member shows their current name, headline and image. */
 export async function profileWorkflow(input: ProjectionInput): Promise<ProfileResult> {
@@ -15,5 +10,6 @@ export async function profileWorkflow(input: ProjectionInput): Promise<ProfileRe
     throw ApplicationFailure.nonRetryable('eventId, aggregateId and version are required', 'InvalidInput');
   }
   ensureSearchAttributes('profile', { authorId: input.aggregateId });
-  return await syncProfile(input);
+  if (!patched(CHEAP_SHAPES)) return profileV1(input);
+  return await localFirst((a) => a.syncProfile(input));
 }

@@ -1,4 +1,10 @@
-import { ApplicationFailure, makeContinueAsNewFunc, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  makeContinueAsNewFunc,
+  patched,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { createPullTransitionActivities } from '../activities/pull-transition';
 import type {
   PullTransitionCarry,
@@ -6,19 +12,15 @@ import type {
   PullTransitionResult,
   PullTransitionSliceResult,
 } from './contracts/projection';
-import { ensureSearchAttributes, pullTransitionId, requestFeedTrim, startRangeScoring } from './helpers';
-
-const retry = { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' };
-
-const { planPullTransition, finishPullTransition } = proxyActivities<ReturnType<typeof createPullTransitionActivities>>(
-  { startToCloseTimeout: '1 minute', retry },
-);
+import { ensureSearchAttributes } from './helpers';
+import { pullTransitionV1 } from './legacy/pull-transition';
+import { CHEAP_SHAPES, localUntilDone, pullTransitionId, rangeScoringAs, RETRY } from './steps';
 
 // As the fan-out's slices: the heartbeat carries the cursor, so a retry resumes after the last page written.
 const { pullTransitionSlice } = proxyActivities<ReturnType<typeof createPullTransitionActivities>>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '10 seconds',
-  retry,
+  retry: RETRY,
 });
 
 const PAGES_PER_SLICE = 10;
@@ -37,7 +39,8 @@ export async function pullTransitionWorkflow(
     throw ApplicationFailure.nonRetryable('authorId, stamp and at are required', 'InvalidInput');
   }
   ensureSearchAttributes('pull-transition', { authorId: input.authorId });
-  const plan = carry?.plan ?? (await planPullTransition(input));
+  if (!patched(CHEAP_SHAPES)) return pullTransitionV1(input, carry);
+  const plan = carry?.plan ?? (await localUntilDone.planPullTransition(input));
   const result: PullTransitionResult = {
     authorId: input.authorId,
     superseded: plan.superseded,
@@ -68,20 +71,18 @@ export async function pullTransitionWorkflow(
     result.written += slice.written;
     cursor = slice.cursor;
   }
-  const finished = await finishPullTransition({ authorId: input.authorId, stamp: input.stamp, plan });
+  const finished = await localUntilDone.finishPullTransition({ authorId: input.authorId, stamp: input.stamp, plan });
   result.recordRemoved = finished.recordRemoved;
   // Only items not yet scored by the serving model: the connections' copies were scored by the posts' fan-outs.
-  await Promise.all(
-    plan.postIds.map((postId) =>
-      startRangeScoring(`score/${pullTransitionId(input)}/${postId}`, {
-        postId,
-        after: '',
-        until: null,
-        includeAuthor: false,
-        staleOnly: true,
-      }),
-    ),
+  const scorings = plan.postIds.map((postId) =>
+    rangeScoringAs(`score/${pullTransitionId(input)}/${postId}`, {
+      postId,
+      after: '',
+      until: null,
+      includeAuthor: false,
+      staleOnly: true,
+    }),
   );
-  await requestFeedTrim();
+  if (scorings.length) await localUntilDone.startDetached(scorings);
   return result;
 }

@@ -1,14 +1,10 @@
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { createRelationshipActivities } from '../activities/relationships';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { ProjectionInput, PurgeResult } from './contracts/projection';
 import { ensureSearchAttributes } from './helpers';
+import { purgeV1 } from './legacy/simple';
+import { CHEAP_SHAPES, localFirst } from './steps';
 
 const PURGE_EVENTS = new Set(['ConnectionRemoved', 'Unfollowed', 'Blocked', 'Unblocked']);
-
-const { syncRelationship, purgeRelationship } = proxyActivities<ReturnType<typeof createRelationshipActivities>>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
-});
 
 /**
  * Connection removed, unfollowed, blocked or unblocked (priority queue): the graph drops the edge, then each feed
@@ -22,6 +18,7 @@ export async function purgeWorkflow(input: ProjectionInput): Promise<PurgeResult
     throw ApplicationFailure.nonRetryable(`purge does not project ${input.type}`, 'InvalidInput');
   }
   ensureSearchAttributes('purge', { viewerId: input.actorId, authorId: input.subjectId });
-  const pair = await syncRelationship(input);
-  return { purged: await purgeRelationship({ a: pair.a, b: pair.b }) };
+  if (!patched(CHEAP_SHAPES)) return purgeV1(input);
+  const pair = await localFirst((a) => a.syncRelationship(input));
+  return { purged: await localFirst((a) => a.purgeRelationship({ a: pair.a, b: pair.b })) };
 }

@@ -91,4 +91,5 @@ export const SCHEDULES = {
   recentCheck: 'feedflow-consistency-recent',
   deepCheck: 'feedflow-consistency-deep',
   outboxSweep: 'feedflow-outbox-sweep',
+  feedTrim: 'feedflow-feed-trim',
 } as const;

@@ -1,4 +1,4 @@
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createMaintenanceActivities } from '../activities/maintenance';
 import type { TrimFeedsInput, TrimFeedsResult } from './contracts/projection';
 import { ensureSearchAttributes } from './helpers';
@@ -10,13 +10,18 @@ const { trimFeeds } = proxyActivities<ReturnType<typeof createMaintenanceActivit
 });
 
 /**
- * The per-viewer cap (no TTL indexes here): trims every feed written since `since` to its newest FEED_CAP items.
- * Started by fan-outs and backfills, once per interval (see requestFeedTrim).
+ * The per-viewer cap (no TTL indexes here): trims every feed written in the window to its newest FEED_CAP items.
+ * Run by the `feedflow-feed-trim` Schedule once per interval.
  */
 export async function trimFeedsWorkflow(input: TrimFeedsInput): Promise<TrimFeedsResult> {
-  if (!input?.since || Number.isNaN(Date.parse(input.since))) {
-    throw ApplicationFailure.nonRetryable('since must be an ISO time', 'InvalidInput');
+  const since =
+    input?.since ??
+    (Number.isFinite(input?.windowMs) && input.windowMs! > 0
+      ? new Date(workflowInfo().startTime.getTime() - input.windowMs!).toISOString()
+      : undefined);
+  if (!since || Number.isNaN(Date.parse(since))) {
+    throw ApplicationFailure.nonRetryable('since (an ISO time) or windowMs (> 0) is required', 'InvalidInput');
   }
   ensureSearchAttributes('trim', {});
-  return await trimFeeds(input);
+  return await trimFeeds({ since });
 }

@@ -1,13 +1,8 @@
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { createPostActivities } from '../activities/posts';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { PostUpdateResult, ProjectionInput } from './contracts/projection';
 import { ensureSearchAttributes } from './helpers';
-
-const { applyPostUpdate } = proxyActivities<ReturnType<typeof createPostActivities>>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
-});
+import { updatePostV1 } from './legacy/simple';
+import { CHEAP_SHAPES, localFirst } from './steps';
 
 /** Post updated: every feed holding the post shows the new content and version; none goes back to an older one. */
 export async function updatePostWorkflow(input: ProjectionInput): Promise<PostUpdateResult> {
@@ -16,5 +11,6 @@ export async function updatePostWorkflow(input: ProjectionInput): Promise<PostUp
     throw ApplicationFailure.nonRetryable('eventId, postId and version are required', 'InvalidInput');
   }
   ensureSearchAttributes('update', { postId, authorId: input.actorId });
-  return await applyPostUpdate(input);
+  if (!patched(CHEAP_SHAPES)) return updatePostV1(input);
+  return await localFirst((a) => a.applyPostUpdate(input));
 }

@@ -11,6 +11,8 @@ import { resolve } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { EngagementKind, PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import { writeModel } from '../../stores/write-model';
+import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
+import { trimFeedsWorkflow } from '../../workflows/trim-feeds';
 import { startCommandHarness } from '../support/command';
 import { uniqueId } from '../support/env';
 import { historyToFixture, runProjectionWorkers, seedAudience, seedPost, startFanout } from './support';
@@ -50,11 +52,14 @@ async function main(): Promise<void> {
     const byType = new Map<string, string>();
     for (const e of events) if (e.workflowType && e.type !== 'UserRegistered') byType.set(e.workflowType, e._id);
     byType.set('fanoutPostWorkflow', big.eventId);
-    // The cap sweep is started by a fan-out (or backfill) as a child, once per interval.
-    const first = await h.temporal.workflow.getHandle(big.eventId).fetchHistory();
-    const sweep = first.events?.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes);
-    const sweepId = sweep?.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
-    if (!sweepId) throw new Error('the fan-out started no cap sweep');
+    // The cap sweep runs on a Schedule; one run started the way the Schedule starts it.
+    const sweepId = uniqueId('trim/feeds/record-');
+    await h.temporal.workflow.start(trimFeedsWorkflow, {
+      workflowId: sweepId,
+      taskQueue: h.prefix + TASK_QUEUES.projection,
+      args: [{ windowMs: 600_000 }],
+      typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.feedOperation, value: 'trim' }],
+    });
     byType.set('trimFeedsWorkflow', sweepId);
     await mkdir(OUT, { recursive: true });
     for (const [type, workflowId] of byType) {

@@ -7,6 +7,20 @@ import { PROJECTIONS } from '../../workflows/shared';
 import { historyFromFixture, workflowBundle } from './support';
 
 const FIXTURES = resolve(__dirname, '../fixtures/histories');
+/** Histories of the shapes before patch `cheap-shapes`: runs started then must still replay and finish. */
+const LEGACY = resolve(FIXTURES, 'pre-cheap-shapes');
+
+async function histories(
+  dir: string,
+): Promise<Array<{ workflowId: string; history: ReturnType<typeof historyFromFixture> }>> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.json'));
+  return Promise.all(
+    files.map(async (f) => ({
+      workflowId: `${dir === LEGACY ? 'pre-cheap-shapes/' : ''}${f}`,
+      history: historyFromFixture(await readFile(resolve(dir, f), 'utf8')),
+    })),
+  );
+}
 
 /**
  * Determinism: today's workflow code must replay the recorded histories (test/projection/record-histories.ts)
@@ -16,7 +30,10 @@ describe('Projection workflow histories replay deterministically', function () {
   this.timeout(120_000);
 
   it('has one recorded history per projection workflow kind', async () => {
-    const recorded = (await readdir(FIXTURES)).map((f) => f.replace(/\.json$/, '')).sort();
+    const recorded = (await readdir(FIXTURES))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.replace(/\.json$/, ''))
+      .sort();
     const kinds = [
       ...new Set([
         ...Object.values(PROJECTIONS).map((r) => r!.workflowType),
@@ -30,16 +47,12 @@ describe('Projection workflow histories replay deterministically', function () {
     assert.deepEqual(recorded, kinds);
   });
 
-  it('replays every recorded history with the current workflow code', async () => {
-    const files = (await readdir(FIXTURES)).filter((f) => f.endsWith('.json'));
-    const histories = await Promise.all(
-      files.map(async (f) => ({
-        workflowId: f,
-        history: historyFromFixture(await readFile(resolve(FIXTURES, f), 'utf8')),
-      })),
-    );
+  it('replays every recorded history, current and pre-cheap-shapes, with the current workflow code', async () => {
+    const legacy = await histories(LEGACY);
+    assert.equal(legacy.length, 9, 'the nine pre-cheap-shapes histories are all there');
+    const all = [...(await histories(FIXTURES)), ...legacy];
     const failures: string[] = [];
-    for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+    for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, all)) {
       if (result.error) failures.push(`${result.workflowId}: ${String(result.error)}`);
     }
     assert.deepEqual(failures, []);

@@ -2,26 +2,25 @@ import { strict as assert } from 'node:assert';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { createFanoutActivities } from '../../activities/fanout';
-import type { createMaintenanceActivities } from '../../activities/maintenance';
 import type { createPostActivities } from '../../activities/posts';
 import type { createRelationshipActivities } from '../../activities/relationships';
+import type { createStartActivities } from '../../activities/starts';
 import {
   type FanoutPlan,
   type FanoutProgress,
   type FanoutSliceInput,
   progressQuery,
   type ProjectionInput,
-  FEED_TRIM_INTERVAL_MS,
-  type TrimFeedsInput,
+  type DetachedStart,
 } from '../../workflows/contracts/projection';
 import { SEARCH_ATTRIBUTES } from '../../workflows/shared';
 import { testConfig, temporalEnv, uniqueId } from '../support/env';
-import { runWorkers, waitFor } from './support';
+import { runWorkers } from './support';
 
 type FanoutActivities = ReturnType<typeof createFanoutActivities>;
 type PostActivities = ReturnType<typeof createPostActivities>;
 type RelationshipActivities = ReturnType<typeof createRelationshipActivities>;
-type MaintenanceActivities = ReturnType<typeof createMaintenanceActivities>;
+type StartActivities = ReturnType<typeof createStartActivities>;
 
 function input(type: ProjectionInput['type'], extra: Partial<ProjectionInput> = {}): ProjectionInput {
   const postId = uniqueId('post');
@@ -85,23 +84,20 @@ describe('Projection workflows (mocked activities)', function () {
   });
   after(async () => env?.teardown());
 
-  /** Cap sweeps the workflows under test started (they run on the same queue, scoped by it). */
-  let sweeps: TrimFeedsInput[] = [];
+  /** What the workflows under test handed to other queues (recorded, not started). */
+  let handedOff: DetachedStart[] = [];
 
   async function withWorker<T>(activities: object, fn: (taskQueue: string) => Promise<T>): Promise<T> {
     const taskQueue = uniqueId('wf-test-');
-    sweeps = [];
-    const maintenance: MaintenanceActivities = {
-      async trimSweepScope() {
-        return `${taskQueue}/`;
-      },
-      async trimFeeds(req) {
-        sweeps.push(req);
-        return { viewers: 0, trimmedViewers: 0, trimmed: 0 };
+    handedOff = [];
+    const starts: StartActivities = {
+      async startDetached(req) {
+        handedOff.push(...req);
+        return req.length;
       },
     };
     const workers = await runWorkers(env.nativeConnection, config.TEMPORAL_NAMESPACE, [taskQueue], {
-      ...maintenance,
+      ...starts,
       ...activities,
     });
     try {
@@ -147,20 +143,19 @@ describe('Projection workflows (mocked activities)', function () {
       });
     });
 
-    it('starts one cap sweep per interval and queue, however many fan-outs finish in it', async () => {
-      const fanouts = [input('PostCreated'), input('PostCreated'), input('PostCreated')];
-      const fake = fakeFanout(plan(fanouts[0]), 0);
+    it('hands each written range to scoring without a child workflow, and starts no cap sweep', async () => {
+      const i = input('PostCreated');
+      const fake = fakeFanout(plan(i, { audienceSize: 25_000 }), 3);
       await withWorker(fake.activities, async (taskQueue) => {
-        const before = Math.floor(Date.now() / FEED_TRIM_INTERVAL_MS);
-        for (const i of fanouts) {
-          await env.client.workflow.execute('fanoutPostWorkflow', { taskQueue, workflowId: i.eventId, args: [i] });
-        }
-        const after = Math.floor(Date.now() / FEED_TRIM_INTERVAL_MS);
-        await waitFor('the sweep', async () => (sweeps.length >= after - before + 1 ? true : undefined));
-        const sweep = await env.client.workflow.getHandle(`trim/feeds/${taskQueue}/${before}`).result();
-        assert.deepEqual(sweep, { viewers: 0, trimmedViewers: 0, trimmed: 0 });
-        assert.equal(sweeps.length, after - before + 1);
-        assert.equal(sweeps[0].since, new Date((before - 1) * FEED_TRIM_INTERVAL_MS).toISOString());
+        await env.client.workflow.execute('fanoutPostWorkflow', { taskQueue, workflowId: i.eventId, args: [i] });
+        const history = await env.client.workflow.getHandle(i.eventId).fetchHistory();
+        const children = history.events?.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes) ?? [];
+        assert.equal(children.length, 0);
+        // The first page, then one range per slice, each named by the page it starts at.
+        assert.deepEqual(
+          handedOff.map((s) => [s.workflowId, s.queue]),
+          [0, 1, 11, 21].map((p) => [`score/post/${i.postId}/v1/p${p}`, 'ranking']),
+        );
       });
     });
 

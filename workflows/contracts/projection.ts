@@ -207,19 +207,42 @@ export interface PullTransitionResult {
 }
 
 /**
- * Feeds are trimmed to the cap by a sweep, at most once per interval: the fan-outs and backfills of an interval
- * start the sweep of the interval before (workflow id `trim/feeds/{interval}`), so a feed may overshoot the cap by
- * what it receives in about two intervals.
+ * Feeds are trimmed to the cap by a sweep on the `feedflow-feed-trim` Schedule, once per interval, over the feeds
+ * written in the last two intervals: a feed may overshoot the cap by what it receives in about two intervals.
  */
 export const FEED_TRIM_INTERVAL_MS = 5 * 60_000;
 
 export interface TrimFeedsInput {
-  /** Viewers written to since this ISO time are checked. */
-  since: string;
+  /** Viewers written to since this ISO time are checked (runs started by fan-outs before the Schedule). */
+  since?: string;
+  /** Or: viewers written to in this many ms before the run started (the Schedule's runs). */
+  windowMs?: number;
 }
 
 export interface TrimFeedsResult {
   viewers: number;
   trimmedViewers: number;
   trimmed: number;
+}
+
+/**
+ * A workflow a projection leaves running behind it (scoring, re-scoring, a pull transition), started through the
+ * worker's client by the `startDetached` local activity rather than as a child, so it costs the starter no workflow
+ * task of its own. The id makes the start idempotent.
+ */
+export interface DetachedStart {
+  workflowType: string;
+  workflowId: string;
+  /** The queue kind; the activity adds the starter's deployment prefix. */
+  queue: 'projection' | 'priority' | 'ranking';
+  args: unknown[];
+  /**
+   * Work that must happen eventually: an id whose run failed or timed out may start again, and a run has a day.
+   * Otherwise the id is never reused and a run nobody picks up ends after an hour.
+   */
+  retryFailed?: boolean;
+  /** Signal-with-start: the signal reaches a running workflow of this id, or a new one started with `args`. */
+  signal?: string;
+  /** Search attributes operators find the run by (FeedOperation, AuthorId, ...), by their registered names. */
+  searchAttributes?: Record<string, string>;
 }

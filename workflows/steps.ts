@@ -1,0 +1,120 @@
+import type { Workflow } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { createProjectionActivities } from '../activities';
+import type { DetachedStart, PullTransitionInput } from './contracts/projection';
+import { postDirtySignal, type ScoreRangeInput, type ScoreViewerItemsInput } from './contracts/ranking';
+// Types only: the started workflows import this module's neighbours, so a runtime import would be a cycle.
+import type { pullTransitionWorkflow } from './pull-transition';
+import { WORKFLOW_TYPES, type WorkflowType } from './registry';
+import type { rescorePostWorkflow } from './rescore-post';
+import type { scoreFeedItemsWorkflow } from './score-feed-items';
+import type { scoreViewerItemsWorkflow } from './score-viewer-items';
+import { SEARCH_ATTRIBUTES } from './shared';
+
+/**
+ * How the projections spend server round trips. Temporal charges one per workflow task and per activity, so the
+ * short reads and writes of a small projection run as local activities inside the workflow task that started it
+ * (one marker event each), independent ones in parallel; only work that can outgrow a workflow task (a feed-wide
+ * update, a large purge) falls back to a heartbeating activity, and only when the local try fails.
+ */
+
+type Activities = ReturnType<typeof createProjectionActivities>;
+
+/** Patch id of the local-activity shapes; runs recorded before it replay the legacy shapes in ./legacy. */
+export const CHEAP_SHAPES = 'cheap-shapes';
+
+export const RETRY = { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' };
+
+/** A few quick attempts in the worker; past them the step moves to a heartbeating activity (see localFirst). */
+export const local = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { ...RETRY, maximumAttempts: 3 },
+});
+
+/** Local steps with no heavier form: they retry in the worker until they succeed. */
+export const localUntilDone = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: RETRY });
+
+/** The heartbeating form of a step that may touch every feed holding a post or an author. */
+export const remote = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: RETRY,
+});
+
+function isPermanent(err: ActivityFailure): boolean {
+  return err.cause instanceof ApplicationFailure && err.cause.nonRetryable === true;
+}
+
+/**
+ * Runs a step as a local activity, and if its quick attempts fail (a store down, a statement that outgrows 30 s),
+ * again as a heartbeating activity that retries until it succeeds. Both forms are idempotent, so running the step
+ * twice changes nothing. A permanent failure (the event does not exist) fails the workflow at once.
+ */
+export async function localFirst<T>(step: (a: Activities) => Promise<T>): Promise<T> {
+  try {
+    return await step(local);
+  } catch (err) {
+    if (!(err instanceof ActivityFailure) || isPermanent(err)) throw err;
+    return await step(remote);
+  }
+}
+
+/** A detached start, its arguments checked against the started workflow's signature. */
+function detached<W extends Workflow>(
+  workflowType: WorkflowType,
+  workflowId: string,
+  queue: DetachedStart['queue'],
+  args: Parameters<W>,
+  opts: Pick<DetachedStart, 'retryFailed' | 'signal' | 'searchAttributes'> = {},
+): DetachedStart {
+  return { workflowType, workflowId, queue, args, ...opts };
+}
+
+/** Scoring of one fan-out range on the ranking queue; the id names the post version and the range's first page. */
+export function rangeScoring(version: number, page: number, range: ScoreRangeInput): DetachedStart {
+  const id = `score/post/${range.postId}/v${version}/p${page}`;
+  return detached<typeof scoreFeedItemsWorkflow>(WORKFLOW_TYPES.scoreFeedItems, id, 'ranking', [range]);
+}
+
+/** Scoring of a range under a given id (a pull transition's posts). */
+export function rangeScoringAs(workflowId: string, range: ScoreRangeInput): DetachedStart {
+  return detached<typeof scoreFeedItemsWorkflow>(WORKFLOW_TYPES.scoreFeedItems, workflowId, 'ranking', [range]);
+}
+
+/** Scoring of what a backfill delivered to one viewer. */
+export function viewerScoring(workflowId: string, input: ScoreViewerItemsInput): DetachedStart {
+  return detached<typeof scoreViewerItemsWorkflow>(WORKFLOW_TYPES.scoreViewerItems, workflowId, 'ranking', [input]);
+}
+
+/** The workflow id of a pull transition: one per author and state of their pull record. */
+export function pullTransitionId(input: PullTransitionInput): string {
+  return `pull-transition/author/${input.authorId}/${input.stamp}`;
+}
+
+/** The pull transition a fan-out found due, on the fan-out's own queue; it must happen eventually. */
+export function pullTransition(input: PullTransitionInput, queue: DetachedStart['queue']): DetachedStart {
+  return detached<typeof pullTransitionWorkflow>(
+    WORKFLOW_TYPES.pullTransition,
+    pullTransitionId(input),
+    queue,
+    [input],
+    {
+      retryFailed: true,
+      searchAttributes: {
+        [SEARCH_ATTRIBUTES.feedOperation.name]: 'pull-transition',
+        [SEARCH_ATTRIBUTES.authorId.name]: input.authorId,
+      },
+    },
+  );
+}
+
+/** Marks a post dirty for re-scoring: signals `rescore/post/{postId}`, starting it already marked if it is not running. */
+export function rescoreMark(postId: string): DetachedStart {
+  return detached<typeof rescorePostWorkflow>(
+    WORKFLOW_TYPES.rescorePost,
+    `rescore/post/${postId}`,
+    'ranking',
+    [{ postId, dirty: true }],
+    { signal: postDirtySignal.name },
+  );
+}
