@@ -1,8 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { ConsistencyReport } from '../domain/consistency';
-import { createOutbox, projectionStart } from '../handoff/index';
-import type { Config } from '../lib/config';
+import { createOutbox, type OutboxDeps, projectionStart } from '../handoff/index';
 import type { Logger } from '../lib/logger';
 import { metrics } from '../lib/metrics';
 import { reportsOf } from '../stores/consistency-reports';
@@ -19,7 +18,7 @@ import { TASK_QUEUES } from '../workflows/shared';
 export interface OperationsDeps {
   db: Db;
   temporal: Client;
-  config: Pick<Config, 'TASK_QUEUE_PREFIX' | 'FAULT_INJECTION' | 'PROJECTION_TIMEOUT_MS'>;
+  config: OutboxDeps['config'];
   logger: Logger;
 }
 

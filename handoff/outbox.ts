@@ -5,6 +5,7 @@ import { metrics } from '../lib/metrics';
 import { invalidateFeeds } from '../stores/feed-cache';
 import type { EventDoc, WriteModel } from '../stores/write-model';
 import { applyEvent } from './apply';
+import { createLauncher } from './launcher';
 import { projectionInput, startProjection } from './start';
 
 /**
@@ -14,7 +15,17 @@ import { projectionInput, startProjection } from './start';
  * same event, in any order, any number of times.
  */
 export interface Outbox {
+  /**
+   * The command path: applies the committed event to the write model and invalidates what it hides, then hands it
+   * to Temporal in the background (handoff/launcher.ts). The command answers without waiting for the start.
+   */
+  accept(ev: EventDoc): Promise<void>;
+  /** Applies, starts and marks started, all awaited: the sweep and replays of a request. */
   complete(ev: EventDoc): Promise<void>;
+  /** Waits for the background starts handed in so far (tests). */
+  drain(): Promise<void>;
+  /** Shutdown: no more background starts; waits up to `timeoutMs` for those in flight (the rest stay pending). */
+  close(timeoutMs: number): Promise<void>;
   /** Completes events still `pending` after `olderThanMs`; returns how many it completed. */
   sweep(olderThanMs: number): Promise<number>;
 }
@@ -22,7 +33,12 @@ export interface Outbox {
 export interface OutboxDeps {
   wm: WriteModel;
   temporal: Client;
-  config: Pick<Config, 'TASK_QUEUE_PREFIX' | 'FAULT_INJECTION' | 'PROJECTION_TIMEOUT_MS'>;
+  config: Pick<
+    Config,
+    'TASK_QUEUE_PREFIX' | 'FAULT_INJECTION' | 'PROJECTION_TIMEOUT_MS' | 'HANDOFF_CONCURRENCY' | 'HANDOFF_QUEUE_MAX'
+  >;
+  /** The client shares a NativeConnection with first-hop workers, so starts may be eager. */
+  eager?: boolean;
   logger: Logger;
 }
 
@@ -38,20 +54,42 @@ async function invalidateForReaders(wm: WriteModel, ev: EventDoc): Promise<void>
   }
 }
 
-export function createOutbox({ wm, temporal, config, logger }: OutboxDeps): Outbox {
-  const complete = async (ev: EventDoc): Promise<void> => {
+export function createOutbox({ wm, temporal, config, logger, eager }: OutboxDeps): Outbox {
+  const startConfig = { ...config, eager: !!eager };
+  /** Starts the projection and records it; both steps are idempotent. */
+  const start = async (ev: EventDoc): Promise<void> => {
+    const outcome = await startProjection(temporal, ev, startConfig);
+    if (outcome !== 'none') metrics.projectionStarts.inc({ outcome });
+    await wm.events.updateOne(
+      { _id: ev._id, status: 'pending' },
+      { $set: { status: 'started', startedAt: new Date() } },
+    );
+  };
+  const launcher = createLauncher({
+    start,
+    concurrency: config.HANDOFF_CONCURRENCY,
+    maxQueued: config.HANDOFF_QUEUE_MAX,
+    logger,
+  });
+
+  /** The write-model side of an accepted event, before anything reaches Temporal. */
+  const apply = async (ev: EventDoc): Promise<void> => {
     await applyEvent(wm, ev);
     await invalidateForReaders(wm, ev);
     if (config.FAULT_INJECTION === 'exit-after-commit') {
       logger.warn({ eventId: ev._id }, 'fault injection: exiting between commit and workflow start');
       process.exit(137);
     }
-    if (ev.status !== 'pending') return;
-    await startProjection(temporal, ev, config);
-    await wm.events.updateOne(
-      { _id: ev._id, status: 'pending' },
-      { $set: { status: 'started', startedAt: new Date() } },
-    );
+  };
+
+  const accept = async (ev: EventDoc): Promise<void> => {
+    await apply(ev);
+    if (ev.status === 'pending') launcher.launch(ev);
+  };
+
+  const complete = async (ev: EventDoc): Promise<void> => {
+    await apply(ev);
+    if (ev.status === 'pending') await start(ev);
   };
 
   const sweep = async (olderThanMs: number): Promise<number> => {
@@ -76,5 +114,5 @@ export function createOutbox({ wm, temporal, config, logger }: OutboxDeps): Outb
     return done;
   };
 
-  return { complete, sweep };
+  return { accept, complete, sweep, drain: () => launcher.drain(), close: (ms) => launcher.close(ms) };
 }

@@ -6,7 +6,13 @@ import type { ProjectionRestart } from '../workflows/contracts/operations';
 import type { ProjectionInput } from '../workflows/contracts/projection';
 import { PROJECTIONS, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../workflows/shared';
 
-export type StartConfig = Pick<Config, 'TASK_QUEUE_PREFIX' | 'PROJECTION_TIMEOUT_MS'>;
+export type StartConfig = Pick<Config, 'TASK_QUEUE_PREFIX' | 'PROJECTION_TIMEOUT_MS'> & {
+  /** The client shares a NativeConnection with workers of the projection queues (workers/first-hop.ts). */
+  eager?: boolean;
+};
+
+/** How a start went: `eager` when its first workflow task came back with the start and ran in this process. */
+export type StartOutcome = 'eager' | 'started' | 'existing' | 'none';
 
 export function projectionInput(ev: EventDoc): ProjectionInput {
   const p = ev.payload;
@@ -56,11 +62,11 @@ export function projectionStart(ev: EventDoc, config: StartConfig): ProjectionRe
 }
 
 /** Starts the event's projection, if it has one. The event id is the workflow id, so a second start is a no-op. */
-export async function startProjection(temporal: Client, ev: EventDoc, config: StartConfig): Promise<void> {
+export async function startProjection(temporal: Client, ev: EventDoc, config: StartConfig): Promise<StartOutcome> {
   const start = projectionStart(ev, config);
-  if (!start) return;
+  if (!start) return 'none';
   try {
-    await temporal.workflow.start(start.workflowType, {
+    const handle = await temporal.workflow.start(start.workflowType, {
       taskQueue: start.taskQueue,
       workflowId: start.workflowId,
       args: start.args,
@@ -68,8 +74,11 @@ export async function startProjection(temporal: Client, ev: EventDoc, config: St
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
       typedSearchAttributes: searchAttributes(ev, start.args[0]),
       ...(start.executionTimeoutMs ? { workflowExecutionTimeout: start.executionTimeoutMs } : {}),
+      ...(config.eager ? { requestEagerStart: true } : {}),
     });
+    return handle.eagerlyStarted ? 'eager' : 'started';
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    return 'existing';
   }
 }

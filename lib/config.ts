@@ -140,6 +140,13 @@ const schema = z.object({
   /** Bounds a projection run (its whole continue-as-new chain): past it the run times out instead of retrying a
    * store that stays down, and ListFailedProjections / ReplayFailedProjections find it. 0: no bound. */
   PROJECTION_TIMEOUT_MS: z.coerce.number().int().min(0).default(0),
+  /** The command server runs local workers for the projection queues, so its starts are eager: the first
+   * workflow task comes back with the start and runs in the same process (see workers/first-hop.ts). */
+  FIRST_HOP_WORKERS: bool.prefault('true'),
+  /** Background workflow starts a command server runs at once; the rest wait in its queue. */
+  HANDOFF_CONCURRENCY: positiveInt.default(32),
+  /** Started-not-yet events a command server holds in memory; past it the outbox Schedule starts them. */
+  HANDOFF_QUEUE_MAX: positiveInt.default(10_000),
   /** Temporal Schedules the projection worker creates (or updates) at start: checks and the outbox sweep. */
   SCHEDULES_ENABLED: bool.prefault('true'),
   /** Missed scheduled runs older than this are skipped, not caught up. */

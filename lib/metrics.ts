@@ -45,6 +45,17 @@ export const metrics = {
     labelNames: ['operation'] as const,
     registers: [registry],
   }),
+  projectionStarts: new Counter({
+    name: 'feedflow_projection_starts_total',
+    help: 'Projection workflow starts by the hand-off, by outcome: eager (the first task ran in this process), started, existing (already started), failed (left to retry or the outbox sweep)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  }),
+  handoffQueued: new Gauge({
+    name: 'feedflow_handoff_queued_events',
+    help: 'Committed events a command server has not yet handed to Temporal',
+    registers: [registry],
+  }),
   outboxPending: new Gauge({
     name: 'feedflow_outbox_pending_events',
     help: 'Accepted events whose projection workflow is not started yet',

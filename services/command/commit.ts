@@ -151,7 +151,8 @@ export function createCommitter(deps: {
           if (!isDuplicateKey(err)) throw err;
         });
       }
-      await outbox.complete(ev);
+      // Answered once committed and applied; the workflow start follows in the background.
+      await outbox.accept(ev);
       return result;
     },
 

@@ -1,13 +1,17 @@
-import type { Client } from '@temporalio/client';
+import { Client } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import { CommandService } from '../../gen/feedflow/v1/command_pb';
 import { createOutbox } from '../../handoff/index';
-import { connectMongo, connectTemporal } from '../../lib/clients';
+import { connectGraph, connectMongo } from '../../lib/clients';
 import { loadConfig, type Config } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/logger';
 import { startMetricsServer } from '../../lib/metrics';
+import { createGraph } from '../../stores/graph';
 import { ensureQueryIndexes } from '../../stores/pushdown';
 import { ensureWriteModelIndexes, writeModel } from '../../stores/write-model';
+import { startFirstHopWorkers } from '../../workers/first-hop';
+import { installRuntimeLogger } from '../../workers/observability';
 import { startFeedflowServer } from '../shared/feedflow-server';
 import { closeOnSignals, serve, type GrpcServer } from '../shared/grpc-server';
 import { createCommitter } from './commit';
@@ -19,6 +23,8 @@ import { createCommandService } from './service';
 export interface CommandServer extends GrpcServer {
   /** Runs one outbox sweep now, the same hand-off code the Schedule runs (tests). */
   sweep(olderThanMs: number): Promise<number>;
+  /** Resolves once the workflow starts of every command answered so far have been made (or given up on). */
+  drain(): Promise<void>;
 }
 
 /**
@@ -31,12 +37,14 @@ export async function startCommandServer(deps: {
   temporal: Client;
   logger: Logger;
   port?: number;
+  /** `temporal` shares a NativeConnection with first-hop workers (workers/first-hop.ts): starts are eager. */
+  eager?: boolean;
 }): Promise<CommandServer> {
   const { config, db, temporal, logger } = deps;
   await ensureWriteModelIndexes(db);
   await ensureQueryIndexes(db, config);
   const wm = writeModel(db);
-  const outbox = createOutbox({ wm, temporal, config, logger });
+  const outbox = createOutbox({ wm, temporal, config, logger, eager: deps.eager });
   const committer = createCommitter({ wm, outbox, config });
   const handlers = createCommandHandlers({
     wm,
@@ -56,21 +64,38 @@ export async function startCommandServer(deps: {
     config,
     logger,
   });
-  return { ...server, sweep: (olderThanMs) => outbox.sweep(olderThanMs) };
+  return {
+    ...server,
+    // Stop taking commands first, then let the starts of those already answered leave.
+    close: async () => {
+      await server.close();
+      await outbox.close(config.GRPC_DRAIN_TIMEOUT_MS);
+    },
+    sweep: (olderThanMs) => outbox.sweep(olderThanMs),
+    drain: () => outbox.drain(),
+  };
 }
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('command', config.LOG_LEVEL);
+  installRuntimeLogger(logger);
   const { mongo, db } = await connectMongo(config);
-  const temporal = await connectTemporal(config);
-  const server = await startCommandServer({ config, db, temporal, logger });
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const driver = config.FIRST_HOP_WORKERS ? connectGraph(config) : undefined;
+  const firstHop = driver
+    ? await startFirstHopWorkers({ connection, config, db, graph: createGraph(driver, config.GRAPH_DIALECT), logger })
+    : undefined;
+  const temporal = firstHop?.client ?? new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const server = await startCommandServer({ config, db, temporal, logger, eager: !!firstHop });
   const metricsServer = await startMetricsServer(config.COMMAND_METRICS_PORT, config.METRICS_HOST);
-  logger.info({ port: metricsServer.port }, 'metrics at /metrics');
+  logger.info({ port: metricsServer.port, firstHop: !!firstHop }, 'metrics at /metrics');
   closeOnSignals(
     logger,
     server.close,
-    () => temporal.connection.close(),
+    async () => firstHop?.stop(),
+    () => connection.close(),
+    async () => driver?.close(),
     () => mongo.close(),
   );
 }

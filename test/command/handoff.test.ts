@@ -2,11 +2,13 @@ import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Code } from '@connectrpc/connect';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { Client as TemporalClient, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { CommandService } from '../../gen/feedflow/v1/command_pb';
 import { EngagementKind, PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import { DiagnosticsService } from '../../gen/feedflow/v1/diagnostics_pb';
+import { createLogger } from '../../lib/logger';
+import { startCommandServer } from '../../services/command/server';
 import { writeModel } from '../../stores/write-model';
 import type { ProjectionInput } from '../../workflows/contracts/projection';
 import { PROJECTIONS } from '../../workflows/shared';
@@ -81,6 +83,8 @@ describe('Durable hand-off to Temporal', function () {
     const del = await c.deletePost({ authorId: a, postId: post.postId });
     track(del.receipt?.eventId, { type: 'PostDeleted', version: 3 });
 
+    // Each command answered at its commit; the starts follow behind the answers.
+    await h.server.drain();
     assert.match(post.receipt?.eventId ?? '', /^post\/p[0-9a-f]{20}\/v1\/created$/);
     assert.equal(del.receipt?.eventId, `post/${post.postId}/v3/deleted`);
     for (const { eventId, expected } of receipts) {
@@ -108,6 +112,7 @@ describe('Durable hand-off to Temporal', function () {
   it('sets the search attributes operators find fan-outs by', async () => {
     const a = await h.register();
     const id = await h.post(a);
+    await h.server.drain();
     const desc = await h.temporal.workflow.getHandle(`post/${id}/v1/created`).describe();
     const sa = desc.searchAttributes as Record<string, unknown[]>;
     assert.deepEqual(sa.PostId, [id]);
@@ -132,15 +137,58 @@ describe('Durable hand-off to Temporal', function () {
     assert.equal(await wm.posts.countDocuments({ authorId: a }), 1);
     assert.equal(await wm.events.countDocuments({ aggregateId: postId }), 1);
     assert.equal(answers.filter((r) => !r.receipt?.replayed).length, 1, 'exactly one original answer');
+    await h.server.drain();
     const runs = [];
     for await (const wf of h.temporal.workflow.list({ query: `WorkflowId = 'post/${postId}/v1/created'` }))
       runs.push(wf);
     assert.equal(runs.length, 1);
   });
 
+  it('answers commands while Temporal is unreachable, and the sweep starts their projections later', async () => {
+    // A second command server on the same database whose Temporal address answers nothing.
+    const dead = new TemporalClient({ connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 200 }) });
+    const cut = await startCommandServer({
+      config: { ...h.stores.config, GRPC_DRAIN_TIMEOUT_MS: 1000 },
+      db: h.stores.db,
+      temporal: dead,
+      logger: createLogger('command-test', 'silent'),
+      port: 0,
+    });
+    try {
+      const client = grpcClient(CommandService, cut.port, 'dev-commands');
+      const a = await h.register();
+      const posts = await Promise.all(
+        [1, 2, 3].map((n) =>
+          client.createPost({
+            authorId: a,
+            content: `cut off ${n}`,
+            visibility: Visibility.PUBLIC,
+            postType: PostType.TEXT,
+          }),
+        ),
+      );
+      const wm = writeModel(h.stores.db);
+      for (const p of posts) {
+        assert.equal((await wm.posts.findOne({ _id: p.postId }))?.content.startsWith('cut off'), true);
+        assert.equal((await wm.events.findOne({ _id: p.receipt!.eventId }))?.status, 'pending');
+      }
+      // Temporal "comes back": the outbox sweep (here through the healthy server) starts every one, once.
+      await wm.events.updateMany({ aggregateId: { $in: posts.map((p) => p.postId) } }, { $set: { at: new Date(0) } });
+      assert.equal(await h.server.sweep(0), 3);
+      for (const p of posts) {
+        assert.equal((await h.temporal.workflow.getHandle(p.receipt!.eventId).describe()).type, 'fanoutPostWorkflow');
+        assert.equal((await wm.events.findOne({ _id: p.receipt!.eventId }))?.status, 'started');
+      }
+    } finally {
+      // The dead client's retries end with the server's hand-off; closing its channel under them would throw.
+      await cut.close();
+    }
+  });
+
   it('treats a second start of the same workflow id as harmless', async () => {
     const a = await h.register();
     const id = await h.post(a);
+    await h.server.drain();
     const ev = await writeModel(h.stores.db).events.findOne({ aggregateId: id });
     await writeModel(h.stores.db).events.updateOne({ _id: ev!._id }, { $set: { status: 'pending', at: new Date(0) } });
     assert.ok((await h.server.sweep(0)) >= 1);
@@ -160,6 +208,8 @@ describe('Durable hand-off to Temporal', function () {
         MONGODB_DB: h.stores.config.MONGODB_DB,
         TASK_QUEUE_PREFIX: h.prefix,
         FAULT_INJECTION: 'exit-after-commit',
+        // The crash comes before any start; the first-hop workers would only slow the start-up.
+        FIRST_HOP_WORKERS: 'false',
         LOG_LEVEL: 'silent',
       },
       stdio: 'ignore',

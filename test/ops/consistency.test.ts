@@ -47,7 +47,7 @@ describe('Consistency checks and OperationsService (real servers)', function () 
   const posts: Record<string, string> = {};
 
   const rm = () => readModel(h.stores.db);
-  const wait = (receipt?: { eventId: string }) => h.temporal.workflow.getHandle(receipt!.eventId).result();
+  const wait = (receipt?: { eventId: string }) => h.projected(receipt?.eventId);
 
   before(async () => {
     h = await startCommandHarness({
@@ -277,7 +277,7 @@ describe('Consistency checks and OperationsService (real servers)', function () 
     assert.equal(status.outboxPending, 0);
     assert.ok(status.lagSamples > 0);
     assert.ok(status.lagP99Ms >= status.lagP50Ms);
-    assert.equal(status.schedules.length, 3);
+    assert.equal(status.schedules.length, 4);
     const paused = await ops.pauseSchedules({ note: 'maintenance' });
     assert.deepEqual(
       paused.schedules.map((s) => [s.paused, s.note]),

@@ -92,7 +92,7 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
 
     // Ann, connected to Bob and Cat, followed by Dan: each of her public posts reaches four feeds.
     for (const name of ['ann', 'bob', 'cat', 'dan']) m[name] = await h.register(name);
-    const done = (r?: { eventId: string }) => h.temporal.workflow.getHandle(r!.eventId).result();
+    const done = (r?: { eventId: string }) => h.projected(r?.eventId);
     for (const name of ['bob', 'cat']) {
       const req = await h.client.requestConnection({ requesterId: m[name], addresseeId: m.ann });
       await done(
@@ -146,7 +146,7 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
     assert.ok(await items.findOne({ _id: feedItemId(m.dan, posts[0]) }), 'the replay restored the item');
 
     const second = await post('second');
-    await h.temporal.workflow.getHandle(second.receipt!.eventId).result();
+    await h.projected(second.receipt?.eventId);
     await stopProjection(); // nothing runs the replay until the workers are back
     try {
       let t0 = Date.now();

@@ -25,7 +25,7 @@ describe('RebuildFeed counts pushed, pulled and discovery items (real servers)',
   let ops: ReturnType<typeof grpcClient<typeof OperationsService>>;
   const m: Record<string, string> = {};
 
-  const wait = (receipt?: { eventId: string }) => h.temporal.workflow.getHandle(receipt!.eventId).result();
+  const wait = (receipt?: { eventId: string }) => h.projected(receipt?.eventId);
   const post = async (author: string, visibility = Visibility.PUBLIC) => {
     const res = await h.client.createPost({
       authorId: author,

@@ -35,7 +35,7 @@ describe('Projection pipeline end to end (gRPC commands, real workers)', functio
       .events.find({ workflowId: { $exists: true } }, { projection: { _id: 1 } })
       .toArray();
     const open = events.map((e) => e._id).filter((id) => !settled.has(id));
-    await Promise.all(open.map((id) => h.temporal.workflow.getHandle(id).result()));
+    await Promise.all(open.map((id) => h.projected(id)));
     open.forEach((id) => settled.add(id));
   }
 

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     const big = await seedPost(h.stores, author);
     await (await startFanout(h.temporal, h.prefix, big)).result();
 
+    await h.server.drain();
     const events = await writeModel(h.stores.db)
       .events.find({ workflowId: { $exists: true } })
       .toArray();

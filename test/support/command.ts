@@ -17,6 +17,11 @@ export interface CommandHarness {
   /** Task-queue prefix: no worker polls it, so started workflows stay put for inspection. */
   prefix: string;
   register(name?: string): Promise<string>;
+  /**
+   * The result of the projection a command's event started. Commands answer before their workflow starts (the
+   * hand-off starts it behind the answer), so this first waits for the server's starts in flight.
+   */
+  projected<R = unknown>(eventId: string | undefined): Promise<R>;
   post(authorId: string, opts?: { visibility?: Visibility; requestId?: string; content?: string }): Promise<string>;
   close(): Promise<void>;
 }
@@ -34,12 +39,16 @@ export async function startCommandHarness(env: Record<string, string> = {}): Pro
     port: 0,
   });
   const client = grpcClient(CommandService, server.port, 'dev-commands');
-  return {
+  const h: CommandHarness = {
     stores,
     temporal,
     server,
     client,
     prefix,
+    async projected(eventId) {
+      await server.drain();
+      return h.temporal.workflow.getHandle(eventId!).result();
+    },
     async register(name = 'Member') {
       const res = await client.registerUser({ email: `${uniqueId('m')}@example.com`, displayName: name });
       return res.userId;
@@ -67,4 +76,5 @@ export async function startCommandHarness(env: Record<string, string> = {}): Pro
       await stores.close();
     },
   };
+  return h;
 }
