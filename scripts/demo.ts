@@ -9,8 +9,9 @@ import { PostType, Visibility } from '../gen/feedflow/v1/common_pb';
 import { DiagnosticsService } from '../gen/feedflow/v1/diagnostics_pb';
 import { FeedReason, FeedService, FeedView } from '../gen/feedflow/v1/feed_pb';
 import { CheckScope, OperationsService } from '../gen/feedflow/v1/operations_pb';
-import { connectTemporal } from '../lib/clients';
+import { connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig } from '../lib/config';
+import { writeModel } from '../stores/write-model';
 import { grpcClient } from '../test/support/grpc';
 import { pingWorkflow } from '../workflows/ping';
 import { TASK_QUEUES } from '../workflows/shared';
@@ -143,6 +144,27 @@ async function drainProjections(): Promise<void> {
   }
 }
 
+/**
+ * The pipeline's rate on the seed: projections the seeding started, over the time from its first command until the
+ * last of them finished (the seeding and the pipeline overlap), and the drain left after the last command.
+ */
+async function reportDrain(seedStart: Date, seededMs: number): Promise<void> {
+  const totalMs = Date.now() - seedStart.getTime();
+  const { mongo, db } = await connectMongo(config);
+  try {
+    const projected = await writeModel(db).events.countDocuments({ status: 'started', at: { $gte: seedStart } });
+    if (!projected) return log('seed: nothing new to project (every seeded command replayed)');
+    const rate = projected / (totalMs / 1000);
+    log(
+      `seed: ${projected} projections in ${(totalMs / 1000).toFixed(1)}s from the first command ` +
+        `(${rate.toFixed(1)} projections/s; commands took ${(seededMs / 1000).toFixed(1)}s, ` +
+        `the drain after them ${((totalMs - seededMs) / 1000).toFixed(1)}s)`,
+    );
+  } finally {
+    await mongo.close();
+  }
+}
+
 async function seed(): Promise<string[]> {
   const ids = await inParallel(
     'members',
@@ -263,11 +285,14 @@ async function main(): Promise<void> {
     );
     log(`smoke workflow ran on the projection worker: ${JSON.stringify(ping)}`);
 
+    const seedStart = new Date();
     const ids = await seed();
+    const seededMs = Date.now() - seedStart.getTime();
     await apps.waitFor('the seeded projections', drainProjections(), {
       deadlineMs: SEED_DRAIN_DEADLINE_MS,
       on: ['worker-projection', 'worker-priority', 'command'],
     });
+    await reportDrain(seedStart, seededMs);
     const [famous, ada, grace, alan, edsger] = [ids[0], ids[1], ids[2], ids[3], ids[4]];
     const post = (authorId: string, content: string, visibility: Visibility, key: string) =>
       cmd.createPost({ authorId, content, visibility, postType: PostType.TEXT, requestId: demoRequest(`post-${key}`) });
