@@ -7,8 +7,8 @@ import { createPostActivities } from './posts';
 import { createProfileActivities } from './profiles';
 import { createPullTransitionActivities } from './pull-transition';
 import { createRelationshipActivities } from './relationships';
-import { createStartActivities } from './starts';
 import { createRepairActivities } from './repairs';
+import { createStartActivities } from './starts';
 
 export type { ProjectionDeps } from './deps';
 

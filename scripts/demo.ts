@@ -158,10 +158,21 @@ async function reportDrain(seedStart: Date, seededMs: number): Promise<void> {
     log(
       `seed: ${projected} projections in ${(totalMs / 1000).toFixed(1)}s from the first command ` +
         `(${rate.toFixed(1)} projections/s; commands took ${(seededMs / 1000).toFixed(1)}s, ` +
-        `the drain after them ${((totalMs - seededMs) / 1000).toFixed(1)}s)`,
+        `the drain after them ${((totalMs - seededMs) / 1000).toFixed(1)}s); starts: ${await startOutcomes()}`,
     );
   } finally {
     await mongo.close();
+  }
+}
+
+/** How the command server's projection starts went (eager, started, existing, failed), from its /metrics. */
+async function startOutcomes(): Promise<string> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${config.COMMAND_METRICS_PORT}/metrics`)).text();
+    const counts = [...text.matchAll(/^feedflow_projection_starts_total\{outcome="(\w+)"\} (\d+)/gm)];
+    return counts.map(([, outcome, n]) => `${outcome} ${n}`).join(', ') || 'none counted';
+  } catch {
+    return 'command metrics unreachable';
   }
 }
 

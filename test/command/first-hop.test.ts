@@ -8,9 +8,9 @@ import { startCommandServer, type CommandServer } from '../../services/command/s
 import { createGraph } from '../../stores/graph';
 import { ensureReadModelIndexes, readModel } from '../../stores/read-model';
 import { type FirstHop, startFirstHopWorkers } from '../../workers/first-hop';
+import { seedAudience } from '../projection/support';
 import { openStores, type TestStores, uniqueId } from '../support/env';
 import { grpcClient } from '../support/grpc';
-import { seedAudience } from '../projection/support';
 
 const eagerStarts = async () =>
   (await metrics.projectionStarts.get()).values.find((v) => v.labels.outcome === 'eager')?.value ?? 0;

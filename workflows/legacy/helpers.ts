@@ -11,11 +11,11 @@ import type { createMaintenanceActivities } from '../../activities/maintenance';
 import { FEED_TRIM_INTERVAL_MS, type PullTransitionInput } from '../contracts/projection';
 import { postDirtySignal, type ScoreRangeInput } from '../contracts/ranking';
 import { startOnce, startRangeScoring } from '../helpers';
-import { pullTransitionId } from '../steps';
 import type { pullTransitionWorkflow } from '../pull-transition';
 import { WORKFLOW_TYPES } from '../registry';
 import type { rescorePostWorkflow } from '../rescore-post';
 import { siblingQueue } from '../shared';
+import { pullTransitionId } from '../steps';
 import type { trimFeedsWorkflow } from '../trim-feeds';
 
 /**
