@@ -1,18 +1,7 @@
-import {
-  ApplicationFailure,
-  makeContinueAsNewFunc,
-  patched,
-  proxyActivities,
-  setCurrentDetails,
-  setHandler,
-  upsertMemo,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { createFanoutActivities } from '../activities/fanout';
+import { ApplicationFailure, patched, setHandler, upsertMemo } from '@temporalio/workflow';
 import {
   type DetachedStart,
   type FanoutCarry,
-  type FanoutPlan,
   type FanoutProgress,
   type FanoutResult,
   progressQuery,
@@ -20,20 +9,8 @@ import {
 } from './contracts/projection';
 import { ensureSearchAttributes } from './helpers';
 import { fanoutPostV1 } from './legacy/fanout-post';
-import { CHEAP_SHAPES, localFirst, localUntilDone, pullTransition, rangeScoring, RETRY } from './steps';
-
-// Pages are written inside the slice; the heartbeat carries the cursor, so a killed worker costs at most the
-// pages since the last heartbeat, and the retry starts when the heartbeat times out.
-const { fanoutSlice } = proxyActivities<ReturnType<typeof createFanoutActivities>>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '10 seconds',
-  retry: RETRY,
-});
-
-/** Pages per slice activity: one activity (three history events) per 10,000 viewers at the default page size. */
-const PAGES_PER_SLICE = 10;
-/** Slices per run before continuing as new: a run's history stays in the hundreds of events at any audience. */
-const SLICES_PER_RUN = 100;
+import { fanoutSlices, showFanout } from './paging';
+import { CHEAP_SHAPES, localFirst, localUntilDone, pullTransition, rangeScoring } from './steps';
 
 /**
  * Post created: delivers the post to its author at once, then to every member of its audience, page by page.
@@ -80,46 +57,16 @@ export async function fanoutPostWorkflow(input: ProjectionInput, carry?: FanoutC
     if (starts.length) handOff(starts);
     upsertMemo({ audienceSize: plan.audienceSize, scope: plan.scope, pullAuthor: plan.pullAuthor });
   }
-  const show = showProgress(plan, progress);
+  const show = showFanout(plan, progress);
   show();
-
-  const scope = plan.scope;
-  let cursor = progress.cursor;
-  for (let slices = 0; cursor !== null && scope !== 'none'; slices++) {
-    if (slices >= SLICES_PER_RUN || workflowInfo().continueAsNewSuggested) {
-      await Promise.all(handOffs);
-      // Memo and search attributes are passed on explicitly so the next run stays findable and keeps its memo.
-      const info = workflowInfo();
-      await makeContinueAsNewFunc<typeof fanoutPostWorkflow>({
-        memo: info.memo,
-        typedSearchAttributes: info.typedSearchAttributes,
-      })(input, { plan, progress });
-    }
-    const [firstPage, from] = [progress.pagesDone, cursor];
-    const slice = await fanoutSlice({
-      postId: plan.postId,
-      authorId: plan.authorId,
-      scope,
-      cursor,
-      maxPages: PAGES_PER_SLICE,
-      acceptedAt: input.acceptedAt,
-    });
-    progress.pagesDone += slice.pages;
-    progress.itemsWritten += slice.written;
-    progress.cursor = slice.cursor;
-    cursor = slice.deleted ? null : slice.cursor;
-    if (!slice.deleted && slice.pages > 0) {
+  const finalPlan = plan;
+  await fanoutSlices(input, plan, progress, {
+    onRange: (firstPage, after, until) =>
       handOff([
-        rangeScoring(plan.version, firstPage, {
-          postId: plan.postId,
-          after: from,
-          until: slice.cursor,
-          includeAuthor: false,
-        }),
-      ]);
-    }
-    show();
-  }
+        rangeScoring(finalPlan.version, firstPage, { postId: finalPlan.postId, after, until, includeAuthor: false }),
+      ]),
+    beforeContinue: () => Promise.all(handOffs),
+  });
   // The reconcile reads two documents by id when nothing changed meanwhile: local, beside the last hand-off.
   const finish = localFirst((a) => a.finishFanout(plan));
   await Promise.all([finish, ...handOffs]);
@@ -134,14 +81,4 @@ export async function fanoutPostWorkflow(input: ProjectionInput, carry?: FanoutC
     pullAuthor: plan.pullAuthor,
     ...(plan.skipped ? { skipped: plan.skipped } : {}),
   };
-}
-
-/** The run's details line in the Temporal UI: what is written so far and where paging stands. */
-function showProgress(plan: FanoutPlan, progress: FanoutProgress): () => void {
-  return () =>
-    setCurrentDetails(
-      `**Fan-out of post ${plan.postId} v${plan.version}** (${plan.scope}${plan.pullAuthor ? ', pull author' : ''})\n\n` +
-        `${progress.itemsWritten} of ${plan.audienceSize + 1} items written in ${progress.pagesDone} pages; ` +
-        `cursor \`${progress.cursor ?? '-'}\`${progress.done ? '; done' : ''}`,
-    );
 }
