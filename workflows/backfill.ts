@@ -2,7 +2,7 @@ import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { BackfillResult, ProjectionInput } from './contracts/projection';
 import { ensureSearchAttributes } from './helpers';
 import { backfillV1 } from './legacy/backfill';
-import { CHEAP_SHAPES, localFirst, localUntilDone, viewerScoring } from './steps';
+import { CHEAP_SHAPES, localFirst, viewerScoring } from './steps';
 
 /**
  * Connection accepted or followed: the graph learns the edge, then the new viewer's feed gets the other member's
@@ -38,6 +38,6 @@ export async function backfillWorkflow(input: ProjectionInput): Promise<Backfill
     const postIds = delivered[i].postIds;
     return postIds.length ? [viewerScoring(`score/backfill/${input.eventId}/${viewerId}`, { viewerId, postIds })] : [];
   });
-  if (scorings.length) await localUntilDone.startDetached(scorings);
+  if (scorings.length) await localFirst((act) => act.startDetached(scorings));
   return { backfilled };
 }

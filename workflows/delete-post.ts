@@ -16,5 +16,5 @@ export async function deletePostWorkflow(input: ProjectionInput): Promise<PostDe
   ensureSearchAttributes('delete', { postId, authorId: input.actorId });
   if (!patched(CHEAP_SHAPES)) return deletePostV1(input);
   await localFirst((a) => a.markPostDeleted(input));
-  return await localFirst((a) => a.purgePost(input));
+  return await localFirst((a) => a.purgePost(input), 'long');
 }

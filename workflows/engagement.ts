@@ -2,7 +2,7 @@ import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { EngagementResult, ProjectionInput } from './contracts/projection';
 import { ensureSearchAttributes } from './helpers';
 import { engagementV1 } from './legacy/simple';
-import { CHEAP_SHAPES, localFirst, localUntilDone, rescoreMark } from './steps';
+import { CHEAP_SHAPES, localFirst, rescoreMark } from './steps';
 
 /**
  * Engagement recorded: the post's counters in the read model are recounted, and its items marked for re-scoring,
@@ -17,7 +17,7 @@ export async function engagementWorkflow(input: ProjectionInput): Promise<Engage
   if (!patched(CHEAP_SHAPES)) return engagementV1(postId);
   const [result] = await Promise.all([
     localFirst((a) => a.recountEngagement(postId)),
-    localUntilDone.startDetached([rescoreMark(postId)]),
+    localFirst((a) => a.startDetached([rescoreMark(postId)])),
   ]);
   return result;
 }

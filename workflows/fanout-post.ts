@@ -10,7 +10,7 @@ import {
 import { ensureSearchAttributes } from './helpers';
 import { fanoutPostV1 } from './legacy/fanout-post';
 import { fanoutSlices, showFanout } from './paging';
-import { CHEAP_SHAPES, localFirst, localUntilDone, pullTransition, rangeScoring } from './steps';
+import { CHEAP_SHAPES, localFirst, pullTransition, rangeScoring } from './steps';
 
 /**
  * Post created: delivers the post to its author at once, then to every member of its audience, page by page.
@@ -33,12 +33,12 @@ export async function fanoutPostWorkflow(input: ProjectionInput, carry?: FanoutC
   setHandler(progressQuery, () => progress);
   // Scoring and pull-transition starts, each handed over by a local activity beside the next step.
   const handOffs: Promise<number>[] = [];
-  const handOff = (starts: DetachedStart[]) => handOffs.push(localUntilDone.startDetached(starts));
+  const handOff = (starts: DetachedStart[]) => handOffs.push(localFirst((a) => a.startDetached(starts)));
 
   let plan = carry?.plan;
   if (!plan) {
     ensureSearchAttributes('fanout', { postId: input.postId ?? input.aggregateId, authorId: input.actorId });
-    const first = await localUntilDone.startFanout(input);
+    const first = await localFirst((a) => a.startFanout(input));
     plan = first.plan;
     Object.assign(progress, {
       audienceSize: plan.audienceSize,
@@ -68,7 +68,7 @@ export async function fanoutPostWorkflow(input: ProjectionInput, carry?: FanoutC
     beforeContinue: () => Promise.all(handOffs),
   });
   // The reconcile reads two documents by id when nothing changed meanwhile: local, beside the last hand-off.
-  const finish = localFirst((a) => a.finishFanout(plan));
+  const finish = localFirst((a) => a.finishFanout(plan), 'long');
   await Promise.all([finish, ...handOffs]);
   progress.done = true;
   show();

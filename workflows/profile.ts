@@ -11,5 +11,5 @@ export async function profileWorkflow(input: ProjectionInput): Promise<ProfileRe
   }
   ensureSearchAttributes('profile', { authorId: input.aggregateId });
   if (!patched(CHEAP_SHAPES)) return profileV1(input);
-  return await localFirst((a) => a.syncProfile(input));
+  return await localFirst((a) => a.syncProfile(input), 'long');
 }

@@ -3,7 +3,7 @@ import type { PullTransitionCarry, PullTransitionInput, PullTransitionResult } f
 import { ensureSearchAttributes } from './helpers';
 import { pullTransitionV1 } from './legacy/pull-transition';
 import { pullTransitionSlices } from './paging';
-import { CHEAP_SHAPES, localUntilDone, pullTransitionId, rangeScoringAs } from './steps';
+import { CHEAP_SHAPES, localFirst, pullTransitionId, rangeScoringAs } from './steps';
 
 /**
  * A pull author fell back under the threshold (`pull-transition/author/{authorId}/{stamp}`, started by the fan-out
@@ -19,7 +19,7 @@ export async function pullTransitionWorkflow(
   }
   ensureSearchAttributes('pull-transition', { authorId: input.authorId });
   if (!patched(CHEAP_SHAPES)) return pullTransitionV1(input, carry);
-  const plan = carry?.plan ?? (await localUntilDone.planPullTransition(input));
+  const plan = carry?.plan ?? (await localFirst((a) => a.planPullTransition(input)));
   const result: PullTransitionResult = {
     authorId: input.authorId,
     superseded: plan.superseded,
@@ -31,7 +31,9 @@ export async function pullTransitionWorkflow(
   if (plan.superseded) return result;
 
   await pullTransitionSlices(input, plan, result, carry?.cursor ?? '');
-  const finished = await localUntilDone.finishPullTransition({ authorId: input.authorId, stamp: input.stamp, plan });
+  const finished = await localFirst((a) =>
+    a.finishPullTransition({ authorId: input.authorId, stamp: input.stamp, plan }),
+  );
   result.recordRemoved = finished.recordRemoved;
   // Only items not yet scored by the serving model: the connections' copies were scored by the posts' fan-outs.
   const scorings = plan.postIds.map((postId) =>
@@ -43,6 +45,6 @@ export async function pullTransitionWorkflow(
       staleOnly: true,
     }),
   );
-  if (scorings.length) await localUntilDone.startDetached(scorings);
+  if (scorings.length) await localFirst((a) => a.startDetached(scorings));
   return result;
 }

@@ -14,8 +14,8 @@ import { SEARCH_ATTRIBUTES } from './shared';
 /**
  * How the projections spend server round trips. Temporal charges one per workflow task and per activity, so the
  * short reads and writes of a small projection run as local activities inside the workflow task that started it
- * (one marker event each), independent ones in parallel; only work that can outgrow a workflow task (a feed-wide
- * update, a large purge) falls back to a heartbeating activity, and only when the local try fails.
+ * (one marker event each), independent ones in parallel; a step moves to an activity only when its local tries
+ * fail.
  */
 
 type Activities = ReturnType<typeof createProjectionActivities>;
@@ -25,17 +25,17 @@ export const CHEAP_SHAPES = 'cheap-shapes';
 
 export const RETRY = { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' };
 
-/** A few quick attempts in the worker; past them the step moves to a heartbeating activity (see localFirst). */
+/** A few quick attempts in the worker; past them the step moves to an activity (see localFirst). */
 export const local = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { ...RETRY, maximumAttempts: 3 },
 });
 
-/** Local steps with no heavier form: they retry in the worker until they succeed. */
-export const localUntilDone = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: RETRY });
+/** The activity form of a short step. */
+const remote = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: RETRY });
 
-/** The heartbeating form of a step that may touch every feed holding a post or an author. */
-export const remote = proxyActivities<Activities>({
+/** The heartbeating activity form of a step that may touch every feed holding a post or an author. */
+const remoteLong = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '20 seconds',
   retry: RETRY,
@@ -47,15 +47,17 @@ function isPermanent(err: ActivityFailure): boolean {
 
 /**
  * Runs a step as a local activity, and if its quick attempts fail (a store down, a statement that outgrows 30 s),
- * again as a heartbeating activity that retries until it succeeds. Both forms are idempotent, so running the step
- * twice changes nothing. A permanent failure (the event does not exist) fails the workflow at once.
+ * again as an activity that retries until it succeeds: heartbeating for a step that may grow with the data
+ * (`long`). A step that keeps failing is then a pending activity with its attempts and last error, where operators
+ * and ListFailedProjections see it, not a retry loop hidden in a worker. Both forms are idempotent, so running the
+ * step twice changes nothing. A permanent failure (the event does not exist) fails the workflow at once.
  */
-export async function localFirst<T>(step: (a: Activities) => Promise<T>): Promise<T> {
+export async function localFirst<T>(step: (a: Activities) => Promise<T>, form: 'short' | 'long' = 'short'): Promise<T> {
   try {
     return await step(local);
   } catch (err) {
     if (!(err instanceof ActivityFailure) || isPermanent(err)) throw err;
-    return await step(remote);
+    return await step(form === 'long' ? remoteLong : remote);
   }
 }
 

@@ -12,5 +12,5 @@ export async function updatePostWorkflow(input: ProjectionInput): Promise<PostUp
   }
   ensureSearchAttributes('update', { postId, authorId: input.actorId });
   if (!patched(CHEAP_SHAPES)) return updatePostV1(input);
-  return await localFirst((a) => a.applyPostUpdate(input));
+  return await localFirst((a) => a.applyPostUpdate(input), 'long');
 }
