@@ -26,15 +26,19 @@ export interface OutboxDeps {
   logger: Logger;
 }
 
+const RELATION_EVENTS = new Set(['Blocked', 'Unblocked', 'ConnectionAccepted', 'ConnectionRemoved', 'Followed', 'Unfollowed']);
+
 /**
  * Changes that can hide a post from a viewer must reach cached pages at once, before any projection runs: a
- * delete or edit names the post, a block, removal or unfollow names both members.
+ * delete or edit names the post; a relationship change names both members and their cached per-viewer state.
  */
 async function invalidateForReaders(wm: WriteModel, ev: EventDoc): Promise<void> {
   const db = wm.events.db;
-  if (ev.type === 'PostDeleted' || ev.type === 'PostUpdated') await invalidateFeeds(db, [], { postId: ev.aggregateId });
-  if (ev.type === 'Blocked' || ev.type === 'ConnectionRemoved' || ev.type === 'Unfollowed') {
-    await invalidateFeeds(db, [String(ev.payload.from), String(ev.payload.to)]);
+  if (ev.type === 'PostDeleted' || ev.type === 'PostUpdated') {
+    await invalidateFeeds(db, [], { postId: ev.aggregateId, deleted: ev.type === 'PostDeleted' });
+  }
+  if (RELATION_EVENTS.has(ev.type)) {
+    await invalidateFeeds(db, [String(ev.payload.from), String(ev.payload.to)], { relations: true });
   }
 }
 
