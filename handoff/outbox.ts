@@ -26,7 +26,14 @@ export interface OutboxDeps {
   logger: Logger;
 }
 
-const RELATION_EVENTS = new Set(['Blocked', 'Unblocked', 'ConnectionAccepted', 'ConnectionRemoved', 'Followed', 'Unfollowed']);
+const RELATION_EVENTS = new Set([
+  'Blocked',
+  'Unblocked',
+  'ConnectionAccepted',
+  'ConnectionRemoved',
+  'Followed',
+  'Unfollowed',
+]);
 
 /**
  * Changes that can hide a post from a viewer must reach cached pages at once, before any projection runs: a

@@ -111,7 +111,11 @@ export function feedCacheRedisOptions(name: string) {
 
 /** The process's writer connection, made on first use. */
 export function feedCacheWriter(): Redis {
-  writer ??= new Redis(redisUrl, feedCacheRedisOptions('feedflow-writer'));
+  if (!writer) {
+    writer = new Redis(redisUrl, feedCacheRedisOptions('feedflow-writer'));
+    // Failed commands reject to their callers; the connection's own errors are only its reconnect attempts.
+    writer.on('error', () => undefined);
+  }
   return writer;
 }
 

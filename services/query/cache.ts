@@ -96,7 +96,9 @@ export function createFeedCache(deps: {
   const staleByPosts = (s: FeedSession): boolean =>
     channel.newer('pullset', '', s.stamps.seq) ||
     s.pullFollows.some((a) => channel.newer('pull', a, s.stamps.seq)) ||
-    s.items.some((i) => channel.newer('edit', i.postId, s.stamps.seq) || channel.newer('author', i.authorId, s.stamps.seq));
+    s.items.some(
+      (i) => channel.newer('edit', i.postId, s.stamps.seq) || channel.newer('author', i.authorId, s.stamps.seq),
+    );
   const freshInL1 = (s: FeedSession & { epoch: number }): boolean => {
     const seen = channel.viewerId(s.viewerId);
     return s.epoch === channel.epoch && (seen === undefined || compareIds(seen, s.stamps.gen) <= 0) && !staleByPosts(s);
@@ -142,7 +144,8 @@ export function createFeedCache(deps: {
       reachable();
       const stamps: Stamps = { gen: raw[0] ?? '0', relGen: raw[1] ?? '0', pullGen: raw[2] ?? '0', seq };
       const state = parse<ViewerState>(raw[3]);
-      const validState = state && state.relGen === stamps.relGen && state.pullGen === stamps.pullGen ? state : undefined;
+      const validState =
+        state && state.relGen === stamps.relGen && state.pullGen === stamps.pullGen ? state : undefined;
       const s = useSessions ? parse<FeedSession>(raw[4]) : undefined;
       const valid =
         !!s &&

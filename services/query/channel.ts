@@ -37,7 +37,7 @@ export function createInvalidationChannel(redis: Redis, keys: FeedCacheKeys, log
     pull: new Map(),
     pullset: new Map(),
   };
-  const st = { proven: false, epoch: 0, lastViewers: '$', lastPosts: '0-0', stopped: false, reads: 0 };
+  const st = { proven: false, epoch: 0, lastViewers: '$', lastPosts: '0-0', stopped: false, reads: 0, runId: '' };
   let wake: (() => void) | undefined;
 
   const fieldsOf = (f: string[]): Record<string, string> => {
@@ -99,7 +99,16 @@ export function createInvalidationChannel(redis: Redis, keys: FeedCacheKeys, log
 
   /** Where to resume after (re)connecting; drops what a gap makes unprovable. */
   const resume = async (first: boolean) => {
-    if (first) {
+    // A restarted Redis starts empty (no persistence): nothing read before can be proven against it.
+    const runId = /run_id:(\w+)/.exec(await redis.info('server'))?.[1] ?? '';
+    const restarted = !first && runId !== st.runId;
+    st.runId = runId;
+    if (restarted) {
+      logger.warn('feed cache Redis restarted: dropping the in-process feed cache');
+      st.epoch++;
+      viewerIds.clear();
+    }
+    if (first || restarted) {
       const last = (await redis.xrevrange(keys.viewers, '+', '-', 'COUNT', 1)) as Entry[];
       st.lastViewers = last[0]?.[0] ?? '0-0';
       await replayPosts();
@@ -160,6 +169,7 @@ export function createInvalidationChannel(redis: Redis, keys: FeedCacheKeys, log
       }
     }
   };
+  redis.on('error', () => undefined); // reconnect attempts; the loop logs the outage once
   // A dropped connection rejects the blocked read; mark unproven at once rather than when the read fails.
   redis.on('close', () => {
     if (!st.stopped && st.proven) {

@@ -11,7 +11,7 @@ import type { TailReader } from './tail';
 import type { ViewerStates } from './viewer-state';
 import { byRecency, type SafetyCheck, type WindowBuilder } from './window';
 
-export interface ServedItem extends RankedEntry {}
+export type ServedItem = RankedEntry;
 
 export interface FeedPage {
   items: ServedItem[];
@@ -98,7 +98,14 @@ export function createFeedReader(deps: {
   };
 
   /** Up to `size` items of the window from `pos`, skipping deleted posts (and discovery, when left out). */
-  const slice = async (viewerId: string, s: FeedSession, pos: number, size: number, req: FeedRequest, safe?: SafetyCheck) => {
+  const slice = async (
+    viewerId: string,
+    s: FeedSession,
+    pos: number,
+    size: number,
+    req: FeedRequest,
+    safe?: SafetyCheck,
+  ) => {
     const out: ServedItem[] = [];
     let p = pos;
     while (out.length < size && p < s.items.length) {
@@ -122,9 +129,13 @@ export function createFeedReader(deps: {
     const missing = ids.filter((id) => !counts.has(id));
     if (missing.length) {
       const read = await items.engagement(missing);
-      for (const [id, e] of read) {
-        counts.set(id, e.counts);
-        if (cache.proven) await cacheEngagement(deps.db, id, e.counts, e.total).catch(() => undefined);
+      const zero = { likes: 0, comments: 0, shares: 0, views: 0 };
+      // Cached for the next page, zeros included (a post nobody engaged with has no counts yet): the engagement
+      // projection's larger total replaces them.
+      const fill = missing.map((id) => ({ id, ...(read.get(id) ?? { counts: zero, total: 0 }) }));
+      for (const e of fill) counts.set(e.id, e.counts);
+      if (cache.proven) {
+        await Promise.all(fill.map((e) => cacheEngagement(deps.db, e.id, e.counts, e.total).catch(() => undefined)));
       }
     }
     return counts;

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
+import { Redis } from 'ioredis';
 import type { Db } from 'mongodb';
 import type { Driver } from 'neo4j-driver';
-import { Redis } from 'ioredis';
 import { FeedService } from '../../gen/feedflow/v1/feed_pb';
 import { connectGraph, connectMongo, connectTemporal } from '../../lib/clients';
 import { loadConfig, type Config } from '../../lib/config';
@@ -29,6 +29,8 @@ import { createWindowBuilder } from './window';
 export interface QueryServer extends GrpcServer {
   cache: FeedCache;
   channel: InvalidationChannel;
+  /** The feed cache's command connection (tests count its round trips). */
+  cacheRedis: Redis;
 }
 
 /** Wires the feed service onto a gRPC server. Clients are owned by the caller, except the feed cache's Redis. */
@@ -45,6 +47,8 @@ export async function startQueryServer(deps: {
   const keys = feedCacheKeys(db.databaseName);
   // Two connections: one blocked on the invalidation streams, one for cache reads and writes.
   const redis = new Redis(config.REDIS_URL, feedCacheRedisOptions('feedflow-query'));
+  // Commands fail to their callers, which fall back to the read models; these are the reconnect attempts.
+  redis.on('error', () => undefined);
   const channel = createInvalidationChannel(
     new Redis(config.REDIS_URL, feedCacheRedisOptions('feedflow-query-channel')),
     keys,
@@ -105,6 +109,7 @@ export async function startQueryServer(deps: {
     ...server,
     cache,
     channel,
+    cacheRedis: redis,
     async close() {
       await server.close();
       await channel.close();

@@ -184,9 +184,7 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
         }
       }
       const nextCursor =
-        k && out.length === size
-          ? deps.cursors.authorPosts.encode(owner, { k: k.createdAt, i: k.postId })
-          : '';
+        k && out.length === size ? deps.cursors.authorPosts.encode(owner, { k: k.createdAt, i: k.postId }) : '';
       return { posts: out, nextCursor };
     },
 
@@ -199,8 +197,7 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
       const all = (await deps.graph.network(req.userId, 1000)).filter((m) => m.degree <= req.degree);
       const slice = all.slice(offset, offset + size);
       const byId = await deps.items.users(slice.map((m) => m.id));
-      const next =
-        offset + size < all.length ? deps.cursors.network.encode(owner, { p: offset + size }) : '';
+      const next = offset + size < all.length ? deps.cursors.network.encode(owner, { p: offset + size }) : '';
       return {
         members: slice.map((m) => {
           const u = byId.get(m.id);

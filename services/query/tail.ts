@@ -57,7 +57,15 @@ export function createTailReader(deps: {
     discovery: boolean,
   ): Promise<FeedEntryData[]> => {
     const recentPublic = (authors: string[], n: number, reason: FeedReason) =>
-      items.fromAuthors(authors, pushedVisibilities(FOLLOWING), snapshot, snapshot - config.pullLookbackMs, n, reason, after);
+      items.fromAuthors(
+        authors,
+        pushedVisibilities(FOLLOWING),
+        snapshot,
+        snapshot - config.pullLookbackMs,
+        n,
+        reason,
+        after,
+      );
     const [pushed, pulls, discovered] = await Promise.all([
       items.pushed(viewerId, snapshot, limit, after),
       readTime.followedPullAuthors(viewerId).then((a) => recentPublic(a, limit, 'popular_author')),

@@ -50,9 +50,15 @@ export function createViewerStates(deps: {
     /** The state as of now; with `stamps` from a usable cache, the pull authors come from the shared set. */
     async derive(viewerId: string, stamps?: Stamps): Promise<ViewerState> {
       const side = (field: 'from' | 'to') =>
-        deps.lookup.byValues(wm.relationships, field, [viewerId], { active: true }, {
-          projection: { type: 1, status: 1, from: 1, to: 1 },
-        });
+        deps.lookup.byValues(
+          wm.relationships,
+          field,
+          [viewerId],
+          { active: true },
+          {
+            projection: { type: 1, status: 1, from: 1, to: 1 },
+          },
+        );
       const [rels, discovery] = await Promise.all([
         Promise.all([side('from'), side('to')]).then((r) => r.flat()),
         discoveryPicks(viewerId, Date.now()),
@@ -62,7 +68,12 @@ export function createViewerStates(deps: {
       const connected = rels.filter((r) => r.type === 'connection' && r.status === 'accepted').map(other);
       const follows = rels.filter((r) => r.type === 'follow' && r.from === viewerId).map((r) => r.to);
       const pullFollows = stamps
-        ? follows.filter(((set) => (a: string) => set.has(a))(await pullAuthors(stamps.pullGen)))
+        ? follows.filter(
+            (
+              (set) => (a: string) =>
+                set.has(a)
+            )(await pullAuthors(stamps.pullGen)),
+          )
         : await readTime.followedPullAuthors(viewerId, follows);
       const hidden = new Set(blocked);
       return {

@@ -43,7 +43,14 @@ export function createWindowBuilder(deps: {
     if (!authors.length) return [];
     const since = snapshot - config.pullLookbackMs;
     const read = (ids: string[], until: number) =>
-      items.fromAuthors(ids, PUBLIC_ONLY, until, until - config.pullLookbackMs, config.windowSize * ids.length, 'popular_author');
+      items.fromAuthors(
+        ids,
+        PUBLIC_ONLY,
+        until,
+        until - config.pullLookbackMs,
+        config.windowSize * ids.length,
+        'popular_author',
+      );
     if (!channel.proven || snapshot < Date.now() - PULL_POSTS_TTL_MS) return read(authors, snapshot);
     const now = Date.now();
     const fresh = (a: string) => {

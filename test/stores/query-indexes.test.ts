@@ -217,10 +217,7 @@ describe('Hot queries are served by an index (explain on the configured server)'
   before(async () => {
     stores = await openStores();
     kind = await detectStoreKind(stores.db);
-    await Promise.all([
-      ensureWriteModelIndexes(stores.db),
-      ensureReadModelIndexes(stores.db),
-    ]);
+    await Promise.all([ensureWriteModelIndexes(stores.db), ensureReadModelIndexes(stores.db)]);
     await ensureQueryIndexes(stores.db, stores.config);
     await seed(stores);
     if (kind === 'ferretdb') {
