@@ -119,6 +119,13 @@ export function feedCacheWriter(): Redis {
   return writer;
 }
 
+/** Closes the writer connection, if one was made (scripts that end on their own). */
+export async function closeFeedCacheWriter(): Promise<void> {
+  const w = writer;
+  writer = undefined;
+  if (w) await w.quit().catch(() => w.disconnect());
+}
+
 /**
  * Invalidates cached feeds after a store write: the viewers' pages (and, with `relations`, their per-viewer
  * state), or every page holding a post or an author. Throws when Redis cannot be reached, so the activity that

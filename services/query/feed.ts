@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import { invalid } from '../../domain/errors';
+import { metrics } from '../../lib/metrics';
 import { cacheEngagement } from '../../stores/feed-cache';
 import type { EngagementCounts } from '../../stores/read-model';
 import type { ReadTimeSources } from '../../stores/read-time';
@@ -144,77 +145,85 @@ export function createFeedReader(deps: {
   const feedCursor = (viewerId: string, c: FeedCursor, discovery: boolean) =>
     cursors.feed.encode(viewerId, { ...c, ...(discovery ? {} : { d: true as const }) });
 
+  /** One page: the session, its slice and the tail, then the counts. */
+  const assemble = async (viewerId: string, req: FeedRequest): Promise<FeedPage> => {
+    const c = req.cursor ? cursors.feed.decode(req.cursor, viewerId) : undefined;
+    if (c && !c.d !== req.discovery) {
+      throw invalid(
+        `cursor is invalid: it was issued ${c.d ? 'with' : 'without'} no_discovery; repeat the first request's value`,
+        'INVALID_CURSOR',
+      );
+    }
+    if (c) await req.requireMember(viewerId);
+
+    // 1. The session: a later page's own, or the viewer's current one (cached or built now).
+    let session: FeedSession | undefined;
+    let tier: CacheTier = 'miss';
+    let safe: SafetyCheck | undefined;
+    let known: Map<string, EngagementCounts> | undefined;
+    if (c?.phase === 'window') {
+      ({ session, safe } = await laterSession(viewerId, c, req));
+    } else if (!c) {
+      const opened = await cache.open(viewerId, req.fresh);
+      tier = opened.tier;
+      session = opened.session;
+      if (!session) {
+        const built = await build(viewerId, Date.now(), opened, req);
+        session = built.session;
+        if (opened.stamps) {
+          const ids = req.engagement ? session.items.slice(0, req.pageSize * 2).map((i) => i.postId) : [];
+          known = await cache.save(session, { current: true, state: built.derived, engagementIds: ids });
+        }
+      }
+    }
+
+    // 2. The window slice, then the tail past it in recency order.
+    const served: ServedItem[] = [];
+    let next = '';
+    let tailFrom = c?.phase === 'tail' ? { createdAt: c.k, postId: c.i } : undefined;
+    let needTail = c?.phase === 'tail';
+    const snapshot = session?.snapshot ?? c!.s;
+    if (session) {
+      const w = await slice(viewerId, session, c?.phase === 'window' ? c.p : 0, req.pageSize, req, safe);
+      served.push(...w.items);
+      if (w.pos < session.items.length) {
+        next = feedCursor(viewerId, { phase: 'window', s: snapshot, w: session.id, p: w.pos }, req.discovery);
+      } else if (!session.complete) {
+        const oldest = [...session.items].sort(byRecency).pop();
+        tailFrom = oldest ? { createdAt: oldest.createdAt, postId: oldest.postId } : undefined;
+        needTail = true;
+      }
+    }
+    if (needTail) {
+      const t =
+        served.length < req.pageSize
+          ? await tail.page(viewerId, snapshot, tailFrom, req.pageSize - served.length, req.discovery)
+          : { items: [], keyset: tailFrom };
+      served.push(...t.items);
+      if (t.keyset && served.length) {
+        const k = { phase: 'tail' as const, s: snapshot, k: t.keyset.createdAt, i: t.keyset.postId };
+        next = feedCursor(viewerId, k, req.discovery);
+      }
+    }
+
+    // 3. Engagement counts, when the view shows them.
+    if (req.engagement && served.length) {
+      const counts = await engagement(
+        served.map((i) => i.postId),
+        known,
+      );
+      for (const i of served) i.engagement = counts.get(i.postId) ?? i.engagement;
+    }
+    return { items: served, nextCursor: next, cache: tier };
+  };
+
   return {
-    /** One page of the viewer's feed. */
+    /** One page of the viewer's feed (first pages timed by cache tier). */
     async getFeed(viewerId: string, req: FeedRequest): Promise<FeedPage> {
-      const c = req.cursor ? cursors.feed.decode(req.cursor, viewerId) : undefined;
-      if (c && !c.d !== req.discovery) {
-        throw invalid(
-          `cursor is invalid: it was issued ${c.d ? 'with' : 'without'} no_discovery; repeat the first request's value`,
-          'INVALID_CURSOR',
-        );
-      }
-      if (c) await req.requireMember(viewerId);
-
-      // 1. The session: a later page's own, or the viewer's current one (cached or built now).
-      let session: FeedSession | undefined;
-      let tier: CacheTier = 'miss';
-      let safe: SafetyCheck | undefined;
-      let known: Map<string, EngagementCounts> | undefined;
-      if (c?.phase === 'window') {
-        ({ session, safe } = await laterSession(viewerId, c, req));
-      } else if (!c) {
-        const opened = await cache.open(viewerId, req.fresh);
-        tier = opened.tier;
-        session = opened.session;
-        if (!session) {
-          const built = await build(viewerId, Date.now(), opened, req);
-          session = built.session;
-          if (opened.stamps) {
-            const ids = req.engagement ? session.items.slice(0, req.pageSize * 2).map((i) => i.postId) : [];
-            known = await cache.save(session, { current: true, state: built.derived, engagementIds: ids });
-          }
-        }
-      }
-
-      // 2. The window slice, then the tail past it in recency order.
-      const served: ServedItem[] = [];
-      let next = '';
-      let tailFrom = c?.phase === 'tail' ? { createdAt: c.k, postId: c.i } : undefined;
-      let needTail = c?.phase === 'tail';
-      const snapshot = session?.snapshot ?? c!.s;
-      if (session) {
-        const w = await slice(viewerId, session, c?.phase === 'window' ? c.p : 0, req.pageSize, req, safe);
-        served.push(...w.items);
-        if (w.pos < session.items.length) {
-          next = feedCursor(viewerId, { phase: 'window', s: snapshot, w: session.id, p: w.pos }, req.discovery);
-        } else if (!session.complete) {
-          const oldest = [...session.items].sort(byRecency).pop();
-          tailFrom = oldest ? { createdAt: oldest.createdAt, postId: oldest.postId } : undefined;
-          needTail = true;
-        }
-      }
-      if (needTail) {
-        const t =
-          served.length < req.pageSize
-            ? await tail.page(viewerId, snapshot, tailFrom, req.pageSize - served.length, req.discovery)
-            : { items: [], keyset: tailFrom };
-        served.push(...t.items);
-        if (t.keyset && served.length) {
-          const k = { phase: 'tail' as const, s: snapshot, k: t.keyset.createdAt, i: t.keyset.postId };
-          next = feedCursor(viewerId, k, req.discovery);
-        }
-      }
-
-      // 3. Engagement counts, when the view shows them.
-      if (req.engagement && served.length) {
-        const counts = await engagement(
-          served.map((i) => i.postId),
-          known,
-        );
-        for (const i of served) i.engagement = counts.get(i.postId) ?? i.engagement;
-      }
-      return { items: served, nextCursor: next, cache: tier };
+      const started = performance.now();
+      const page = await assemble(viewerId, req);
+      if (!req.cursor) metrics.feedPage.observe({ tier: page.cache }, (performance.now() - started) / 1000);
+      return page;
     },
   };
 }
