@@ -52,7 +52,11 @@ async function invalidateForReaders(wm: WriteModel, ev: EventDoc): Promise<void>
 export function createOutbox({ wm, temporal, config, logger }: OutboxDeps): Outbox {
   const complete = async (ev: EventDoc): Promise<void> => {
     await applyEvent(wm, ev);
-    await invalidateForReaders(wm, ev);
+    // Early, for cached pages: the projection invalidates again (and retries until it can), so a Redis outage
+    // must not fail the command.
+    await invalidateForReaders(wm, ev).catch((err: unknown) =>
+      logger.warn({ err: String(err), eventId: ev._id }, 'feed cache invalidation deferred to the projection'),
+    );
     if (config.FAULT_INJECTION === 'exit-after-commit') {
       logger.warn({ eventId: ev._id }, 'fault injection: exiting between commit and workflow start');
       process.exit(137);

@@ -146,6 +146,53 @@ export function createFeedReader(deps: {
     cursors.feed.encode(viewerId, { ...c, ...(discovery ? {} : { d: true as const }) });
 
   /** One page: the session, its slice and the tail, then the counts. */
+  /** The session a first page starts from: the viewer's current one from the cache, or one built (and cached) now. */
+  const firstSession = async (viewerId: string, req: FeedRequest) => {
+    const opened = await cache.open(viewerId, req.fresh);
+    if (opened.session) return { session: opened.session, tier: opened.tier };
+    const { session, derived } = await build(viewerId, Date.now(), opened, req);
+    if (!opened.stamps) return { session, tier: opened.tier };
+    // The page's counts ride on the pipeline that stores the session.
+    const ids = req.engagement ? session.items.slice(0, req.pageSize * 2).map((i) => i.postId) : [];
+    const known = await cache.save(session, { current: true, state: derived, engagementIds: ids });
+    return { session, tier: opened.tier, known };
+  };
+
+  /** The page's items and next cursor: the window from `pos`, then the recency tail past it. */
+  const serve = async (
+    viewerId: string,
+    req: FeedRequest,
+    c: FeedCursor | undefined,
+    s?: FeedSession,
+    safe?: SafetyCheck,
+  ) => {
+    const served: ServedItem[] = [];
+    const snapshot = s?.snapshot ?? c!.s;
+    let tailFrom = c?.phase === 'tail' ? { createdAt: c.k, postId: c.i } : undefined;
+    if (s) {
+      const w = await slice(viewerId, s, c?.phase === 'window' ? c.p : 0, req.pageSize, req, safe);
+      served.push(...w.items);
+      if (w.pos < s.items.length) {
+        return {
+          served,
+          next: feedCursor(viewerId, { phase: 'window', s: snapshot, w: s.id, p: w.pos }, req.discovery),
+        };
+      }
+      if (s.complete) return { served, next: '' };
+      const oldest = [...s.items].sort(byRecency).pop();
+      tailFrom = oldest ? { createdAt: oldest.createdAt, postId: oldest.postId } : undefined;
+    }
+    const t =
+      served.length < req.pageSize
+        ? await tail.page(viewerId, snapshot, tailFrom, req.pageSize - served.length, req.discovery)
+        : { items: [], keyset: tailFrom };
+    served.push(...t.items);
+    if (!t.keyset || !served.length) return { served, next: '' };
+    const k: FeedCursor = { phase: 'tail', s: snapshot, k: t.keyset.createdAt, i: t.keyset.postId };
+    return { served, next: feedCursor(viewerId, k, req.discovery) };
+  };
+
+  /** One page, top to bottom: the cursor, the session, the window and the tail, the counts. */
   const assemble = async (viewerId: string, req: FeedRequest): Promise<FeedPage> => {
     const c = req.cursor ? cursors.feed.decode(req.cursor, viewerId) : undefined;
     if (c && !c.d !== req.discovery) {
@@ -155,66 +202,17 @@ export function createFeedReader(deps: {
       );
     }
     if (c) await req.requireMember(viewerId);
-
-    // 1. The session: a later page's own, or the viewer's current one (cached or built now).
-    let session: FeedSession | undefined;
-    let tier: CacheTier = 'miss';
-    let safe: SafetyCheck | undefined;
-    let known: Map<string, EngagementCounts> | undefined;
-    if (c?.phase === 'window') {
-      ({ session, safe } = await laterSession(viewerId, c, req));
-    } else if (!c) {
-      const opened = await cache.open(viewerId, req.fresh);
-      tier = opened.tier;
-      session = opened.session;
-      if (!session) {
-        const built = await build(viewerId, Date.now(), opened, req);
-        session = built.session;
-        if (opened.stamps) {
-          const ids = req.engagement ? session.items.slice(0, req.pageSize * 2).map((i) => i.postId) : [];
-          known = await cache.save(session, { current: true, state: built.derived, engagementIds: ids });
-        }
-      }
-    }
-
-    // 2. The window slice, then the tail past it in recency order.
-    const served: ServedItem[] = [];
-    let next = '';
-    let tailFrom = c?.phase === 'tail' ? { createdAt: c.k, postId: c.i } : undefined;
-    let needTail = c?.phase === 'tail';
-    const snapshot = session?.snapshot ?? c!.s;
-    if (session) {
-      const w = await slice(viewerId, session, c?.phase === 'window' ? c.p : 0, req.pageSize, req, safe);
-      served.push(...w.items);
-      if (w.pos < session.items.length) {
-        next = feedCursor(viewerId, { phase: 'window', s: snapshot, w: session.id, p: w.pos }, req.discovery);
-      } else if (!session.complete) {
-        const oldest = [...session.items].sort(byRecency).pop();
-        tailFrom = oldest ? { createdAt: oldest.createdAt, postId: oldest.postId } : undefined;
-        needTail = true;
-      }
-    }
-    if (needTail) {
-      const t =
-        served.length < req.pageSize
-          ? await tail.page(viewerId, snapshot, tailFrom, req.pageSize - served.length, req.discovery)
-          : { items: [], keyset: tailFrom };
-      served.push(...t.items);
-      if (t.keyset && served.length) {
-        const k = { phase: 'tail' as const, s: snapshot, k: t.keyset.createdAt, i: t.keyset.postId };
-        next = feedCursor(viewerId, k, req.discovery);
-      }
-    }
-
-    // 3. Engagement counts, when the view shows them.
+    const first = c ? undefined : await firstSession(viewerId, req);
+    const later = c?.phase === 'window' ? await laterSession(viewerId, c, req) : undefined;
+    const { served, next } = await serve(viewerId, req, c, first?.session ?? later?.session, later?.safe);
     if (req.engagement && served.length) {
       const counts = await engagement(
         served.map((i) => i.postId),
-        known,
+        first?.known,
       );
       for (const i of served) i.engagement = counts.get(i.postId) ?? i.engagement;
     }
-    return { items: served, nextCursor: next, cache: tier };
+    return { items: served, nextCursor: next, cache: first?.tier ?? 'miss' };
   };
 
   return {
