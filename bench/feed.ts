@@ -212,7 +212,6 @@ async function main(): Promise<void> {
     processes: MIX_PROCESSES,
     requestsPerProcess: MIX_REQUESTS,
     concurrency: MIX_CONCURRENCY,
-    expectedRps: cached.rps,
     readsPerWrite: 300,
   });
 
