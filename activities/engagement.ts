@@ -1,3 +1,4 @@
+import { cacheEngagement } from '../stores/feed-cache';
 import { setEngagement } from '../stores/post-summaries';
 import { type EngagementCounts, readModel } from '../stores/read-model';
 import { type EngagementKind, writeModel } from '../stores/write-model';
@@ -33,6 +34,8 @@ export function createEngagementActivities({ db }: ProjectionDeps) {
         total += row.n;
       }
       await setEngagement(rm, postId, counts, total);
+      // Feed pages read counts from the cache (one HMGET a page); it keeps the larger total, like the summary.
+      await cacheEngagement(db, postId, counts, total);
       return { postId, ...counts };
     },
   };

@@ -95,12 +95,13 @@ export function createFanoutActivities({ db, graph, config }: ProjectionDeps) {
         ...page.members.map((m) => feedItem(post, actor, m.id, m.reason, acceptedAt, projectedAt)),
       ]);
       const viewerIds = page.members.map((m) => m.id);
-      await invalidateFeeds(db, [post.authorId, ...viewerIds]);
+      // A pull author's followers pull the post at read time: their cached first pages must go.
+      await invalidateFeeds(db, [post.authorId, ...viewerIds], pullAuthor ? { pullPost: post.authorId } : {});
 
       await graph.ensureUsers([post.authorId]);
       if (pullAuthor) {
         // A new updatedAt also tells a running demotion that the author is pull again: it keeps the record.
-        await rm.pullAuthors.updateOne(
+        const res = await rm.pullAuthors.updateOne(
           { _id: post.authorId },
           {
             $set: { followers: sizes.followers, updatedAt: new Date() },
@@ -109,6 +110,8 @@ export function createFanoutActivities({ db, graph, config }: ProjectionDeps) {
           },
           { upsert: true },
         );
+        // A new pull author: every cached per-viewer state (which names the pull authors a viewer follows) is stale.
+        if (res.upsertedCount) await invalidateFeeds(db, [], { pullSet: true });
       } else if (wasPull && !wasPull.demoting) {
         // The record stays, so followers keep pulling, until the pull transition has pushed the recent posts.
         await rm.pullAuthors.updateOne(
@@ -192,7 +195,7 @@ export function createFanoutActivities({ db, graph, config }: ProjectionDeps) {
       const post = await wm.posts.findOne({ _id: plan.postId });
       if (!post || post.deleted) {
         result.purged = await whileHeartbeating(deletePostItems(rm, plan.postId));
-        await invalidateFeeds(db, [], { postId: plan.postId });
+        await invalidateFeeds(db, [], { postId: plan.postId, deleted: true });
         return result;
       }
       if (post.version > plan.version) {

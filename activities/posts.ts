@@ -70,14 +70,14 @@ export function createPostActivities({ db }: ProjectionDeps) {
       const postId = input.postId ?? input.aggregateId;
       const post = await requirePost(wm, input, postId, input.version);
       await tombstonePost(rm, postId, post.authorId, post.version);
-      await invalidateFeeds(db, [], { postId: postId });
+      await invalidateFeeds(db, [], { postId, deleted: true });
     },
 
     /** Removes the post from every feed. Safe to repeat; a late fan-out checks the tombstone and purges too. */
     async purgePost(input: ProjectionInput): Promise<PostDeleteResult> {
       const postId = input.postId ?? input.aggregateId;
       const itemsPurged = await whileHeartbeating(deletePostItems(rm, postId));
-      await invalidateFeeds(db, [], { postId: postId });
+      await invalidateFeeds(db, [], { postId, deleted: true });
       return { postId, itemsPurged };
     },
   };

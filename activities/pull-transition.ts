@@ -116,9 +116,12 @@ export function createPullTransitionActivities({ db, graph, config }: Projection
         }
       }
       const res = await rm.pullAuthors.deleteOne({ _id: req.authorId, updatedAt: new Date(req.stamp) });
-      if (res.deletedCount) return { recordRemoved: true };
       // A retry after the delete finds nothing to delete; a record still there is a newer state.
-      return { recordRemoved: !(await rm.pullAuthors.findOne({ _id: req.authorId }, { projection: { _id: 1 } })) };
+      const recordRemoved =
+        res.deletedCount > 0 || !(await rm.pullAuthors.findOne({ _id: req.authorId }, { projection: { _id: 1 } }));
+      // No longer a pull author: cached per-viewer states naming the pull authors a viewer follows are stale.
+      if (recordRemoved) await invalidateFeeds(db, [], { pullSet: true });
+      return { recordRemoved };
     },
   };
 }

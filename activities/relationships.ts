@@ -67,7 +67,7 @@ export function createRelationshipActivities({ db, graph }: ProjectionDeps) {
     const stillVisible = visibleTo(await loadPair(wm, viewerId, authorId), viewerId, authorId);
     const ended = stillVisible.length < visibilities.length;
     if (ended) await purgeAuthorItems(rm, viewerId, authorId, stillVisible.includes('public'));
-    await invalidateFeeds(db, [viewerId]);
+    await invalidateFeeds(db, [viewerId], { relations: true });
     return { written: res.inserted + res.upgraded, postIds: ended ? [] : posts.map((p) => p._id) };
   }
 
@@ -122,7 +122,7 @@ export function createRelationshipActivities({ db, graph }: ProjectionDeps) {
       const { a, b } = pairIds;
       const pair = await loadPair(wm, a, b);
       const purged = { [a]: await purgeDirection(pair, a, b), [b]: await purgeDirection(pair, b, a) };
-      await invalidateFeeds(db, [a, b]);
+      await invalidateFeeds(db, [a, b], { relations: true });
       return purged;
     },
   };

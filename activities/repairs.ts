@@ -80,7 +80,7 @@ export function createRepairActivities({ db, graph, config }: ProjectionDeps) {
       if (!post || post.deleted) {
         await rm.feedItems.deleteMany({ postId });
         for (const f of findings) count(f.kind);
-        await invalidateFeeds(db, [...touched], { postId });
+        await invalidateFeeds(db, [...touched], { postId, deleted: true });
         return { repaired, written: [] };
       }
       const put: ExpectedItem[] = [];

@@ -42,15 +42,26 @@ export interface OutboxDeps {
   logger: Logger;
 }
 
+const RELATION_EVENTS = new Set([
+  'Blocked',
+  'Unblocked',
+  'ConnectionAccepted',
+  'ConnectionRemoved',
+  'Followed',
+  'Unfollowed',
+]);
+
 /**
  * Changes that can hide a post from a viewer must reach cached pages at once, before any projection runs: a
- * delete or edit names the post, a block, removal or unfollow names both members.
+ * delete or edit names the post; a relationship change names both members and their cached per-viewer state.
  */
 async function invalidateForReaders(wm: WriteModel, ev: EventDoc): Promise<void> {
   const db = wm.events.db;
-  if (ev.type === 'PostDeleted' || ev.type === 'PostUpdated') await invalidateFeeds(db, [], { postId: ev.aggregateId });
-  if (ev.type === 'Blocked' || ev.type === 'ConnectionRemoved' || ev.type === 'Unfollowed') {
-    await invalidateFeeds(db, [String(ev.payload.from), String(ev.payload.to)]);
+  if (ev.type === 'PostDeleted' || ev.type === 'PostUpdated') {
+    await invalidateFeeds(db, [], { postId: ev.aggregateId, deleted: ev.type === 'PostDeleted' });
+  }
+  if (RELATION_EVENTS.has(ev.type)) {
+    await invalidateFeeds(db, [String(ev.payload.from), String(ev.payload.to)], { relations: true });
   }
 }
 
@@ -75,7 +86,11 @@ export function createOutbox({ wm, temporal, config, logger, eager }: OutboxDeps
   /** The write-model side of an accepted event, before anything reaches Temporal. */
   const apply = async (ev: EventDoc): Promise<void> => {
     await applyEvent(wm, ev);
-    await invalidateForReaders(wm, ev);
+    // Early, for cached pages: the projection invalidates again (and retries until it can), so a Redis outage
+    // must not fail the command.
+    await invalidateForReaders(wm, ev).catch((err: unknown) =>
+      logger.warn({ err: String(err), eventId: ev._id }, 'feed cache invalidation deferred to the projection'),
+    );
     if (config.FAULT_INJECTION === 'exit-after-commit') {
       logger.warn({ eventId: ev._id }, 'fault injection: exiting between commit and workflow start');
       process.exit(137);

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { MongoClient, type Db } from 'mongodb';
 import neo4j, { type Driver } from 'neo4j-driver';
+import { useFeedCacheRedis } from '../stores/feed-cache';
 import type { Config } from './config';
 
 /** Long-lived clients a process builds once and closes on shutdown. */
@@ -15,6 +16,9 @@ export interface Clients {
 export async function connectMongo(config: Config): Promise<{ mongo: MongoClient; db: Db }> {
   const mongo = new MongoClient(config.MONGODB_URI, { serverSelectionTimeoutMS: 10_000, maxPoolSize: 50 });
   await mongo.connect();
+  // Every process that writes feed items or serves feeds connects here: the feed cache's Redis goes with the
+  // database whose feeds it caches (stores/feed-cache.ts connects on first use).
+  useFeedCacheRedis(config.REDIS_URL);
   return { mongo, db: mongo.db(config.MONGODB_DB) };
 }
 

@@ -81,6 +81,11 @@ const schema = z.object({
     .regex(/^(bolt|neo4j)(\+s|\+ssc)?:\/\//, 'must be a bolt:// or neo4j:// URI')
     .default('bolt://127.0.0.1:7687'),
   GRAPH_DIALECT: z.enum(['memgraph', 'neo4j']).default('neo4j'),
+  /** The feed cache (L2) and its invalidation streams; feeds are served from the read models while it is down. */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
   GRAPH_USER: z.string().default(''),
   GRAPH_PASSWORD: z.string().default(''),
   COMMAND_PORT: port.default(50051),
@@ -131,7 +136,6 @@ const schema = z.object({
   FEED_CACHE_ENABLED: bool.prefault('true'),
   FEED_CACHE_MAX_ENTRIES: positiveInt.default(10_000),
   FEED_SESSION_MAX_AGE_MS: positiveInt.default(3_600_000),
-  INVALIDATION_POLL_MS: positiveInt.default(50),
   /** Signs page cursors so tampered ones are refused; set per deployment. */
   CURSOR_SECRET: z.string().min(16, 'must be at least 16 characters').default('feedflow-dev-cursor-secret'),
   /** Test-only fault injection: `exit-after-commit` kills the process between the write-model commit and the

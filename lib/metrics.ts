@@ -33,6 +33,23 @@ export const metrics = {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30],
     registers: [registry],
   }),
+  feedPage: new Histogram({
+    name: 'feedflow_feed_page_seconds',
+    help: 'GetFeed first pages by where their session came from (l1, l2, miss, bypass, unavailable)',
+    labelNames: ['tier'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1, 2],
+    registers: [registry],
+  }),
+  feedCacheAvailable: new Gauge({
+    name: 'feedflow_feed_cache_available',
+    help: '1 while the feed cache (Redis) is reachable and its invalidation channel caught up, else 0',
+    registers: [registry],
+  }),
+  feedCacheBypassed: new Counter({
+    name: 'feedflow_feed_cache_unavailable_total',
+    help: 'Feed pages served from the read models because the feed cache (Redis) could not be used',
+    registers: [registry],
+  }),
   lagBreaches: new Counter({
     name: 'feedflow_projection_lag_breaches_total',
     help: 'Projected items over an SLA threshold, by the worst one broken (target 50 ms, alert 200 ms, critical 1 s)',

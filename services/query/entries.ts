@@ -37,3 +37,25 @@ export interface FeedEntryData {
   /** The viewer's pushed read model, or the post store. */
   source: 'feed' | 'post';
 }
+
+/** An entry as a session holds it: its data and its rank in the window. */
+export interface RankedEntry extends FeedEntryData {
+  rank: number;
+}
+
+/**
+ * What a viewer's feed needs to know about them beyond their feed items, derived from the write model and the
+ * graph and cached beside their sessions: whom they block or are blocked by, their accepted connections, the
+ * pull authors they follow and their discovery picks. Valid while the viewer's relationship generation and the
+ * pull-author generation it was derived at are current.
+ */
+export interface ViewerState {
+  viewerId: string;
+  relGen: string;
+  pullGen: string;
+  blocked: string[];
+  connected: string[];
+  pullFollows: string[];
+  /** Recent public posts of the strongest second-degree members, newest first. */
+  discovery: FeedEntryData[];
+}

@@ -3,40 +3,26 @@ import { feedItemId } from '../../domain/ids';
 import { type FeedReason, scoringReasonOf } from '../../domain/reasons';
 import { provisionalScore } from '../../ranking/provisional';
 import type { IdLookup } from '../../stores/lookup';
+import { type FeedItemDoc, readModel } from '../../stores/read-model';
 import type { PostDoc, UserDoc } from '../../stores/write-model';
 import { newestFirst, writeModel } from '../../stores/write-model';
 import type { FeedEntryData, WindowEntry } from './entries';
 
 /**
- * The query side's view of a feed item, whichever store it came from. This module is the one place that knows
- * the shape of the pushed read model (`feed_items`) and of the post store.
+ * The query side's view of a feed item, whichever store it came from: the pushed read model (`feed_items`) and
+ * the post store, read through the stores' own document types.
  */
+
 /** A recency keyset: items strictly older than (createdAt, postId). */
 export interface Keyset {
   createdAt: number;
   postId: string;
 }
 
-interface PushedDoc {
-  _id: string;
-  viewerId: string;
-  postId: string;
-  version: number;
-  actor?: { id?: string; name?: string; headline?: string; imageUrl?: string; version?: number };
-  type?: string;
-  content?: string;
-  mediaUrls?: string[];
-  visibility?: string;
-  createdAt: Date;
-  score?: number | null;
-  modelVersion?: string | null;
-  reason?: string;
-  engagement?: { likes?: number; comments?: number; shares?: number; views?: number };
-}
-
 const zero = { likes: 0, comments: 0, shares: 0, views: 0 };
 
-function fromPushed(d: PushedDoc, viewerId: string): FeedEntryData {
+/** A pushed feed item in the query side's shape. */
+export function fromPushed(d: FeedItemDoc, viewerId: string): FeedEntryData {
   const authorId = d.actor?.id ?? '';
   return {
     postId: d.postId,
@@ -61,7 +47,8 @@ function fromPushed(d: PushedDoc, viewerId: string): FeedEntryData {
           : d.reason === 'backfill'
             ? 'backfill'
             : 'connection',
-    engagement: { ...zero, ...d.engagement },
+    // Counts come per page from the cache or the post summaries, never from the item.
+    engagement: { ...zero },
     source: 'feed',
   };
 }
@@ -107,7 +94,8 @@ export const olderThan = (k: Keyset | undefined, idField: 'postId' | '_id' = 'po
     : {};
 
 export function createItemSource(db: Db, lookup: IdLookup) {
-  const feed = db.collection<PushedDoc>('feed_items');
+  const rm = readModel(db);
+  const feed = rm.feedItems;
   const wm = writeModel(db);
   const usersById = async (ids: string[]): Promise<Map<string, UserDoc>> => {
     const users = await lookup.byIds(wm.users, ids);
@@ -178,12 +166,9 @@ export function createItemSource(db: Db, lookup: IdLookup) {
     },
 
     /** Engagement counters per post, from the post summaries the engagement projection keeps. */
-    async engagement(postIds: string[]): Promise<Map<string, FeedEntryData['engagement']>> {
-      const summaries = db.collection<{ _id: string; engagement?: Partial<FeedEntryData['engagement']> }>(
-        'post_summaries',
-      );
-      const docs = await lookup.byIds(summaries, postIds, { engagement: 1 });
-      return new Map(docs.map((d) => [d._id, { ...zero, ...d.engagement }]));
+    async engagement(postIds: string[]): Promise<Map<string, { counts: FeedEntryData['engagement']; total: number }>> {
+      const docs = await lookup.byIds(rm.postSummaries, postIds, { engagement: 1, engagementTotal: 1 });
+      return new Map(docs.map((d) => [d._id, { counts: { ...zero, ...d.engagement }, total: d.engagementTotal ?? 0 }]));
     },
 
     /** How many items the viewer's pushed feed holds (to tell a trimmed history from a short one). */

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { Redis } from 'ioredis';
 import type { Db } from 'mongodb';
 import type { Driver } from 'neo4j-driver';
 import { FeedService } from '../../gen/feedflow/v1/feed_pb';
@@ -6,85 +7,33 @@ import { connectGraph, connectMongo, connectTemporal } from '../../lib/clients';
 import { loadConfig, type Config } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/logger';
 import { startMetricsServer } from '../../lib/metrics';
-import {
-  bucketsBetween,
-  ensureFeedCacheIndexes,
-  INVALIDATION_BUCKET_MS,
-  INVALIDATIONS,
-  type InvalidationDoc,
-} from '../../stores/feed-cache';
+import { feedCacheKeys, feedCacheRedisOptions } from '../../stores/feed-cache';
 import { createGraph } from '../../stores/graph';
-import { detectIdLookup, type IdLookup } from '../../stores/lookup';
+import { detectIdLookup } from '../../stores/lookup';
 import { ensureQueryIndexes } from '../../stores/pushdown';
+import { createReadTimeSources } from '../../stores/read-time';
 import { startFeedflowServer } from '../shared/feedflow-server';
 import { closeOnSignals, serve, type GrpcServer } from '../shared/grpc-server';
+import { createFeedCache, type FeedCache } from './cache';
+import { createInvalidationChannel, type InvalidationChannel } from './channel';
 import { createConsistencyWaiter } from './consistency';
 import { createCursorCodec } from './cursor';
 import { createFeedReader } from './feed';
 import { createItemSource } from './items';
 import { createSafetyNet } from './safety';
 import { createFeedService } from './service';
-import { ACTIVITY_TTL_MS, createMongoSessionStore, createSessionCache, type SessionCache } from './sessions';
+import { createTailReader } from './tail';
+import { createViewerStates } from './viewer-state';
+import { createWindowBuilder } from './window';
 
 export interface QueryServer extends GrpcServer {
-  cache: SessionCache;
+  cache: FeedCache;
+  channel: InvalidationChannel;
+  /** The feed cache's command connection (tests count its round trips). */
+  cacheRedis: Redis;
 }
 
-/** How long after its `at` an invalidation may land and still reach the tail. */
-const LATE_ENTRY_MS = 5_000;
-
-/**
- * Tails the invalidation log the pipeline writes and evicts the named viewers' sessions from this process's L1.
- * L2 was already retired by the writer, so a missed tick only delays L1 by one poll.
- */
-function tailInvalidations(
-  db: Db,
-  lookup: IdLookup,
-  cache: SessionCache,
-  pollMs: number,
-  logger: Logger,
-): () => Promise<void> {
-  const log = db.collection<InvalidationDoc>(INVALIDATIONS);
-  // Start far enough back to cover every L2 session that could still serve a first page.
-  let since = new Date(Date.now() - ACTIVITY_TTL_MS.low);
-  let floor = since.getTime();
-  let running: Promise<void> = Promise.resolve();
-  const tick = async (): Promise<void> => {
-    const now = Date.now();
-    // Read by time bucket (an equality FerretDB serves from an index), from the newest entry seen, but never more
-    // than a few seconds behind the last tick: an entry that lands later than that after its own `at` is lost
-    // to this L1 only, which the session's TTL bounds.
-    const buckets = bucketsBetween(Math.max(since.getTime(), floor), now, INVALIDATION_BUCKET_MS);
-    floor = now - LATE_ENTRY_MS;
-    const docs = (await lookup.byValues(log, 'bucket', buckets, { at: { $gt: since } })).sort(
-      (a, b) => a.at.getTime() - b.at.getTime(),
-    );
-    for (const d of docs) {
-      cache.evictLocal(d.viewerIds, d.at.getTime());
-      if (d.postId) cache.evictPost(d.postId);
-      if (d.authorId) cache.evictAuthor(d.authorId);
-      if (d.at > since) since = d.at;
-    }
-  };
-  let busy = false;
-  const timer = setInterval(() => {
-    // One tick at a time: on a slow store, chaining a tick per interval would queue them without bound.
-    if (busy) return;
-    busy = true;
-    running = tick()
-      .catch((err) => logger.warn({ err }, 'invalidation tail failed'))
-      .finally(() => {
-        busy = false;
-      });
-  }, pollMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
-}
-
-/** Wires the feed service onto a gRPC server. Clients are owned by the caller. */
+/** Wires the feed service onto a gRPC server. Clients are owned by the caller, except the feed cache's Redis. */
 export async function startQueryServer(deps: {
   config: Config;
   db: Db;
@@ -94,36 +43,54 @@ export async function startQueryServer(deps: {
   port?: number;
 }): Promise<QueryServer> {
   const { config, db, logger } = deps;
-  const l2 = createMongoSessionStore(db);
-  await Promise.all([l2.ensureIndexes(), ensureFeedCacheIndexes(db)]);
   await ensureQueryIndexes(db, config);
-  const cache = createSessionCache(l2, {
+  const keys = feedCacheKeys(db.databaseName);
+  // Two connections: one blocked on the invalidation streams, one for cache reads and writes.
+  const redis = new Redis(config.REDIS_URL, feedCacheRedisOptions('feedflow-query'));
+  // Commands fail to their callers, which fall back to the read models; these are the reconnect attempts.
+  redis.on('error', () => undefined);
+  const channel = createInvalidationChannel(
+    new Redis(config.REDIS_URL, feedCacheRedisOptions('feedflow-query-channel')),
+    keys,
+    logger,
+  );
+  const cache = createFeedCache({
+    redis,
+    keys,
+    channel,
+    logger,
+    sessions: config.FEED_CACHE_ENABLED,
     maxEntries: config.FEED_CACHE_MAX_ENTRIES,
-    enabled: config.FEED_CACHE_ENABLED,
+    sessionMaxAgeMs: config.FEED_SESSION_MAX_AGE_MS,
   });
   const cursors = createCursorCodec(config.CURSOR_SECRET);
   const lookup = await detectIdLookup(db);
+  const graph = createGraph(deps.graph, config.GRAPH_DIALECT);
   const safety = createSafetyNet(db, lookup);
   const items = createItemSource(db, lookup);
+  const window = {
+    windowSize: config.FEED_WINDOW_SIZE,
+    halfLifeMs: config.FEED_HALF_LIFE_HOURS * 3_600_000,
+    pullLookbackMs: config.PULL_LOOKBACK_DAYS * 86_400_000,
+  };
+  const readTime = createReadTimeSources(db, graph, {
+    pullLookbackMs: window.pullLookbackMs,
+    secondDegreeAuthors: config.FEED_SECOND_DEGREE_AUTHORS,
+  });
   const reader = createFeedReader({
-    lookup,
     db,
     items,
-    safety,
-    sessions: cache,
+    cache,
+    states: createViewerStates({ db, lookup, items, readTime, windowSize: window.windowSize }),
+    windows: createWindowBuilder({ items, safetyNet: safety, channel, config: window }),
+    tail: createTailReader({ db, lookup, items, safety, readTime, config: { ...window, feedCap: config.FEED_CAP } }),
+    readTime,
     cursors,
-    config: {
-      windowSize: config.FEED_WINDOW_SIZE,
-      halfLifeMs: config.FEED_HALF_LIFE_HOURS * 3_600_000,
-      feedCap: config.FEED_CAP,
-      pullLookbackMs: config.PULL_LOOKBACK_DAYS * 86_400_000,
-      secondDegreeAuthors: config.FEED_SECOND_DEGREE_AUTHORS,
-    },
-    graph: createGraph(deps.graph, config.GRAPH_DIALECT),
+    windowSize: window.windowSize,
   });
   const service = createFeedService({
     db,
-    graph: createGraph(deps.graph, config.GRAPH_DIALECT),
+    graph,
     reader,
     items,
     safety,
@@ -138,21 +105,15 @@ export async function startQueryServer(deps: {
     config,
     logger,
   });
-  const stopTail = tailInvalidations(db, lookup, cache, config.INVALIDATION_POLL_MS, logger);
-  const pruner = setInterval(() => {
-    l2.prune(config.FEED_SESSION_MAX_AGE_MS).catch((err) => logger.warn({ err }, 'session prune failed'));
-    db.collection(INVALIDATIONS)
-      .deleteMany({ at: { $lt: new Date(Date.now() - 2 * ACTIVITY_TTL_MS.low) } })
-      .catch((err) => logger.warn({ err }, 'invalidation prune failed'));
-  }, 60_000);
-  pruner.unref();
   return {
     ...server,
     cache,
+    channel,
+    cacheRedis: redis,
     async close() {
-      clearInterval(pruner);
       await server.close();
-      await stopTail();
+      await channel.close();
+      redis.disconnect();
     },
   };
 }

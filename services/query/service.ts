@@ -98,9 +98,11 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
       const size = pageSizeOf(req.pageSize);
       const view = req.view === FeedView.UNSPECIFIED ? FeedView.V1_BASIC : req.view;
       if (!(view in FeedView)) throw invalid(`unknown view ${req.view}`, 'INVALID_VIEW');
-      await requireMember(req.viewerId, 'viewer_id');
+      // Membership is checked by the reader, only when no cached state of the viewer proves it.
+      requireId(req.viewerId, 'viewer_id');
       let stale = false;
       if (req.minConsistencyToken) {
+        await requireMember(req.viewerId, 'viewer_id');
         const eventId = deps.consistency.parse(req.minConsistencyToken);
         const deadline = ctx.timeoutMs();
         const budget = Math.min(
@@ -109,18 +111,15 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
         );
         stale = !(await deps.consistency.wait(req.viewerId, eventId, budget));
       }
-      const page = await deps.reader.getFeed(
-        req.viewerId,
-        size,
-        req.cursor,
-        !!req.minConsistencyToken,
-        !req.noDiscovery,
-      );
       const withEngagement = view >= FeedView.V2_ENGAGEMENT;
-      if (withEngagement) {
-        const counts = await deps.items.engagement(page.items.map((i) => i.postId));
-        for (const i of page.items) i.engagement = counts.get(i.postId) ?? i.engagement;
-      }
+      const page = await deps.reader.getFeed(req.viewerId, {
+        pageSize: size,
+        cursor: req.cursor,
+        fresh: !!req.minConsistencyToken,
+        discovery: !req.noDiscovery,
+        engagement: withEngagement,
+        requireMember: (id) => requireMember(id, 'viewer_id'),
+      });
       const personalized = view >= FeedView.V3_PERSONALIZED;
       const items = page.items.map((i: ServedItem) => ({
         post: toPost(i, withEngagement),
@@ -163,7 +162,7 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
       await requireMember(req.viewerId, 'viewer_id');
       await requireMember(req.authorId, 'author_id');
       const owner = `${req.viewerId}>${req.authorId}`;
-      const after = req.cursor ? deps.cursors.decode(req.cursor, owner) : undefined;
+      const after = req.cursor ? deps.cursors.authorPosts.decode(req.cursor, owner) : undefined;
       const out: Post[] = [];
       let k: Keyset | undefined = after ? { createdAt: after.k, postId: after.i } : undefined;
       const author = await reads.user(req.authorId);
@@ -185,9 +184,7 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
         }
       }
       const nextCursor =
-        k && out.length === size
-          ? deps.cursors.encode({ u: owner, s: 0, w: '', p: 0, k: k.createdAt, i: k.postId })
-          : '';
+        k && out.length === size ? deps.cursors.authorPosts.encode(owner, { k: k.createdAt, i: k.postId }) : '';
       return { posts: out, nextCursor };
     },
 
@@ -196,12 +193,11 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
       const size = pageSizeOf(req.pageSize);
       await requireMember(req.userId, 'user_id');
       const owner = `net>${req.userId}>${req.degree}`;
-      const offset = req.cursor ? deps.cursors.decode(req.cursor, owner).p : 0;
+      const offset = req.cursor ? deps.cursors.network.decode(req.cursor, owner).p : 0;
       const all = (await deps.graph.network(req.userId, 1000)).filter((m) => m.degree <= req.degree);
       const slice = all.slice(offset, offset + size);
       const byId = await deps.items.users(slice.map((m) => m.id));
-      const next =
-        offset + size < all.length ? deps.cursors.encode({ u: owner, s: 0, w: '', p: offset + size, k: 0, i: '' }) : '';
+      const next = offset + size < all.length ? deps.cursors.network.encode(owner, { p: offset + size }) : '';
       return {
         members: slice.map((m) => {
           const u = byId.get(m.id);

@@ -1,8 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { Document } from 'mongodb';
 import { Client as PgClient } from 'pg';
-import { createMongoSessionStore } from '../../services/query/sessions';
-import { ensureFeedCacheIndexes, INVALIDATION_BUCKET_MS, timeBucket } from '../../stores/feed-cache';
 import { detectStoreKind, type StoreKind } from '../../stores/lookup';
 import { ensureQueryIndexes, pushdownIndexName } from '../../stores/pushdown';
 import { ensureReadModelIndexes } from '../../stores/read-model';
@@ -79,15 +77,8 @@ const SHAPES: Shape[] = [
     filter: { aggregateType: 'post', aggregateId: 'p7-3', aggregateVersion: 1 },
   },
   { name: 'command request by key', collection: 'command_requests', filter: { _id: 'svc/CreatePost/r7' } },
-  // services/query/sessions.ts and server.ts: the L2 cache and the invalidation tail.
-  { name: 'session by id', collection: 'feed_sessions', filter: { _id: 's7' } },
-  { name: 'current session pointer', collection: 'feed_current', filter: { _id: 'v7' } },
-  {
-    name: 'invalidation tail',
-    collection: 'feed_invalidations',
-    filter: { bucket: timeBucket(t0 + 7_000, INVALIDATION_BUCKET_MS), at: { $gt: new Date(t0) } },
-  },
-  { name: 'session prune', collection: 'feed_sessions', filter: { ageBucket: 7 } },
+  // stores/read-time.ts: the members a viewer follows, whose pull authors are then read by id.
+  { name: 'follows of a viewer', collection: 'connections', filter: { from: 'u7', type: 'follow', active: true } },
 ];
 
 async function seed(stores: TestStores): Promise<void> {
@@ -168,22 +159,6 @@ async function seed(stores: TestStores): Promise<void> {
     'command_requests',
     range(n / 2).map((i) => ({ _id: `svc/CreatePost/r${i}`, eventId: `e${i}` })),
   );
-  await many(
-    'feed_sessions',
-    range(n / 4).map((i) => ({ _id: `s${i}`, viewerId: `v${i % VIEWERS}`, ageBucket: i % 600, entries: [] })),
-  );
-  await many(
-    'feed_current',
-    range(VIEWERS * 10).map((i) => ({ _id: `v${i}`, sessionId: `s${i}`, createdAt: new Date(t0) })),
-  );
-  await many(
-    'feed_invalidations',
-    range(n / 4).map((i) => ({
-      at: new Date(t0 + i * 100),
-      bucket: timeBucket(t0 + i * 100, INVALIDATION_BUCKET_MS),
-      viewerIds: [`v${i % VIEWERS}`],
-    })),
-  );
 }
 
 /** Every plan node of a PostgreSQL JSON plan (FerretDB passes it through as `queryPlanner`). */
@@ -242,12 +217,7 @@ describe('Hot queries are served by an index (explain on the configured server)'
   before(async () => {
     stores = await openStores();
     kind = await detectStoreKind(stores.db);
-    await Promise.all([
-      ensureWriteModelIndexes(stores.db),
-      ensureReadModelIndexes(stores.db),
-      ensureFeedCacheIndexes(stores.db),
-      createMongoSessionStore(stores.db).ensureIndexes(),
-    ]);
+    await Promise.all([ensureWriteModelIndexes(stores.db), ensureReadModelIndexes(stores.db)]);
     await ensureQueryIndexes(stores.db, stores.config);
     await seed(stores);
     if (kind === 'ferretdb') {

@@ -16,7 +16,7 @@ export interface QueryHarness extends CommandHarness {
 
 /** Command and query servers in this process over one fresh database, with real gRPC clients to both. */
 export async function startQueryHarness(env: Record<string, string> = {}): Promise<QueryHarness> {
-  const h = await startCommandHarness({ INVALIDATION_POLL_MS: '20', ...env });
+  const h = await startCommandHarness(env);
   const graph = connectGraph(h.stores.config);
   const query = await startQueryServer({
     config: h.stores.config,

@@ -1,0 +1,91 @@
+import type { Db } from 'mongodb';
+import { NO_RELATION, pushedVisibilities } from '../../domain/visibility';
+import type { IdLookup } from '../../stores/lookup';
+import { readModel } from '../../stores/read-model';
+import { discoveryLimit, type ReadTimeSources } from '../../stores/read-time';
+import { writeModel } from '../../stores/write-model';
+import type { Stamps } from './cache';
+import type { FeedEntryData, ViewerState } from './entries';
+import type { ItemSource } from './items';
+
+const PUBLIC_ONLY = pushedVisibilities({ ...NO_RELATION, follows: true });
+
+/**
+ * Derives a viewer's state (entries.ts) from the write model and the graph: the relationships on both sides (two
+ * equality reads), the pull authors they follow, and their discovery picks. Done once per relationship change; a
+ * cold page with a cached state reads none of it.
+ */
+export function createViewerStates(deps: {
+  db: Db;
+  lookup: IdLookup;
+  items: ItemSource;
+  readTime: ReadTimeSources;
+  windowSize: number;
+}) {
+  const { items, readTime, windowSize } = deps;
+  const wm = writeModel(deps.db);
+  const rm = readModel(deps.db);
+  // The pull-author set is small and shared: read once per pull-author generation, not per viewer.
+  let pullSet: { gen: string; ids: Promise<Set<string>> } | undefined;
+  const pullAuthors = (gen: string): Promise<Set<string>> => {
+    if (pullSet?.gen !== gen) {
+      const ids = rm.pullAuthors
+        .find({}, { projection: { _id: 1 } })
+        .toArray()
+        .then((docs) => new Set(docs.map((d) => d._id)));
+      pullSet = { gen, ids };
+      ids.catch(() => (pullSet = undefined));
+    }
+    return pullSet.ids;
+  };
+
+  /** Recent public posts of the strongest second-degree members, for a window at `now`. */
+  const discoveryPicks = async (viewerId: string, now: number): Promise<FeedEntryData[]> => {
+    const authors = await readTime.discoveryAuthors(viewerId);
+    const lookback = readTime.config.pullLookbackMs;
+    return items.fromAuthors(authors, PUBLIC_ONLY, now, now - lookback, discoveryLimit(windowSize), 'second_degree');
+  };
+
+  return {
+    /** The state as of now; with `stamps` from a usable cache, the pull authors come from the shared set. */
+    async derive(viewerId: string, stamps?: Stamps): Promise<ViewerState> {
+      const side = (field: 'from' | 'to') =>
+        deps.lookup.byValues(
+          wm.relationships,
+          field,
+          [viewerId],
+          { active: true },
+          {
+            projection: { type: 1, status: 1, from: 1, to: 1 },
+          },
+        );
+      const [rels, discovery] = await Promise.all([
+        Promise.all([side('from'), side('to')]).then((r) => r.flat()),
+        discoveryPicks(viewerId, Date.now()),
+      ]);
+      const other = (r: { from: string; to: string }) => (r.from === viewerId ? r.to : r.from);
+      const blocked = rels.filter((r) => r.type === 'block').map(other);
+      const connected = rels.filter((r) => r.type === 'connection' && r.status === 'accepted').map(other);
+      const follows = rels.filter((r) => r.type === 'follow' && r.from === viewerId).map((r) => r.to);
+      const pullFollows = stamps
+        ? follows.filter(
+            (
+              (set) => (a: string) =>
+                set.has(a)
+            )(await pullAuthors(stamps.pullGen)),
+          )
+        : await readTime.followedPullAuthors(viewerId, follows);
+      const hidden = new Set(blocked);
+      return {
+        viewerId,
+        relGen: stamps?.relGen ?? '0',
+        pullGen: stamps?.pullGen ?? '0',
+        blocked: [...hidden],
+        connected,
+        pullFollows,
+        discovery: discovery.filter((d) => !hidden.has(d.authorId)),
+      };
+    },
+  };
+}
+export type ViewerStates = ReturnType<typeof createViewerStates>;
