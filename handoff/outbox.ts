@@ -5,7 +5,7 @@ import { metrics } from '../lib/metrics';
 import { invalidateFeeds } from '../stores/feed-cache';
 import type { EventDoc, WriteModel } from '../stores/write-model';
 import { applyEvent } from './apply';
-import { projectionInput, startProjection } from './start';
+import { projectionInput, startProjection, startSearchIndexing } from './start';
 
 /**
  * The transactional outbox without transactions. The event insert is the commit point; completing an event means
@@ -48,6 +48,7 @@ export function createOutbox({ wm, temporal, config, logger }: OutboxDeps): Outb
     }
     if (ev.status !== 'pending') return;
     await startProjection(temporal, ev, config);
+    await startSearchIndexing(temporal, ev, config);
     await wm.events.updateOne(
       { _id: ev._id, status: 'pending' },
       { $set: { status: 'started', startedAt: new Date() } },

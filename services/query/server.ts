@@ -3,7 +3,7 @@ import type { Db } from 'mongodb';
 import type { Driver } from 'neo4j-driver';
 import { FeedService } from '../../gen/feedflow/v1/feed_pb';
 import { connectGraph, connectMongo, connectTemporal } from '../../lib/clients';
-import { loadConfig, type Config } from '../../lib/config';
+import { loadConfig, searchAliasOf, type Config } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/logger';
 import { startMetricsServer } from '../../lib/metrics';
 import {
@@ -16,6 +16,7 @@ import {
 import { createGraph } from '../../stores/graph';
 import { detectIdLookup, type IdLookup } from '../../stores/lookup';
 import { ensureQueryIndexes } from '../../stores/pushdown';
+import { connectSearch } from '../../stores/search';
 import { startFeedflowServer } from '../shared/feedflow-server';
 import { closeOnSignals, serve, type GrpcServer } from '../shared/grpc-server';
 import { createConsistencyWaiter } from './consistency';
@@ -23,6 +24,7 @@ import { createCursorCodec } from './cursor';
 import { createFeedReader } from './feed';
 import { createItemSource } from './items';
 import { createSafetyNet } from './safety';
+import { createSearchPosts } from './search';
 import { createFeedService } from './service';
 import { ACTIVITY_TTL_MS, createMongoSessionStore, createSessionCache, type SessionCache } from './sessions';
 
@@ -105,6 +107,7 @@ export async function startQueryServer(deps: {
   const lookup = await detectIdLookup(db);
   const safety = createSafetyNet(db, lookup);
   const items = createItemSource(db, lookup);
+  const searchClient = connectSearch(config);
   const reader = createFeedReader({
     lookup,
     db,
@@ -130,6 +133,16 @@ export async function startQueryServer(deps: {
     cursors,
     consistency: createConsistencyWaiter({ db, temporal: deps.temporal }),
     maxConsistencyWaitMs: config.CONSISTENCY_MAX_WAIT_MS,
+    search: createSearchPosts({
+      db,
+      lookup,
+      client: searchClient,
+      alias: searchAliasOf(config),
+      safety,
+      items,
+      cursors,
+      maxQueryChars: config.SEARCH_MAX_QUERY_CHARS,
+    }),
   });
   const server = await startFeedflowServer({
     name: 'query',
@@ -152,6 +165,7 @@ export async function startQueryServer(deps: {
     async close() {
       clearInterval(pruner);
       await server.close();
+      await searchClient.close();
       await stopTail();
     },
   };
