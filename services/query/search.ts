@@ -4,6 +4,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import type { Db } from 'mongodb';
 import { DomainError, invalid } from '../../domain/errors';
 import { requireId } from '../../domain/ids';
+import { mayRead } from '../../domain/visibility';
 import { PostType } from '../../gen/feedflow/v1/common_pb';
 import { type Post, SearchSort, type SearchPostsRequest } from '../../gen/feedflow/v1/feed_pb';
 import type { IdLookup } from '../../stores/lookup';
@@ -13,12 +14,12 @@ import { type PostDoc, writeModel } from '../../stores/write-model';
 import type { CursorCodec } from './cursor';
 import type { FeedEntryData } from './entries';
 import { fromPost, type ItemSource } from './items';
-import type { SafetyNet } from './safety';
 
 /**
- * SearchPosts: OpenSearch finds candidate posts within the viewer's audience, then every hit is re-checked against
- * the write model under the one visibility rule (the safety net) and served from the write model, so a delete, an
- * edit or a block wins at once, whatever the index still holds.
+ * SearchPosts: OpenSearch finds candidate posts within the viewer's audience, then every hit is re-checked under the
+ * one visibility rule (`mayRead`) against the write model read for this call (the posts, and every relationship of
+ * the viewer), and served from the write model, so a delete, an edit or a block wins at once, whatever the index
+ * still holds.
  */
 
 export interface SearchPostsDeps {
@@ -26,7 +27,6 @@ export interface SearchPostsDeps {
   lookup: IdLookup;
   client: Client;
   alias: string;
-  safety: SafetyNet;
   items: ItemSource;
   cursors: CursorCodec;
   maxQueryChars: number;
@@ -68,7 +68,7 @@ export function createSearchPosts(deps: SearchPostsDeps) {
   const wm = writeModel(deps.db);
 
   /** The viewer's accepted connections and the members across a block either way, from the write model. */
-  async function relationsOf(viewerId: string): Promise<{ connections: string[]; blocked: string[] }> {
+  async function relationsOf(viewerId: string): Promise<{ connections: Set<string>; blocked: Set<string> }> {
     const [out, inn] = await Promise.all([
       wm.relationships.find({ from: viewerId }, { projection: { type: 1, status: 1, to: 1, active: 1 } }).toArray(),
       wm.relationships.find({ to: viewerId }, { projection: { type: 1, status: 1, from: 1, active: 1 } }).toArray(),
@@ -80,7 +80,7 @@ export function createSearchPosts(deps: SearchPostsDeps) {
       if (r.type === 'block') blocked.add(r.other);
       if (r.type === 'connection' && r.status === 'accepted') connections.add(r.other);
     }
-    return { connections: [...connections], blocked: [...blocked] };
+    return { connections, blocked };
   }
 
   async function query(q: PostQuery): Promise<PostHit[]> {
@@ -127,6 +127,7 @@ export function createSearchPosts(deps: SearchPostsDeps) {
     }
 
     const rel = await relationsOf(req.viewerId);
+    const audience = { connections: [...rel.connections], blocked: [...rel.blocked] };
     const hits: Array<{ post: Post; snippet: string; score: number }> = [];
     let more = true;
     for (let round = 0; round < MAX_ROUNDS && hits.length < size && more; round++) {
@@ -134,7 +135,7 @@ export function createSearchPosts(deps: SearchPostsDeps) {
       const found = await query({
         viewerId: req.viewerId,
         text,
-        ...rel,
+        ...audience,
         ...(req.authorId ? { authorId: req.authorId } : {}),
         ...(type ? { type } : {}),
         ...(createdAfter ? { createdAfter } : {}),
@@ -145,17 +146,20 @@ export function createSearchPosts(deps: SearchPostsDeps) {
       });
       more = found.length === want;
       if (!found.length) break;
-      const ids = found.map((f) => f.postId);
-      const [ok, posts] = await Promise.all([
-        deps.safety.allowed(req.viewerId, found),
-        deps.lookup.byIds(wm.posts, ids),
-      ]);
-      const byId = new Map<string, PostDoc>(posts.map((p) => [p._id, p]));
-      const authors = await deps.items.users([...new Set(posts.map((p) => p.authorId))]);
+      const posts = await deps.lookup.byIds(
+        wm.posts,
+        found.map((f) => f.postId),
+      );
+      const byId = new Map<string, PostDoc>();
+      for (const p of posts) {
+        const r = { blocked: rel.blocked.has(p.authorId), connected: rel.connections.has(p.authorId) };
+        if (!p.deleted && mayRead(req.viewerId, p, r)) byId.set(p._id, p);
+      }
+      const authors = await deps.items.users([...new Set([...byId.values()].map((p) => p.authorId))]);
       for (const f of found) {
         after = f.sort;
         const p = byId.get(f.postId);
-        if (ok.has(f.postId) && p) {
+        if (p) {
           hits.push({
             post: h.toPost(fromPost(p, authors.get(p.authorId), 'own'), false),
             snippet: f.snippet,

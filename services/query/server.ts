@@ -138,7 +138,6 @@ export async function startQueryServer(deps: {
       lookup,
       client: searchClient,
       alias: searchAliasOf(config),
-      safety,
       items,
       cursors,
       maxQueryChars: config.SEARCH_MAX_QUERY_CHARS,
