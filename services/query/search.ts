@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import type { Client } from '@opensearch-project/opensearch';
+import { LRUCache } from 'lru-cache';
 import type { Db } from 'mongodb';
 import { DomainError, invalid } from '../../domain/errors';
 import { requireId } from '../../domain/ids';
@@ -10,7 +11,7 @@ import { type Post, SearchSort, type SearchPostsRequest } from '../../gen/feedfl
 import type { IdLookup } from '../../stores/lookup';
 import { isSearchUnavailable } from '../../stores/search';
 import { type PostHit, type PostQuery, searchPostIndex } from '../../stores/search-query';
-import { type PostDoc, writeModel } from '../../stores/write-model';
+import { type PostDoc, type UserDoc, writeModel } from '../../stores/write-model';
 import type { CursorCodec } from './cursor';
 import type { FeedEntryData } from './entries';
 import { fromPost, type ItemSource } from './items';
@@ -45,6 +46,11 @@ const TYPES: Partial<Record<PostType, string>> = {
   [PostType.ARTICLE]: 'article',
 };
 const MAX_TERMS = 32;
+/**
+ * Authors' profiles are kept this long: a hit's author may trail a profile change by as much, as a GetFeed item's
+ * snapshot does. Posts and relationships are never cached: deletes and blocks win at once.
+ */
+const AUTHOR_TTL_MS = 10_000;
 const MAX_ROUNDS = 5;
 
 /** The query text, checked: bounded, printable, and with something to search for. */
@@ -66,6 +72,20 @@ function pageSizeOf(n: number): number {
 
 export function createSearchPosts(deps: SearchPostsDeps) {
   const wm = writeModel(deps.db);
+  const authorCache = new LRUCache<string, UserDoc>({ max: 10_000, ttl: AUTHOR_TTL_MS });
+  async function authorsOf(ids: string[]): Promise<Map<string, UserDoc>> {
+    const out = new Map<string, UserDoc>();
+    const missing = ids.filter((id) => {
+      const u = authorCache.get(id);
+      if (u) out.set(id, u);
+      return !u;
+    });
+    for (const [id, u] of await deps.items.users(missing)) {
+      authorCache.set(id, u);
+      out.set(id, u);
+    }
+    return out;
+  }
 
   /** The viewer's accepted connections and the members across a block either way, from the write model. */
   async function relationsOf(viewerId: string): Promise<{ connections: Set<string>; blocked: Set<string> }> {
@@ -131,7 +151,7 @@ export function createSearchPosts(deps: SearchPostsDeps) {
     const hits: Array<{ post: Post; snippet: string; score: number }> = [];
     let more = true;
     for (let round = 0; round < MAX_ROUNDS && hits.length < size && more; round++) {
-      const want = size - hits.length + 5;
+      const want = size - hits.length + 2;
       const found = await query({
         viewerId: req.viewerId,
         text,
@@ -155,7 +175,7 @@ export function createSearchPosts(deps: SearchPostsDeps) {
         const r = { blocked: rel.blocked.has(p.authorId), connected: rel.connections.has(p.authorId) };
         if (!p.deleted && mayRead(req.viewerId, p, r)) byId.set(p._id, p);
       }
-      const authors = await deps.items.users([...new Set([...byId.values()].map((p) => p.authorId))]);
+      const authors = await authorsOf([...new Set([...byId.values()].map((p) => p.authorId))]);
       for (const f of found) {
         after = f.sort;
         const p = byId.get(f.postId);
