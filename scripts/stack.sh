@@ -9,8 +9,7 @@
 #   bash scripts/stack.sh status              state, pid, address, log of each server (exit 3 if any stopped)
 #   bash scripts/stack.sh logs [name] [-f]    last $LOG_LINES (50) lines of the log(s); -f follows
 # Names: temporal, postgres (alias pg), ferretdb (alias mongo), graph (alias neo4j), search (alias opensearch).
-# FerretDB stores its data in
-# PostgreSQL, so `up ferretdb` brings PostgreSQL up first.
+# FerretDB stores its data in PostgreSQL, so `up ferretdb` brings PostgreSQL up first.
 #
 # Everything the servers write lives under one git-ignored folder (override: FEEDFLOW_STACK_DIR):
 #   .stack/data/<name>/  .stack/logs/<name>.log  .stack/pids/<name>.pid
@@ -418,7 +417,7 @@ cmd_logs() {
   done
 }
 
-usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
