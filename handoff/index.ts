@@ -8,4 +8,4 @@
  */
 export { applyEvent } from './apply';
 export { createOutbox, type Outbox, type OutboxDeps } from './outbox';
-export { projectionInput, projectionStart, startProjection, type StartConfig } from './start';
+export { projectionInput, projectionStart, startProjection, startSearchIndexing, type StartConfig } from './start';

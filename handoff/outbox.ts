@@ -6,7 +6,7 @@ import { invalidateFeeds } from '../stores/feed-cache';
 import type { EventDoc, WriteModel } from '../stores/write-model';
 import { applyEvent } from './apply';
 import { createLauncher } from './launcher';
-import { projectionInput, startProjection } from './start';
+import { projectionInput, startProjection, startSearchIndexing } from './start';
 
 /**
  * The transactional outbox without transactions. The event insert is the commit point; completing an event means
@@ -71,6 +71,7 @@ export function createOutbox({ wm, temporal, config, logger, eager }: OutboxDeps
   const start = async (ev: EventDoc): Promise<void> => {
     const outcome = await startProjection(temporal, ev, startConfig);
     if (outcome !== 'none') metrics.projectionStarts.inc({ outcome });
+    await startSearchIndexing(temporal, ev, config);
     await wm.events.updateOne(
       { _id: ev._id, status: 'pending' },
       { $set: { status: 'started', startedAt: new Date() } },

@@ -4,7 +4,7 @@ import type { Config } from '../lib/config';
 import type { EventDoc } from '../stores/write-model';
 import type { ProjectionRestart } from '../workflows/contracts/operations';
 import type { ProjectionInput } from '../workflows/contracts/projection';
-import { PROJECTIONS, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../workflows/shared';
+import { PROJECTIONS, SEARCH_ATTRIBUTES, SEARCH_PROJECTIONS, TASK_QUEUES } from '../workflows/shared';
 
 export type StartConfig = Pick<Config, 'TASK_QUEUE_PREFIX' | 'PROJECTION_TIMEOUT_MS'> & {
   /** The client shares a NativeConnection with workers of the projection queues (workers/first-hop.ts). */
@@ -80,5 +80,31 @@ export async function startProjection(temporal: Client, ev: EventDoc, config: St
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     return 'existing';
+  }
+}
+
+/**
+ * Starts the event's search indexing on the search queue, if it changes what search finds, as `search/{eventId}`:
+ * beside the projection, never inside it, so OpenSearch being slow or down never delays a feed.
+ */
+export async function startSearchIndexing(temporal: Client, ev: EventDoc, config: StartConfig): Promise<void> {
+  const workflowType = SEARCH_PROJECTIONS[ev.type];
+  if (!workflowType) return;
+  const input = projectionInput(ev);
+  const authorId = ev.aggregateType === 'post' ? String(ev.payload.authorId) : ev.aggregateId;
+  try {
+    await temporal.workflow.start(workflowType, {
+      taskQueue: config.TASK_QUEUE_PREFIX + TASK_QUEUES.search,
+      workflowId: `search/${ev._id}`,
+      args: [input],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      typedSearchAttributes: [
+        { key: SEARCH_ATTRIBUTES.feedOperation, value: 'search-index' },
+        ...(input.postId ? [{ key: SEARCH_ATTRIBUTES.postId, value: input.postId }] : []),
+        { key: SEARCH_ATTRIBUTES.authorId, value: authorId },
+      ],
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
 }

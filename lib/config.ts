@@ -169,6 +169,24 @@ const schema = z.object({
   OUTBOX_SCHEDULE_INTERVAL_MS: positiveInt.default(60_000),
   /** Younger pending events are left to the command still completing them. */
   OUTBOX_SWEEP_AGE_MS: positiveInt.default(10_000),
+  /** OpenSearch, for post search (SearchPosts) and the search worker that indexes posts. */
+  SEARCH_URL: z
+    .string()
+    .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
+    .default('http://127.0.0.1:9200'),
+  /** The alias SearchPosts reads and the pipeline writes; '' means `{MONGODB_DB}-posts` (see searchAliasOf). */
+  SEARCH_INDEX: z
+    .string()
+    .regex(/^([a-z0-9][a-z0-9_-]{0,100})?$/, 'must be lower-case letters, digits, _ or -')
+    .default(''),
+  /** A search request slower than this fails; SearchPosts then answers UNAVAILABLE instead of hanging. */
+  SEARCH_TIMEOUT_MS: positiveInt.default(2_000),
+  /** Longest query text SearchPosts accepts, in characters. */
+  SEARCH_MAX_QUERY_CHARS: positiveInt.default(200),
+  SEARCH_WORKER_METRICS_PORT: anyPort.default(9470),
+  /** The search check schedule: how often it samples the index against the write model, and how many posts. */
+  SEARCH_CHECK_INTERVAL_MS: positiveInt.default(300_000),
+  SEARCH_CHECK_SAMPLE: positiveInt.default(200),
 });
 
 export type Config = z.output<typeof schema>;
@@ -183,6 +201,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   return result.data;
+}
+
+/** The search alias of a deployment: SEARCH_INDEX, else one per database, so tests and the demo never share. */
+export function searchAliasOf(config: Pick<Config, 'SEARCH_INDEX' | 'MONGODB_DB'>): string {
+  if (config.SEARCH_INDEX) return config.SEARCH_INDEX;
+  return `${config.MONGODB_DB.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}-posts`;
 }
 
 /**

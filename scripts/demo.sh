@@ -19,6 +19,7 @@ APPS=(command:services/command/server.ts query:services/query/server.ts worker-p
 [[ -f workers/priority.ts ]] && APPS+=(worker-priority:workers/priority.ts)
 [[ -f workers/ranking.ts ]] && APPS+=(worker-ranking:workers/ranking.ts)
 [[ -f services/operations/server.ts ]] && APPS+=(operations:services/operations/server.ts)
+[[ -f workers/search.ts ]] && APPS+=(worker-search:workers/search.ts)
 
 # A demo database left by an older version of the story is reset before anything opens it.
 node --require tsx/cjs scripts/demo-prepare.ts

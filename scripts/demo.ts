@@ -15,6 +15,7 @@ import { writeModel } from '../stores/write-model';
 import { grpcClient } from '../test/support/grpc';
 import { pingWorkflow } from '../workflows/ping';
 import { TASK_QUEUES } from '../workflows/shared';
+import { searchScene } from './demo-search';
 import { demoEmail, demoRequest } from './demo-seed';
 import { appsFromArgs, supervise } from './supervise';
 
@@ -368,6 +369,7 @@ async function main(): Promise<void> {
       `check ${report!.workflowId}: ${report!.eventsChecked} events checked, ${report!.found} findings, ` +
         `${report!.repaired} repaired, ${report!.failed} failed${kinds.length ? ` (${kinds.join(', ')})` : ''}`,
     );
+    await searchScene({ cmd, feed, apps, ada, grace, postId: p2.postId, log });
 
     console.log(`
   Temporal UI:      http://127.0.0.1:8233/namespaces/${config.TEMPORAL_NAMESPACE}/workflows
@@ -384,6 +386,7 @@ async function main(): Promise<void> {
       ['projection worker', config.PROJECTION_WORKER_METRICS_PORT],
       ['priority worker', config.PRIORITY_WORKER_METRICS_PORT],
       ['ranking worker', config.RANKING_WORKER_METRICS_PORT],
+      ['search worker', config.SEARCH_WORKER_METRICS_PORT],
     ] as const
   )
     .map(([name, port]) => `http://127.0.0.1:${port}/metrics`.padEnd(32) + ` (${name})`)

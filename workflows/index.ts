@@ -17,3 +17,6 @@ export * from './rebuild-feed';
 export * from './replay-fanout';
 export * from './outbox-sweep';
 export * from './replay-failed-projections';
+export * from './search-index';
+export * from './reindex-search';
+export * from './search-check';

@@ -28,6 +28,9 @@ export const WORKFLOW_TYPES = {
   replayFanout: 'replayFanoutWorkflow',
   outboxSweep: 'outboxSweepWorkflow',
   replayFailedProjections: 'replayFailedProjectionsWorkflow',
+  searchIndex: 'searchIndexWorkflow',
+  reindexSearch: 'reindexSearchWorkflow',
+  searchCheck: 'searchCheckWorkflow',
 } as const satisfies Record<string, WorkflowType>;
 
 // Fails to compile when an exported workflow is missing above, so the registry cannot fall behind the workers.
@@ -56,7 +59,10 @@ export function itemsWrittenOf(workflowType: string, result: unknown): number {
     case WORKFLOW_TYPES.fanoutPost:
     case WORKFLOW_TYPES.replayFanout:
     case WORKFLOW_TYPES.replayFailedProjections:
+    case WORKFLOW_TYPES.reindexSearch:
       return n(r.itemsWritten);
+    case WORKFLOW_TYPES.searchIndex:
+      return n(r.written);
     case WORKFLOW_TYPES.updatePost:
       return n(r.itemsUpdated);
     case WORKFLOW_TYPES.profile:

@@ -15,6 +15,8 @@ export const TASK_QUEUES = {
   priority: 'projection-priority',
   /** Scoring, re-scoring and model rollouts, so the fan-out never waits for the model. */
   ranking: 'ranking',
+  /** Search indexing, rebuilds and checks, so OpenSearch being slow or down never delays a feed. */
+  search: 'search',
 } as const;
 export type TaskQueueName = keyof typeof TASK_QUEUES;
 
@@ -30,7 +32,10 @@ export type FeedOperation =
   | 'rebuild'
   | 'replay'
   | 'replay-failed'
-  | 'outbox';
+  | 'outbox'
+  | 'search-index'
+  | 'search-reindex'
+  | 'search-check';
 
 export const PROJECTION_KINDS: readonly ProjectionKind[] = [
   'fanout',
@@ -68,6 +73,17 @@ export const PROJECTIONS: Partial<Record<EventType, Route>> = {
   EngagementRecorded: { kind: 'engagement', workflowType: WORKFLOW_TYPES.engagement, queue: 'projection' },
 };
 
+/**
+ * The events that change what search finds, and the workflow that indexes them on the search queue. The hand-off
+ * starts it beside the event's projection (handoff/start.ts), as `search/{eventId}`, so neither waits for the other.
+ */
+export const SEARCH_PROJECTIONS: Partial<Record<EventType, WorkflowType>> = {
+  PostCreated: WORKFLOW_TYPES.searchIndex,
+  PostUpdated: WORKFLOW_TYPES.searchIndex,
+  PostDeleted: WORKFLOW_TYPES.searchIndex,
+  ProfileUpdated: WORKFLOW_TYPES.searchIndex,
+};
+
 /** Custom search attributes (registered by the stack script) that let operators find projections in the UI. */
 export const SEARCH_ATTRIBUTES = {
   postId: defineSearchAttributeKey('PostId', SearchAttributeType.KEYWORD),
@@ -92,4 +108,6 @@ export const SCHEDULES = {
   deepCheck: 'feedflow-consistency-deep',
   outboxSweep: 'feedflow-outbox-sweep',
   feedTrim: 'feedflow-feed-trim',
+  /** Created by the search worker, on the search queue. */
+  searchCheck: 'feedflow-search-check',
 } as const;

@@ -53,11 +53,19 @@ function isPermanent(err: ActivityFailure): boolean {
  * step twice changes nothing. A permanent failure (the event does not exist) fails the workflow at once.
  */
 export async function localFirst<T>(step: (a: Activities) => Promise<T>, form: 'short' | 'long' = 'short'): Promise<T> {
+  return tryLocal(
+    () => step(local),
+    () => step(form === 'long' ? remoteLong : remote),
+  );
+}
+
+/** localFirst over any pair of proxies: the local form first, the activity form once its quick tries fail. */
+export async function tryLocal<T>(localStep: () => Promise<T>, activityStep: () => Promise<T>): Promise<T> {
   try {
-    return await step(local);
+    return await localStep();
   } catch (err) {
     if (!(err instanceof ActivityFailure) || isPermanent(err)) throw err;
-    return await step(form === 'long' ? remoteLong : remote);
+    return await activityStep();
   }
 }
 

@@ -2,16 +2,23 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { HandlerContext } from '@connectrpc/connect';
 import { type Client, type WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
 import { invalid, notFound } from '../../domain/errors';
-import { type Operation, OperationState, type ReplayBatchProgress } from '../../gen/feedflow/v1/operations_pb';
+import {
+  type Operation,
+  OperationState,
+  type ReplayBatchProgress,
+  type SearchReindexProgress,
+} from '../../gen/feedflow/v1/operations_pb';
 import { closeInfo } from '../../stores/workflow-runs';
 import type { ReplayBatchProgress as BatchProgress } from '../../workflows/contracts/operations';
+import type { ReindexProgress } from '../../workflows/contracts/search';
 import { itemsWrittenOf, WORKFLOW_TYPES } from '../../workflows/registry';
 import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 
 /** Operations as an operator sees them: any feedflow workflow by id, mapped from Temporal, and bounded waits. */
 
-export type OperationMessage = Omit<Operation, '$typeName' | '$unknown' | 'batch'> & {
+export type OperationMessage = Omit<Operation, '$typeName' | '$unknown' | 'batch' | 'searchReindex'> & {
   batch?: Omit<ReplayBatchProgress, '$typeName' | '$unknown'>;
+  searchReindex?: Omit<SearchReindexProgress, '$typeName' | '$unknown'>;
 };
 
 export interface OperationView {
@@ -61,6 +68,8 @@ export function waitBudgetMs(ctx: HandlerContext, waitSeconds: number): number |
 
 const batchOf = (p: BatchProgress | undefined) =>
   p && { matched: p.matched, replayed: p.replayed, skipped: p.skipped, failed: p.failed, done: p.done };
+const reindexOf = (p: ReindexProgress | undefined) =>
+  p && { index: p.index, total: p.total, indexed: p.itemsWritten, done: p.done };
 
 export function createOperationReader(temporal: Client, taskQueuePrefix: string) {
   const queues = new Set(Object.values(TASK_QUEUES).map((q) => taskQueuePrefix + q));
@@ -114,13 +123,19 @@ export function createOperationReader(temporal: Client, taskQueuePrefix: string)
       runs,
     };
     const isBatch = d.type === WORKFLOW_TYPES.replayFailedProjections;
+    const isReindex = d.type === WORKFLOW_TYPES.reindexSearch;
     let result: unknown;
     if (d.status.name === 'COMPLETED') {
       result = await temporal.workflow.getHandle(workflowId, d.runId).result();
       operation.itemsWritten = itemsWrittenOf(d.type, result);
       if (isBatch) operation.batch = batchOf(result as BatchProgress);
+      if (isReindex) operation.searchReindex = reindexOf(result as ReindexProgress);
     } else if (d.status.name === 'RUNNING') {
-      if (isBatch) {
+      if (isReindex) {
+        const p = await progressOf<ReindexProgress>(workflowId);
+        operation.itemsWritten = p?.itemsWritten ?? 0;
+        operation.searchReindex = reindexOf(p);
+      } else if (isBatch) {
         const p = await progressOf<BatchProgress>(workflowId);
         operation.itemsWritten = p?.itemsWritten ?? 0;
         operation.batch = batchOf(p);

@@ -29,6 +29,7 @@ import {
 } from '../../workflows/shared';
 import { batchWorkflowId, createFailedProjections, filterOf } from './failed';
 import { createOperationReader, type OperationView, waitBudgetMs } from './runs';
+import { createSearchOperations } from './search';
 
 export interface OperationsDeps {
   db: Db;
@@ -134,6 +135,8 @@ export function createOperationsService({
     view.operation.state !== OperationState.COMPLETED && view.operation.state !== OperationState.RUNNING;
 
   return {
+    ...createSearchOperations({ temporal, config, runs }),
+
     /** Starts (or joins) the replay of the post's latest version; with `wait`, answers when it is done. */
     async replayFanout(req, ctx) {
       const postId = requireId('post_id', req.postId);

@@ -36,6 +36,10 @@ export interface AuthorPostsCursor {
 export interface NetworkCursor {
   p: number;
 }
+/** SearchPosts: the search's sort values after the last hit (JSON), for OpenSearch's search_after. */
+export interface SearchCursor {
+  a: string;
+}
 
 const VERSION = 2;
 const num = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
@@ -50,6 +54,7 @@ const VALID = {
     ((c.phase === 'window' && str(c.w) && offset(c.p)) || (c.phase === 'tail' && num(c.k) && str(c.i))),
   authorPosts: (c: Record<string, unknown>): boolean => num(c.k) && str(c.i),
   network: (c: Record<string, unknown>): boolean => offset(c.p),
+  search: (c: Record<string, unknown>): boolean => str(c.a),
 };
 type Kind = keyof typeof VALID;
 
@@ -62,6 +67,7 @@ export interface CursorCodec {
   feed: Pagination<FeedCursor>;
   authorPosts: Pagination<AuthorPostsCursor>;
   network: Pagination<NetworkCursor>;
+  search: Pagination<SearchCursor>;
 }
 
 export function createCursorCodec(secret: string): CursorCodec {
@@ -98,5 +104,6 @@ export function createCursorCodec(secret: string): CursorCodec {
     feed: pagination<FeedCursor>('feed'),
     authorPosts: pagination<AuthorPostsCursor>('authorPosts'),
     network: pagination<NetworkCursor>('network'),
+    search: pagination<SearchCursor>('search'),
   };
 }

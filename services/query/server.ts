@@ -4,7 +4,7 @@ import type { Db } from 'mongodb';
 import type { Driver } from 'neo4j-driver';
 import { FeedService } from '../../gen/feedflow/v1/feed_pb';
 import { connectGraph, connectMongo, connectTemporal } from '../../lib/clients';
-import { loadConfig, type Config } from '../../lib/config';
+import { loadConfig, searchAliasOf, type Config } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/logger';
 import { startMetricsServer } from '../../lib/metrics';
 import { feedCacheKeys, feedCacheRedisOptions } from '../../stores/feed-cache';
@@ -12,6 +12,7 @@ import { createGraph } from '../../stores/graph';
 import { detectIdLookup } from '../../stores/lookup';
 import { ensureQueryIndexes } from '../../stores/pushdown';
 import { createReadTimeSources } from '../../stores/read-time';
+import { connectSearch } from '../../stores/search';
 import { startFeedflowServer } from '../shared/feedflow-server';
 import { closeOnSignals, serve, type GrpcServer } from '../shared/grpc-server';
 import { createFeedCache, type FeedCache } from './cache';
@@ -21,6 +22,7 @@ import { createCursorCodec } from './cursor';
 import { createFeedReader } from './feed';
 import { createItemSource } from './items';
 import { createSafetyNet } from './safety';
+import { createSearchPosts } from './search';
 import { createFeedService } from './service';
 import { createTailReader } from './tail';
 import { createViewerStates } from './viewer-state';
@@ -77,6 +79,7 @@ export async function startQueryServer(deps: {
     pullLookbackMs: window.pullLookbackMs,
     secondDegreeAuthors: config.FEED_SECOND_DEGREE_AUTHORS,
   });
+  const searchClient = connectSearch(config);
   const reader = createFeedReader({
     db,
     items,
@@ -97,6 +100,15 @@ export async function startQueryServer(deps: {
     cursors,
     consistency: createConsistencyWaiter({ db, temporal: deps.temporal }),
     maxConsistencyWaitMs: config.CONSISTENCY_MAX_WAIT_MS,
+    search: createSearchPosts({
+      db,
+      lookup,
+      client: searchClient,
+      alias: searchAliasOf(config),
+      items,
+      cursors,
+      maxQueryChars: config.SEARCH_MAX_QUERY_CHARS,
+    }),
   });
   const server = await startFeedflowServer({
     name: 'query',
@@ -114,6 +126,7 @@ export async function startQueryServer(deps: {
       await server.close();
       await channel.close();
       redis.disconnect();
+      await searchClient.close();
     },
   };
 }

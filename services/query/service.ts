@@ -23,6 +23,7 @@ import type { FeedReader, ServedItem } from './feed';
 import { fromPost, type ItemSource, type Keyset } from './items';
 import { createQueryReads } from './reads';
 import type { SafetyNet } from './safety';
+import type { SearchPosts } from './search';
 
 const VISIBILITY: Record<string, Visibility> = {
   public: Visibility.PUBLIC,
@@ -53,6 +54,8 @@ export interface QueryServiceDeps {
   cursors: CursorCodec;
   consistency: ConsistencyWaiter;
   maxConsistencyWaitMs: number;
+  /** SearchPosts over OpenSearch (services/query/search.ts). */
+  search: SearchPosts;
 }
 
 function pageSizeOf(n: number): number {
@@ -61,7 +64,7 @@ function pageSizeOf(n: number): number {
   return n;
 }
 
-function toPost(d: FeedEntryData, withEngagement: boolean): Post {
+export function toPost(d: FeedEntryData, withEngagement: boolean): Post {
   return create(PostSchema, {
     postId: d.postId,
     version: d.version,
@@ -216,6 +219,11 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
         }),
         nextCursor: next,
       };
+    },
+
+    /** Posts matching the words that the viewer may see, re-checked at read time (services/query/search.ts). */
+    async searchPosts(req) {
+      return deps.search(req, { requireMember, toPost });
     },
 
     /** The member's profile and version from the write model, so it is current right after an UpdateProfile. */

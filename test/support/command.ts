@@ -70,7 +70,9 @@ export async function startCommandHarness(env: Record<string, string> = {}): Pro
         .events.find({ workflowId: { $exists: true } })
         .toArray();
       await Promise.allSettled(
-        events.map((e) => temporal.workflow.getHandle(e._id).terminate('command test finished')),
+        events.flatMap((e) =>
+          [e._id, `search/${e._id}`].map((id) => temporal.workflow.getHandle(id).terminate('command test finished')),
+        ),
       );
       await temporal.connection.close();
       await stores.close();

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file feedflow/v1/feed.proto.
  */
 export const file_feedflow_v1_feed: GenFile = /*@__PURE__*/
-  fileDesc("ChZmZWVkZmxvdy92MS9mZWVkLnByb3RvEgtmZWVkZmxvdy52MSJsCgVBY3RvchIPCgd1c2VyX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIQCghoZWFkbGluZRgDIAEoCRIZChFwcm9maWxlX2ltYWdlX3VybBgEIAEoCRIPCgd2ZXJzaW9uGAUgASgNIlIKEEVuZ2FnZW1lbnRDb3VudHMSDQoFbGlrZXMYASABKA0SEAoIY29tbWVudHMYAiABKA0SDgoGc2hhcmVzGAMgASgNEg0KBXZpZXdzGAQgASgNIqsCCgRQb3N0Eg8KB3Bvc3RfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIiCgZhdXRob3IYAyABKAsyEi5mZWVkZmxvdy52MS5BY3RvchIPCgdjb250ZW50GAQgASgJEigKCXBvc3RfdHlwZRgFIAEoDjIVLmZlZWRmbG93LnYxLlBvc3RUeXBlEhIKCm1lZGlhX3VybHMYBiADKAkSKwoKdmlzaWJpbGl0eRgHIAEoDjIXLmZlZWRmbG93LnYxLlZpc2liaWxpdHkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoKZW5nYWdlbWVudBgJIAEoCzIdLmZlZWRmbG93LnYxLkVuZ2FnZW1lbnRDb3VudHMiiAEKCEZlZWRJdGVtEh8KBHBvc3QYASABKAsyES5mZWVkZmxvdy52MS5Qb3N0Eg0KBXNjb3JlGAIgASgBEhUKDW1vZGVsX3ZlcnNpb24YAyABKAkSDAoEcmFuaxgEIAEoARInCgZyZWFzb24YBSABKA4yFy5mZWVkZmxvdy52MS5GZWVkUmVhc29uImgKC1BhZ2VTdW1tYXJ5EhIKCml0ZW1fY291bnQYASABKA0SGAoQZGlzdGluY3RfYXV0aG9ycxgCIAEoDRITCgt0b3RhbF9saWtlcxgDIAEoBBIWCg50b3RhbF9jb21tZW50cxgEIAEoBCKgAQoOR2V0RmVlZFJlcXVlc3QSEQoJdmlld2VyX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRIOCgZjdXJzb3IYAyABKAkSIwoEdmlldxgEIAEoDjIVLmZlZWRmbG93LnYxLkZlZWRWaWV3Eh0KFW1pbl9jb25zaXN0ZW5jeV90b2tlbhgFIAEoCRIUCgxub19kaXNjb3ZlcnkYBiABKAgihgEKD0dldEZlZWRSZXNwb25zZRIkCgVpdGVtcxgBIAMoCzIVLmZlZWRmbG93LnYxLkZlZWRJdGVtEhMKC25leHRfY3Vyc29yGAIgASgJEikKB3N1bW1hcnkYAyABKAsyGC5mZWVkZmxvdy52MS5QYWdlU3VtbWFyeRINCgVzdGFsZRgEIAEoCCI0Cg5HZXRQb3N0UmVxdWVzdBIRCgl2aWV3ZXJfaWQYASABKAkSDwoHcG9zdF9pZBgCIAEoCSIyCg9HZXRQb3N0UmVzcG9uc2USHwoEcG9zdBgBIAEoCzIRLmZlZWRmbG93LnYxLlBvc3QiYwoYTGlzdFBvc3RzQnlBdXRob3JSZXF1ZXN0EhEKCXZpZXdlcl9pZBgBIAEoCRIRCglhdXRob3JfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgNEg4KBmN1cnNvchgEIAEoCSJSChlMaXN0UG9zdHNCeUF1dGhvclJlc3BvbnNlEiAKBXBvc3RzGAEgAygLMhEuZmVlZGZsb3cudjEuUG9zdBITCgtuZXh0X2N1cnNvchgCIAEoCSJXChFHZXROZXR3b3JrUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg4KBmRlZ3JlZRgCIAEoDRIRCglwYWdlX3NpemUYAyABKA0SDgoGY3Vyc29yGAQgASgJIm8KDU5ldHdvcmtNZW1iZXISIgoGbWVtYmVyGAEgASgLMhIuZmVlZGZsb3cudjEuQWN0b3ISDgoGZGVncmVlGAIgASgNEg4KBndlaWdodBgDIAEoARIaChJtdXR1YWxfY29ubmVjdGlvbnMYBCABKA0iVgoSR2V0TmV0d29ya1Jlc3BvbnNlEisKB21lbWJlcnMYASADKAsyGi5mZWVkZmxvdy52MS5OZXR3b3JrTWVtYmVyEhMKC25leHRfY3Vyc29yGAIgASgJIiQKEUdldFByb2ZpbGVSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiOQoSR2V0UHJvZmlsZVJlc3BvbnNlEiMKB3Byb2ZpbGUYASABKAsyEi5mZWVkZmxvdy52MS5BY3Rvcip5CghGZWVkVmlldxIZChVGRUVEX1ZJRVdfVU5TUEVDSUZJRUQQABIWChJGRUVEX1ZJRVdfVjFfQkFTSUMQARIbChdGRUVEX1ZJRVdfVjJfRU5HQUdFTUVOVBACEh0KGUZFRURfVklFV19WM19QRVJTT05BTElaRUQQAyrQAQoKRmVlZFJlYXNvbhIbChdGRUVEX1JFQVNPTl9VTlNQRUNJRklFRBAAEhoKFkZFRURfUkVBU09OX0NPTk5FQ1RJT04QARIWChJGRUVEX1JFQVNPTl9GT0xMT1cQAhIdChlGRUVEX1JFQVNPTl9TRUNPTkRfREVHUkVFEAMSGAoURkVFRF9SRUFTT05fQkFDS0ZJTEwQBBIeChpGRUVEX1JFQVNPTl9QT1BVTEFSX0FVVEhPUhAFEhgKFEZFRURfUkVBU09OX09XTl9QT1NUEAYymwMKC0ZlZWRTZXJ2aWNlEkQKB0dldEZlZWQSGy5mZWVkZmxvdy52MS5HZXRGZWVkUmVxdWVzdBocLmZlZWRmbG93LnYxLkdldEZlZWRSZXNwb25zZRJECgdHZXRQb3N0EhsuZmVlZGZsb3cudjEuR2V0UG9zdFJlcXVlc3QaHC5mZWVkZmxvdy52MS5HZXRQb3N0UmVzcG9uc2USYgoRTGlzdFBvc3RzQnlBdXRob3ISJS5mZWVkZmxvdy52MS5MaXN0UG9zdHNCeUF1dGhvclJlcXVlc3QaJi5mZWVkZmxvdy52MS5MaXN0UG9zdHNCeUF1dGhvclJlc3BvbnNlEk0KCkdldE5ldHdvcmsSHi5mZWVkZmxvdy52MS5HZXROZXR3b3JrUmVxdWVzdBofLmZlZWRmbG93LnYxLkdldE5ldHdvcmtSZXNwb25zZRJNCgpHZXRQcm9maWxlEh4uZmVlZGZsb3cudjEuR2V0UHJvZmlsZVJlcXVlc3QaHy5mZWVkZmxvdy52MS5HZXRQcm9maWxlUmVzcG9uc2ViBnByb3RvMw", [file_feedflow_v1_common, file_google_protobuf_timestamp]);
+  fileDesc("ChZmZWVkZmxvdy92MS9mZWVkLnByb3RvEgtmZWVkZmxvdy52MSJsCgVBY3RvchIPCgd1c2VyX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIQCghoZWFkbGluZRgDIAEoCRIZChFwcm9maWxlX2ltYWdlX3VybBgEIAEoCRIPCgd2ZXJzaW9uGAUgASgNIlIKEEVuZ2FnZW1lbnRDb3VudHMSDQoFbGlrZXMYASABKA0SEAoIY29tbWVudHMYAiABKA0SDgoGc2hhcmVzGAMgASgNEg0KBXZpZXdzGAQgASgNIqsCCgRQb3N0Eg8KB3Bvc3RfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIiCgZhdXRob3IYAyABKAsyEi5mZWVkZmxvdy52MS5BY3RvchIPCgdjb250ZW50GAQgASgJEigKCXBvc3RfdHlwZRgFIAEoDjIVLmZlZWRmbG93LnYxLlBvc3RUeXBlEhIKCm1lZGlhX3VybHMYBiADKAkSKwoKdmlzaWJpbGl0eRgHIAEoDjIXLmZlZWRmbG93LnYxLlZpc2liaWxpdHkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoKZW5nYWdlbWVudBgJIAEoCzIdLmZlZWRmbG93LnYxLkVuZ2FnZW1lbnRDb3VudHMiiAEKCEZlZWRJdGVtEh8KBHBvc3QYASABKAsyES5mZWVkZmxvdy52MS5Qb3N0Eg0KBXNjb3JlGAIgASgBEhUKDW1vZGVsX3ZlcnNpb24YAyABKAkSDAoEcmFuaxgEIAEoARInCgZyZWFzb24YBSABKA4yFy5mZWVkZmxvdy52MS5GZWVkUmVhc29uImgKC1BhZ2VTdW1tYXJ5EhIKCml0ZW1fY291bnQYASABKA0SGAoQZGlzdGluY3RfYXV0aG9ycxgCIAEoDRITCgt0b3RhbF9saWtlcxgDIAEoBBIWCg50b3RhbF9jb21tZW50cxgEIAEoBCKgAQoOR2V0RmVlZFJlcXVlc3QSEQoJdmlld2VyX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRIOCgZjdXJzb3IYAyABKAkSIwoEdmlldxgEIAEoDjIVLmZlZWRmbG93LnYxLkZlZWRWaWV3Eh0KFW1pbl9jb25zaXN0ZW5jeV90b2tlbhgFIAEoCRIUCgxub19kaXNjb3ZlcnkYBiABKAgihgEKD0dldEZlZWRSZXNwb25zZRIkCgVpdGVtcxgBIAMoCzIVLmZlZWRmbG93LnYxLkZlZWRJdGVtEhMKC25leHRfY3Vyc29yGAIgASgJEikKB3N1bW1hcnkYAyABKAsyGC5mZWVkZmxvdy52MS5QYWdlU3VtbWFyeRINCgVzdGFsZRgEIAEoCCI0Cg5HZXRQb3N0UmVxdWVzdBIRCgl2aWV3ZXJfaWQYASABKAkSDwoHcG9zdF9pZBgCIAEoCSIyCg9HZXRQb3N0UmVzcG9uc2USHwoEcG9zdBgBIAEoCzIRLmZlZWRmbG93LnYxLlBvc3QiYwoYTGlzdFBvc3RzQnlBdXRob3JSZXF1ZXN0EhEKCXZpZXdlcl9pZBgBIAEoCRIRCglhdXRob3JfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgNEg4KBmN1cnNvchgEIAEoCSJSChlMaXN0UG9zdHNCeUF1dGhvclJlc3BvbnNlEiAKBXBvc3RzGAEgAygLMhEuZmVlZGZsb3cudjEuUG9zdBITCgtuZXh0X2N1cnNvchgCIAEoCSJXChFHZXROZXR3b3JrUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg4KBmRlZ3JlZRgCIAEoDRIRCglwYWdlX3NpemUYAyABKA0SDgoGY3Vyc29yGAQgASgJIm8KDU5ldHdvcmtNZW1iZXISIgoGbWVtYmVyGAEgASgLMhIuZmVlZGZsb3cudjEuQWN0b3ISDgoGZGVncmVlGAIgASgNEg4KBndlaWdodBgDIAEoARIaChJtdXR1YWxfY29ubmVjdGlvbnMYBCABKA0iVgoSR2V0TmV0d29ya1Jlc3BvbnNlEisKB21lbWJlcnMYASADKAsyGi5mZWVkZmxvdy52MS5OZXR3b3JrTWVtYmVyEhMKC25leHRfY3Vyc29yGAIgASgJIiQKEUdldFByb2ZpbGVSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiOQoSR2V0UHJvZmlsZVJlc3BvbnNlEiMKB3Byb2ZpbGUYASABKAsyEi5mZWVkZmxvdy52MS5BY3RvciKkAgoSU2VhcmNoUG9zdHNSZXF1ZXN0EhEKCXZpZXdlcl9pZBgBIAEoCRINCgVxdWVyeRgCIAEoCRIRCglhdXRob3JfaWQYAyABKAkSKAoJcG9zdF90eXBlGAQgASgOMhUuZmVlZGZsb3cudjEuUG9zdFR5cGUSMQoNY3JlYXRlZF9hZnRlchgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOY3JlYXRlZF9iZWZvcmUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgHIAEoDRIOCgZjdXJzb3IYCCABKAkSJQoEc29ydBgJIAEoDjIXLmZlZWRmbG93LnYxLlNlYXJjaFNvcnQiTAoJU2VhcmNoSGl0Eh8KBHBvc3QYASABKAsyES5mZWVkZmxvdy52MS5Qb3N0Eg8KB3NuaXBwZXQYAiABKAkSDQoFc2NvcmUYAyABKAEiUAoTU2VhcmNoUG9zdHNSZXNwb25zZRIkCgRoaXRzGAEgAygLMhYuZmVlZGZsb3cudjEuU2VhcmNoSGl0EhMKC25leHRfY3Vyc29yGAIgASgJKnkKCEZlZWRWaWV3EhkKFUZFRURfVklFV19VTlNQRUNJRklFRBAAEhYKEkZFRURfVklFV19WMV9CQVNJQxABEhsKF0ZFRURfVklFV19WMl9FTkdBR0VNRU5UEAISHQoZRkVFRF9WSUVXX1YzX1BFUlNPTkFMSVpFRBADKtABCgpGZWVkUmVhc29uEhsKF0ZFRURfUkVBU09OX1VOU1BFQ0lGSUVEEAASGgoWRkVFRF9SRUFTT05fQ09OTkVDVElPThABEhYKEkZFRURfUkVBU09OX0ZPTExPVxACEh0KGUZFRURfUkVBU09OX1NFQ09ORF9ERUdSRUUQAxIYChRGRUVEX1JFQVNPTl9CQUNLRklMTBAEEh4KGkZFRURfUkVBU09OX1BPUFVMQVJfQVVUSE9SEAUSGAoURkVFRF9SRUFTT05fT1dOX1BPU1QQBipcCgpTZWFyY2hTb3J0EhsKF1NFQVJDSF9TT1JUX1VOU1BFQ0lGSUVEEAASGQoVU0VBUkNIX1NPUlRfUkVMRVZBTkNFEAESFgoSU0VBUkNIX1NPUlRfTkVXRVNUEAIy7QMKC0ZlZWRTZXJ2aWNlEkQKB0dldEZlZWQSGy5mZWVkZmxvdy52MS5HZXRGZWVkUmVxdWVzdBocLmZlZWRmbG93LnYxLkdldEZlZWRSZXNwb25zZRJECgdHZXRQb3N0EhsuZmVlZGZsb3cudjEuR2V0UG9zdFJlcXVlc3QaHC5mZWVkZmxvdy52MS5HZXRQb3N0UmVzcG9uc2USYgoRTGlzdFBvc3RzQnlBdXRob3ISJS5mZWVkZmxvdy52MS5MaXN0UG9zdHNCeUF1dGhvclJlcXVlc3QaJi5mZWVkZmxvdy52MS5MaXN0UG9zdHNCeUF1dGhvclJlc3BvbnNlEk0KCkdldE5ldHdvcmsSHi5mZWVkZmxvdy52MS5HZXROZXR3b3JrUmVxdWVzdBofLmZlZWRmbG93LnYxLkdldE5ldHdvcmtSZXNwb25zZRJNCgpHZXRQcm9maWxlEh4uZmVlZGZsb3cudjEuR2V0UHJvZmlsZVJlcXVlc3QaHy5mZWVkZmxvdy52MS5HZXRQcm9maWxlUmVzcG9uc2USUAoLU2VhcmNoUG9zdHMSHy5mZWVkZmxvdy52MS5TZWFyY2hQb3N0c1JlcXVlc3QaIC5mZWVkZmxvdy52MS5TZWFyY2hQb3N0c1Jlc3BvbnNlYgZwcm90bzM", [file_feedflow_v1_common, file_google_protobuf_timestamp]);
 
 /**
  * A member's public profile.
@@ -534,6 +534,134 @@ export const GetProfileResponseSchema: GenMessage<GetProfileResponse> = /*@__PUR
   messageDesc(file_feedflow_v1_feed, 15);
 
 /**
+ * @generated from message feedflow.v1.SearchPostsRequest
+ */
+export type SearchPostsRequest = Message<"feedflow.v1.SearchPostsRequest"> & {
+  /**
+   * @generated from field: string viewer_id = 1;
+   */
+  viewerId: string;
+
+  /**
+   * 1 to SEARCH_MAX_QUERY_CHARS (200) characters of words and operators.
+   *
+   * @generated from field: string query = 2;
+   */
+  query: string;
+
+  /**
+   * Only this member's posts.
+   *
+   * @generated from field: string author_id = 3;
+   */
+  authorId: string;
+
+  /**
+   * Only posts of this type; unspecified for any.
+   *
+   * @generated from field: feedflow.v1.PostType post_type = 4;
+   */
+  postType: PostType;
+
+  /**
+   * Only posts created at or after this time.
+   *
+   * @generated from field: google.protobuf.Timestamp created_after = 5;
+   */
+  createdAfter?: Timestamp | undefined;
+
+  /**
+   * Only posts created before this time.
+   *
+   * @generated from field: google.protobuf.Timestamp created_before = 6;
+   */
+  createdBefore?: Timestamp | undefined;
+
+  /**
+   * 1 to 50; 0 means 20.
+   *
+   * @generated from field: uint32 page_size = 7;
+   */
+  pageSize: number;
+
+  /**
+   * Opaque; from the previous page's next_cursor, with the same viewer, query, filters and sort.
+   *
+   * @generated from field: string cursor = 8;
+   */
+  cursor: string;
+
+  /**
+   * @generated from field: feedflow.v1.SearchSort sort = 9;
+   */
+  sort: SearchSort;
+};
+
+/**
+ * Describes the message feedflow.v1.SearchPostsRequest.
+ * Use `create(SearchPostsRequestSchema)` to create a new message.
+ */
+export const SearchPostsRequestSchema: GenMessage<SearchPostsRequest> = /*@__PURE__*/
+  messageDesc(file_feedflow_v1_feed, 16);
+
+/**
+ * @generated from message feedflow.v1.SearchHit
+ */
+export type SearchHit = Message<"feedflow.v1.SearchHit"> & {
+  /**
+   * The same message GetFeed returns, read from the write model (current content and author).
+   *
+   * @generated from field: feedflow.v1.Post post = 1;
+   */
+  post?: Post | undefined;
+
+  /**
+   * A fragment of the content with the matched words in <em>...</em>; the rest is HTML-escaped.
+   *
+   * @generated from field: string snippet = 2;
+   */
+  snippet: string;
+
+  /**
+   * The match's relevance score (higher is better).
+   *
+   * @generated from field: double score = 3;
+   */
+  score: number;
+};
+
+/**
+ * Describes the message feedflow.v1.SearchHit.
+ * Use `create(SearchHitSchema)` to create a new message.
+ */
+export const SearchHitSchema: GenMessage<SearchHit> = /*@__PURE__*/
+  messageDesc(file_feedflow_v1_feed, 17);
+
+/**
+ * @generated from message feedflow.v1.SearchPostsResponse
+ */
+export type SearchPostsResponse = Message<"feedflow.v1.SearchPostsResponse"> & {
+  /**
+   * @generated from field: repeated feedflow.v1.SearchHit hits = 1;
+   */
+  hits: SearchHit[];
+
+  /**
+   * Empty when there is nothing more.
+   *
+   * @generated from field: string next_cursor = 2;
+   */
+  nextCursor: string;
+};
+
+/**
+ * Describes the message feedflow.v1.SearchPostsResponse.
+ * Use `create(SearchPostsResponseSchema)` to create a new message.
+ */
+export const SearchPostsResponseSchema: GenMessage<SearchPostsResponse> = /*@__PURE__*/
+  messageDesc(file_feedflow_v1_feed, 18);
+
+/**
  * Which read-model version to answer with; each adds to the one before.
  *
  * @generated from enum feedflow.v1.FeedView
@@ -621,6 +749,40 @@ export const FeedReasonSchema: GenEnum<FeedReason> = /*@__PURE__*/
   enumDesc(file_feedflow_v1_feed, 1);
 
 /**
+ * How SearchPosts orders its hits.
+ *
+ * @generated from enum feedflow.v1.SearchSort
+ */
+export enum SearchSort {
+  /**
+   * Relevance.
+   *
+   * @generated from enum value: SEARCH_SORT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Best match first; among equally good matches, the newer post first.
+   *
+   * @generated from enum value: SEARCH_SORT_RELEVANCE = 1;
+   */
+  RELEVANCE = 1,
+
+  /**
+   * Newest post first, whatever the match.
+   *
+   * @generated from enum value: SEARCH_SORT_NEWEST = 2;
+   */
+  NEWEST = 2,
+}
+
+/**
+ * Describes the enum feedflow.v1.SearchSort.
+ */
+export const SearchSortSchema: GenEnum<SearchSort> = /*@__PURE__*/
+  enumDesc(file_feedflow_v1_feed, 2);
+
+/**
  * FeedService serves feeds, posts and profiles from the read models. Callers need a `queries` scope token.
  * Whatever the read model holds, a viewer is never served a deleted post, a post by a member either of them
  * blocked, or a post whose visibility no longer admits them (see Visibility for who sees what where).
@@ -685,6 +847,20 @@ export const FeedService: GenService<{
     methodKind: "unary";
     input: typeof GetProfileRequestSchema;
     output: typeof GetProfileResponseSchema;
+  },
+  /**
+   * Posts whose words match the query that the viewer may see (the GetPost rule, re-checked at read time against
+   * the write model: never a deleted post, never across a block either way), best match first with the newer post
+   * first among equals, or newest first. The query is plain words with optional operators (`"a phrase"`, `-word`,
+   * `word*`, `a | b`); it is never taken as query DSL. INVALID_ARGUMENT for an empty or too long query, one with
+   * nothing to search for, or bad filters; UNAVAILABLE when the search server is down (feeds are unaffected).
+   *
+   * @generated from rpc feedflow.v1.FeedService.SearchPosts
+   */
+  searchPosts: {
+    methodKind: "unary";
+    input: typeof SearchPostsRequestSchema;
+    output: typeof SearchPostsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_feedflow_v1_feed, 0);
