@@ -1,5 +1,12 @@
 import type { Workflow } from '@temporalio/common';
-import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancelledFailure,
+  proxyActivities,
+  proxyLocalActivities,
+  TemporalFailure,
+} from '@temporalio/workflow';
 import type { createProjectionActivities } from '../activities';
 import type { DetachedStart, PullTransitionInput } from './contracts/projection';
 import { postDirtySignal, type ScoreRangeInput, type ScoreViewerItemsInput } from './contracts/ranking';
@@ -41,8 +48,10 @@ const remoteLong = proxyActivities<Activities>({
   retry: RETRY,
 });
 
-function isPermanent(err: ActivityFailure): boolean {
-  return err.cause instanceof ApplicationFailure && err.cause.nonRetryable === true;
+/** A failure no retry can mend: the activity said so (the event does not exist). */
+function isPermanent(err: TemporalFailure): boolean {
+  const failure = err instanceof ActivityFailure ? err.cause : err;
+  return failure instanceof ApplicationFailure && failure.nonRetryable === true;
 }
 
 /**
@@ -64,7 +73,8 @@ export async function tryLocal<T>(localStep: () => Promise<T>, activityStep: () 
   try {
     return await localStep();
   } catch (err) {
-    if (!(err instanceof ActivityFailure) || isPermanent(err)) throw err;
+    // A local activity's failure arrives as its own failure (an ApplicationFailure), not wrapped in ActivityFailure.
+    if (!(err instanceof TemporalFailure) || err instanceof CancelledFailure || isPermanent(err)) throw err;
     return await activityStep();
   }
 }

@@ -1,8 +1,11 @@
 import { strict as assert } from 'node:assert';
+import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { createFanoutActivities } from '../../activities/fanout';
 import type { createPostActivities } from '../../activities/posts';
+import type { createProfileActivities } from '../../activities/profiles';
 import type { createRelationshipActivities } from '../../activities/relationships';
 import type { createStartActivities } from '../../activities/starts';
 import {
@@ -19,6 +22,7 @@ import { runWorkers } from './support';
 
 type FanoutActivities = ReturnType<typeof createFanoutActivities>;
 type PostActivities = ReturnType<typeof createPostActivities>;
+type ProfileActivities = ReturnType<typeof createProfileActivities>;
 type RelationshipActivities = ReturnType<typeof createRelationshipActivities>;
 type StartActivities = ReturnType<typeof createStartActivities>;
 
@@ -233,6 +237,53 @@ describe('Projection workflows (mocked activities)', function () {
         assert.ok(err instanceof WorkflowFailedError);
         assert.equal((err.cause as { type?: string }).type, 'InvalidInput');
         assert.equal(fake.calls.start, 0);
+      });
+    });
+  });
+
+  describe('local steps', () => {
+    /** syncProfile failing in every local try (a store down for the worker), then succeeding as an activity. */
+    const flaky = (calls: Array<'local' | 'activity'>): Pick<ProfileActivities, 'syncProfile'> => ({
+      async syncProfile(i) {
+        const local = Context.current().info.isLocal;
+        calls.push(local ? 'local' : 'activity');
+        if (local) throw new Error('store unreachable from this worker');
+        return { userId: i.aggregateId, version: i.version, itemsRefreshed: 3 };
+      },
+    });
+
+    it('moves a step that keeps failing locally to an activity, where it shows with attempts and error', async () => {
+      const calls: Array<'local' | 'activity'> = [];
+      await withWorker(flaky(calls), async (taskQueue) => {
+        const i = input('ProfileUpdated', { aggregateId: uniqueId('u'), version: 2 });
+        const result = await env.client.workflow.execute('profileWorkflow', {
+          taskQueue,
+          workflowId: i.eventId,
+          args: [i],
+        });
+        assert.equal(result.itemsRefreshed, 3);
+        assert.deepEqual(calls, ['local', 'local', 'local', 'activity']);
+        const history = await env.client.workflow.getHandle(i.eventId).fetchHistory();
+        assert.equal(history.events!.filter((e) => e.activityTaskScheduledEventAttributes).length, 1);
+      });
+    });
+
+    it('fails at once on a permanent failure, without the activity form', async () => {
+      const calls: string[] = [];
+      const activities: Pick<ProfileActivities, 'syncProfile'> = {
+        async syncProfile() {
+          calls.push('local');
+          throw ApplicationFailure.create({ type: 'NotFound', nonRetryable: true, message: 'no such event' });
+        },
+      };
+      await withWorker(activities, async (taskQueue) => {
+        const i = input('ProfileUpdated', { aggregateId: uniqueId('u'), version: 2 });
+        const err = await env.client.workflow
+          .execute('profileWorkflow', { taskQueue, workflowId: i.eventId, args: [i] })
+          .catch((e: unknown) => e);
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.equal((err.cause as { type?: string }).type, 'NotFound');
+        assert.deepEqual(calls, ['local']);
       });
     });
   });
