@@ -10,7 +10,8 @@ mkdir -p "$STACK/logs" "$STACK/pids"
 EXIT_AFTER=0
 for a in "$@"; do [[ "$a" == --exit ]] && EXIT_AFTER=1; done
 
-bash scripts/bootstrap.sh
+# Only what the stack and the story need; the test-only tools (ghz, the compose client) are left to `npm test`.
+bash scripts/bootstrap.sh stack
 bash scripts/stack.sh up
 
 # Its database, its own task queues and schedules on the shared Temporal, and the demo's thresholds.

