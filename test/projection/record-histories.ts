@@ -15,6 +15,7 @@ import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 import { trimFeedsWorkflow } from '../../workflows/trim-feeds';
 import { startCommandHarness } from '../support/command';
 import { uniqueId } from '../support/env';
+import { runSearchWorker } from '../support/search';
 import { historyToFixture, runProjectionWorkers, seedAudience, seedPost, startFanout } from './support';
 
 const OUT = resolve(__dirname, '../fixtures/histories');
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: h.stores.config.TEMPORAL_ADDRESS });
   // Small pages: the recorded fan-out spans several slices.
   const workers = await runProjectionWorkers(connection, h.stores, h.prefix, { FANOUT_PAGE_SIZE: 100 });
+  const search = await runSearchWorker(connection, h.stores, h.prefix);
   try {
     const c = h.client;
     const [ann, bob] = [await h.register('Ann'), await h.register('Bob')];
@@ -53,6 +55,8 @@ async function main(): Promise<void> {
     const byType = new Map<string, string>();
     for (const e of events) if (e.workflowType && e.type !== 'UserRegistered') byType.set(e.workflowType, e._id);
     byType.set('fanoutPostWorkflow', big.eventId);
+    // A post's search indexing, started by the hand-off beside its fan-out.
+    byType.set('searchIndexWorkflow', `search/${post.receipt!.eventId}`);
     // The cap sweep runs on a Schedule; one run started the way the Schedule starts it.
     const sweepId = uniqueId('trim/feeds/record-');
     await h.temporal.workflow.start(trimFeedsWorkflow, {
@@ -72,6 +76,7 @@ async function main(): Promise<void> {
     await workers.graph.removeUsers([author, ...audience]);
   } finally {
     await workers.stop();
+    await search.stop();
     await connection.close();
     await h.close();
   }

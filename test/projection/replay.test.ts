@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { RANKING_WORKFLOW_TYPES } from '../../workflows/registry';
-import { PROJECTIONS } from '../../workflows/shared';
+import { PROJECTIONS, SEARCH_PROJECTIONS } from '../../workflows/shared';
 import { historyFromFixture, workflowBundle } from './support';
 
 const FIXTURES = resolve(__dirname, '../fixtures/histories');
@@ -38,6 +38,7 @@ describe('Projection workflow histories replay deterministically', function () {
       ...new Set([
         ...Object.values(PROJECTIONS).map((r) => r!.workflowType),
         'trimFeedsWorkflow',
+        ...new Set(Object.values(SEARCH_PROJECTIONS)),
         // Recorded by test/query/pull-transition.test.ts (RECORD_HISTORIES=1).
         'pullTransitionWorkflow',
         // Recorded by test/ranking/pipeline.test.ts (RECORD_HISTORIES=1).

@@ -145,7 +145,7 @@ describe('SearchPosts: indexing through the pipeline, visibility at read time (r
       displayName: newName,
       expectedVersion: profile.profile!.version,
     });
-    await h.temporal.workflow.getHandle(`search/${res.receipt!.eventId}`).result();
+    await h.projected(`search/${res.receipt!.eventId}`);
     await sw.search.refresh();
     assert.deepEqual(await idsOf(ann, newName), ids.sort());
     assert.deepEqual(await idsOf(ann, `Oldname ${word}`), []);
