@@ -5,7 +5,8 @@
  * run as their own processes, as in production, on the local stack. A benchmark, not a test: it prints numbers.
  *
  * Environment: BENCH_LAG_SAMPLES (40 per audience), BENCH_LAG_AUDIENCES (25,50,100,250,500), BENCH_BACKGROUND_RPS
- * (20), BENCH_LAG_POLL_MS (5).
+ * (20), BENCH_BACKGROUND_AUDIENCE (20 followers each), BENCH_LAG_POLL_MS (5). No ranking or search worker runs: their
+ * workflows wait on their queues, so the figure is the feed's own path.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -33,6 +34,7 @@ const ROOT = resolve(__dirname, '..');
 const SAMPLES = Number(process.env.BENCH_LAG_SAMPLES ?? 40);
 const AUDIENCES = (process.env.BENCH_LAG_AUDIENCES ?? '25,50,100,250,500').split(',').map(Number);
 const BACKGROUND_RPS = Number(process.env.BENCH_BACKGROUND_RPS ?? 20);
+const BACKGROUND_AUDIENCE = Number(process.env.BENCH_BACKGROUND_AUDIENCE ?? 20);
 const POLL_MS = Number(process.env.BENCH_LAG_POLL_MS ?? 5);
 const PORTS = { command: 50151, query: 50152 };
 
@@ -75,7 +77,8 @@ async function main(): Promise<void> {
   const db = `feedflow_bench_lag`;
   const env = {
     MONGODB_DB: db,
-    TASK_QUEUE_PREFIX: `${db}-`,
+    // A fresh prefix per run, so no run inherits another's queued tasks.
+    TASK_QUEUE_PREFIX: `${db}-${Date.now()}-`,
     RATE_LIMITS_ENABLED: 'false',
     COMMAND_PORT: String(PORTS.command),
     QUERY_PORT: String(PORTS.query),
@@ -118,7 +121,7 @@ async function main(): Promise<void> {
     }
     const background = await Promise.all([1, 2, 3, 4].map((i) => member(`background${i}`)));
     for (const b of background) {
-      const fans = Array.from({ length: 100 }, (_, i) => `${b}-f${String(i).padStart(5, '0')}`);
+      const fans = Array.from({ length: BACKGROUND_AUDIENCE }, (_, i) => `${b}-f${String(i).padStart(5, '0')}`);
       await graph.syncEdges(
         fans.map((id) => ({ kind: 'FOLLOWS' as const, from: id, to: b, active: true, version: 1 })),
       );
@@ -171,7 +174,9 @@ async function main(): Promise<void> {
     const rate = await backgroundLoop;
     const ms = (q: number) => pct(all, q).toFixed(0);
     console.log(`| all | ${all.length} | ${ms(50)} | ${ms(99)} | ${Math.max(...all).toFixed(0)} |`);
-    console.log(`\nbackground: ${rate.toFixed(1)} posts/s to 100 followers each; load ${load()} at end`);
+    console.log(
+      `\nbackground: ${rate.toFixed(1)} posts/s to ${BACKGROUND_AUDIENCE} followers each; load ${load()} at end`,
+    );
     console.log(
       JSON.stringify({ bench: 'lag', p50: pct(all, 50), p99: pct(all, 99), samples: all.length, backgroundRps: rate }),
     );

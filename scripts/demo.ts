@@ -4,6 +4,7 @@
  * Every command carries a request id, so running the demo again replays instead of duplicating.
  */
 import { Code, ConnectError } from '@connectrpc/connect';
+import { measureTemporalCeiling } from '../bench/temporal';
 import { CommandService } from '../gen/feedflow/v1/command_pb';
 import { PostType, Visibility } from '../gen/feedflow/v1/common_pb';
 import { DiagnosticsService } from '../gen/feedflow/v1/diagnostics_pb';
@@ -69,7 +70,10 @@ async function waitForServers(): Promise<void> {
 }
 
 /** Runs tasks with bounded concurrency, printing progress at every tenth. */
-async function inParallel<T>(label: string, tasks: Array<() => Promise<T>>, width = 8): Promise<T[]> {
+/** Commands in flight while seeding: enough that the seed outruns the pipeline, so its rate is the pipeline's. */
+const SEED_WIDTH = Number(process.env.DEMO_SEED_WIDTH ?? 32);
+
+async function inParallel<T>(label: string, tasks: Array<() => Promise<T>>, width = SEED_WIDTH): Promise<T[]> {
   const out: T[] = new Array(tasks.length);
   let next = 0;
   let done = 0;
@@ -160,6 +164,13 @@ async function reportDrain(seedStart: Date, seededMs: number): Promise<void> {
       `seed: ${projected} projections in ${(totalMs / 1000).toFixed(1)}s from the first command ` +
         `(${rate.toFixed(1)} projections/s; commands took ${(seededMs / 1000).toFixed(1)}s, ` +
         `the drain after them ${((totalMs - seededMs) / 1000).toFixed(1)}s); starts: ${await startOutcomes()}`,
+    );
+    // Temporal's own ceiling on the same server, now: trivial workflows of one local activity (bench:temporal).
+    const ceiling = await measureTemporalCeiling({ shapes: ['localActivity'], latencyRuns: 20 });
+    const perSec = ceiling.rows[0].workflowsPerSec;
+    log(
+      `seed: Temporal's ceiling here, one local activity at c=${ceiling.concurrency}: ${perSec.toFixed(1)} wf/s; ` +
+        `the seed ran at ${(rate / perSec).toFixed(2)} of it`,
     );
   } finally {
     await mongo.close();

@@ -193,9 +193,7 @@ export function createSearchPosts(deps: SearchPostsDeps) {
       }
     }
     const nextCursor =
-      more && after && hits.length === size
-        ? deps.cursors.search.encode(owner, { a: JSON.stringify(after) })
-        : '';
+      more && after && hits.length === size ? deps.cursors.search.encode(owner, { a: JSON.stringify(after) }) : '';
     return { hits, nextCursor };
   };
 }
