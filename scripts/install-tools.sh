@@ -76,43 +76,28 @@ PY
   echo "[tools] temporal: done in $((SECONDS - t0))s ($("$BIN/temporal" --version))"
 }
 
-# Neo4j launcher (graph/): Maven puts graph-server.jar + lib/*.jar under $TOOLS/neo4j.
-# The cache key is a hash of the pom and the launcher sources, so editing either rebuilds,
-# and an interrupted build (no hash file written) is redone rather than half-used.
-build_graph() {
-  local out="$TOOLS/neo4j" stamp hash t0=$SECONDS
+# The embedded servers' launchers (graph/: Neo4j, search/: OpenSearch): Maven puts <jar> + lib/*.jar under
+# $TOOLS/<out>. The cache key is a hash of the pom and the launcher sources, so editing either rebuilds, and an
+# interrupted build (no hash file written) is redone rather than half-used.
+#   build_launcher <name> <source dir> <out dir under $TOOLS> <jar> <what>
+build_launcher() {
+  local name="$1" src="$ROOT/$2" out="$TOOLS/$3" jar="$4" what="$5" stamp hash t0=$SECONDS
   stamp="$out/.build-hash"
-  hash="$(cd "$ROOT/graph" && find pom.xml src -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
-  if [[ -f "$out/graph-server.jar" && -d "$out/lib" && "$(cat "$stamp" 2>/dev/null)" == "$hash" ]]; then
-    echo "[tools] graph: cached ($out/graph-server.jar)"; return 0
+  hash="$(cd "$src" && find pom.xml src -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+  if [[ -f "$out/$jar" && -d "$out/lib" && "$(cat "$stamp" 2>/dev/null)" == "$hash" ]]; then
+    echo "[tools] $name: cached ($out/$jar)"; return 0
   fi
-  command -v mvn >/dev/null || { echo "[tools] graph: mvn not found (need Maven 3.8+ and Java 17)" >&2; return 1; }
-  echo "[tools] graph: building Neo4j launcher with Maven..."
-  rm -rf "$out/lib" "$out/graph-server.jar" "$stamp"   # drop jars of a previous Neo4j version
+  command -v mvn >/dev/null || { echo "[tools] $name: mvn not found (need Maven 3.8+ and Java 17)" >&2; return 1; }
+  echo "[tools] $name: building $what launcher with Maven..."
+  rm -rf "$out/lib" "$out/$jar" "$stamp"   # drop jars of a previous server version
   # -q keeps only errors; the sed strips the stray ANSI resets Debian's Maven 3.8 prints even in batch mode.
-  mvn -q -B -Dstyle.color=never -f "$ROOT/graph/pom.xml" -Dfeedflow.tools.dir="$out" package 2>&1 \
+  mvn -q -B -Dstyle.color=never -f "$src/pom.xml" -Dfeedflow.tools.dir="$out" package 2>&1 \
     | sed 's/\x1b\[[0-9;]*m//g'
   echo "$hash" >"$stamp"
-  echo "[tools] graph: done in $((SECONDS - t0))s ($(ls "$out/lib" | wc -l) jars)"
+  echo "[tools] $name: done in $((SECONDS - t0))s ($(ls "$out/lib" | wc -l) jars)"
 }
-
-# OpenSearch launcher (search/): Maven puts search-server.jar + lib/*.jar under $TOOLS/opensearch, cached by a hash
-# of the pom and the sources exactly as the graph launcher is.
-build_search() {
-  local out="$TOOLS/opensearch" stamp hash t0=$SECONDS
-  stamp="$out/.build-hash"
-  hash="$(cd "$ROOT/search" && find pom.xml src -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
-  if [[ -f "$out/search-server.jar" && -d "$out/lib" && "$(cat "$stamp" 2>/dev/null)" == "$hash" ]]; then
-    echo "[tools] search: cached ($out/search-server.jar)"; return 0
-  fi
-  command -v mvn >/dev/null || { echo "[tools] search: mvn not found (need Maven 3.8+ and Java 17)" >&2; return 1; }
-  echo "[tools] search: building OpenSearch launcher with Maven..."
-  rm -rf "$out/lib" "$out/search-server.jar" "$stamp"   # drop jars of a previous OpenSearch version
-  mvn -q -B -Dstyle.color=never -f "$ROOT/search/pom.xml" -Dfeedflow.tools.dir="$out" package 2>&1 \
-    | sed 's/\x1b\[[0-9;]*m//g'
-  echo "$hash" >"$stamp"
-  echo "[tools] search: done in $((SECONDS - t0))s ($(ls "$out/lib" | wc -l) jars)"
-}
+build_graph() { build_launcher graph graph neo4j graph-server.jar Neo4j; }
+build_search() { build_launcher search search opensearch search-server.jar OpenSearch; }
 
 # The compose CLI's main package is named `cmd`, so build it into a scratch GOBIN and rename it.
 build_compose() {
