@@ -6,6 +6,7 @@ import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig, type Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/logger';
 import { startMetricsServer } from '../lib/metrics';
+import { closeFeedCacheWriter } from '../stores/feed-cache';
 import { createGraph } from '../stores/graph';
 import { closeEngagementModels, loadEngagementModel } from '../stores/model';
 import { modelRolloutWorkflow } from '../workflows/model-rollout';
@@ -46,6 +47,8 @@ async function main(): Promise<void> {
     await connection.close();
     await driver.close();
     await mongo.close();
+    // The feed cache's writer connection, opened by the first invalidation; open, it keeps the process alive.
+    await closeFeedCacheWriter();
     await closeEngagementModels();
   }
 }

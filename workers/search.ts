@@ -5,6 +5,7 @@ import { connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig, searchAliasOf, type Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/logger';
 import { startMetricsServer } from '../lib/metrics';
+import { closeFeedCacheWriter } from '../stores/feed-cache';
 import { connectSearch, createSearchIndex } from '../stores/search';
 import type { SearchCheckInput } from '../workflows/contracts/search';
 import { searchCheckWorkflow } from '../workflows/search-check';
@@ -80,6 +81,8 @@ async function main(): Promise<void> {
     await temporal.connection.close();
     await client.close();
     await mongo.close();
+    // The feed cache's writer connection, opened by the first invalidation; open, it keeps the process alive.
+    await closeFeedCacheWriter();
   }
 }
 

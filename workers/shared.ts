@@ -7,6 +7,7 @@ import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { startMetricsServer } from '../lib/metrics';
+import { closeFeedCacheWriter } from '../stores/feed-cache';
 import { createGraph } from '../stores/graph';
 import { ensureQueryIndexes } from '../stores/pushdown';
 import { ensureReadModelIndexes } from '../stores/read-model';
@@ -70,6 +71,8 @@ export async function runProjectionWorker(
     await temporal.connection.close();
     await driver.close();
     await mongo.close();
+    // The feed cache's writer connection, opened by the first invalidation; open, it keeps the process alive.
+    await closeFeedCacheWriter();
   }
 }
 

@@ -7,6 +7,7 @@ import { connectGraph, connectMongo } from '../../lib/clients';
 import { loadConfig, type Config } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/logger';
 import { startMetricsServer } from '../../lib/metrics';
+import { closeFeedCacheWriter } from '../../stores/feed-cache';
 import { createGraph } from '../../stores/graph';
 import { ensureQueryIndexes } from '../../stores/pushdown';
 import { ensureWriteModelIndexes, writeModel } from '../../stores/write-model';
@@ -97,6 +98,7 @@ async function main(): Promise<void> {
     () => connection.close(),
     async () => driver?.close(),
     () => mongo.close(),
+    closeFeedCacheWriter,
   );
 }
 

@@ -5,6 +5,7 @@ import { connectMongo, connectTemporal } from '../../lib/clients';
 import { loadConfig, type Config } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/logger';
 import { startMetricsServer } from '../../lib/metrics';
+import { closeFeedCacheWriter } from '../../stores/feed-cache';
 import { startFeedflowServer } from '../shared/feedflow-server';
 import { closeOnSignals, serve, type GrpcServer } from '../shared/grpc-server';
 import { createOperationsService } from './service';
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
     () => metricsServer.close(),
     () => temporal.connection.close(),
     () => mongo.close(),
+    closeFeedCacheWriter,
   );
 }
 

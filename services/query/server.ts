@@ -7,7 +7,7 @@ import { connectGraph, connectMongo, connectTemporal } from '../../lib/clients';
 import { loadConfig, searchAliasOf, type Config } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/logger';
 import { startMetricsServer } from '../../lib/metrics';
-import { feedCacheKeys, feedCacheRedisOptions } from '../../stores/feed-cache';
+import { feedCacheKeys, feedCacheRedisOptions, closeFeedCacheWriter } from '../../stores/feed-cache';
 import { createGraph } from '../../stores/graph';
 import { detectIdLookup } from '../../stores/lookup';
 import { ensureQueryIndexes } from '../../stores/pushdown';
@@ -146,6 +146,7 @@ async function main(): Promise<void> {
     () => temporal.connection.close(),
     () => graph.close(),
     () => mongo.close(),
+    closeFeedCacheWriter,
   );
 }
 
