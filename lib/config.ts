@@ -70,8 +70,12 @@ const schema = z.object({
   MONGODB_DB: z.string().min(1).default(DEFAULT_MONGODB_DB),
   /** How long an operation waits for a reachable MongoDB/FerretDB before it fails (a call then answers UNAVAILABLE). */
   MONGODB_SERVER_SELECTION_TIMEOUT_MS: positiveInt.default(1000),
-  /** How long opening a connection to MongoDB/FerretDB may take. */
-  MONGODB_CONNECT_TIMEOUT_MS: positiveInt.default(2000),
+  /**
+   * How long opening a connection to MongoDB/FerretDB may take. It also bounds the driver's heartbeat, which marks
+   * a server that answers slower as down (failing the operations in flight): keep it well above a busy server's
+   * answer time. A server that hangs instead of refusing is noticed after it.
+   */
+  MONGODB_CONNECT_TIMEOUT_MS: positiveInt.default(10_000),
   /**
    * The PostgreSQL database behind FerretDB, where start-up adds the GIN indexes FerretDB's pushdown needs
    * (stores/pushdown.ts). Read only when MONGODB_URI turns out to be FerretDB; unused on MongoDB.
