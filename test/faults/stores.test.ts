@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb';
+import { waitFor } from '../projection/support';
 import { freePort, startPrivateStack, type PrivateStack } from '../support/private-stack';
 import { startQueryHarness, type QueryHarness } from '../support/query';
 
@@ -94,20 +95,25 @@ describe('Store faults: Redis down (private server)', function () {
   });
 });
 
-describe('Store faults: the graph and the search server unreachable (nothing listens on their ports)', function () {
-  this.timeout(60_000);
+describe('Store faults: the graph down (private server, killed)', function () {
+  this.timeout(120_000);
+  let stack: PrivateStack;
   let h: QueryHarness;
   before(async () => {
-    h = await startQueryHarness({
-      GRAPH_URI: `bolt://127.0.0.1:${await freePort()}`,
-      SEARCH_URL: `http://127.0.0.1:${await freePort()}`,
-    });
+    stack = await startPrivateStack(['graph']);
+    h = await startQueryHarness({ GRAPH_URI: stack.env.GRAPH_URI });
   });
-  after(() => h?.close());
+  after(async () => {
+    await h?.close();
+    await stack?.close();
+  });
 
   it('serves GetFeed without discovery, with or without no_discovery, and GetNetwork answers UNAVAILABLE', async () => {
     const ann = await h.register('Ann');
     const pushed = await h.post(ann);
+    // The graph answers while up (its first queries, on a cold server, may take longer than the read bound).
+    await waitFor('the graph to answer', () => h.feed.getNetwork({ userId: ann, degree: 2 }, DEADLINE));
+    await stack.kill('graph');
     for (const noDiscovery of [false, true]) {
       // A viewer per request, so neither page comes from the other's cached session.
       const viewerId = await h.register('Viewer');
@@ -120,6 +126,15 @@ describe('Store faults: the graph and the search server unreachable (nothing lis
     }
     await assertUnavailable(h.feed.getNetwork({ userId: ann, degree: 2 }, DEADLINE));
   });
+});
+
+describe('Store faults: the search server unreachable (nothing listens on its port)', function () {
+  this.timeout(60_000);
+  let h: QueryHarness;
+  before(async () => {
+    h = await startQueryHarness({ SEARCH_URL: `http://127.0.0.1:${await freePort()}` });
+  });
+  after(() => h?.close());
 
   it('answers SearchPosts with UNAVAILABLE and retry info', async () => {
     const ann = await h.register('Ann');

@@ -26,7 +26,7 @@ function alive(pid: number): boolean {
   }
 }
 
-export type StackServer = 'postgres' | 'ferretdb' | 'redis';
+export type StackServer = 'postgres' | 'ferretdb' | 'redis' | 'graph';
 
 /**
  * Servers of the stack script started for one suite only, on free ports, with data in a temporary folder: a
@@ -46,7 +46,12 @@ export async function startPrivateStack(names: StackServer[]): Promise<PrivateSt
   const dir = await mkdtemp(join(tmpdir(), 'feedflow-stack-'));
   // As root, PostgreSQL runs as an unprivileged user (scripts/stack.sh) that must reach its data folder in here.
   await chmod(dir, 0o755);
-  const ports = { PG_PORT: await freePort(), MONGO_PORT: await freePort(), REDIS_PORT: await freePort() };
+  const ports = {
+    PG_PORT: await freePort(),
+    MONGO_PORT: await freePort(),
+    REDIS_PORT: await freePort(),
+    GRAPH_PORT: await freePort(),
+  };
   const env = {
     ...process.env,
     FEEDFLOW_STACK_DIR: dir,
@@ -58,6 +63,7 @@ export async function startPrivateStack(names: StackServer[]): Promise<PrivateSt
       MONGODB_URI: `mongodb://127.0.0.1:${ports.MONGO_PORT}/`,
       FERRETDB_POSTGRESQL_URL: `postgres://feedflow@127.0.0.1:${ports.PG_PORT}/ferretdb`,
       REDIS_URL: `redis://127.0.0.1:${ports.REDIS_PORT}`,
+      GRAPH_URI: `bolt://127.0.0.1:${ports.GRAPH_PORT}`,
     },
     async up(...n) {
       // Right after a kill -9, PostgreSQL's orphaned backends may still hold its lock for a moment: try again.
