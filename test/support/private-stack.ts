@@ -33,7 +33,7 @@ export type StackServer = 'postgres' | 'ferretdb' | 'redis' | 'graph';
  * fault test stops and starts them without touching the shared stack other suites use.
  */
 export interface PrivateStack {
-  /** Config overrides that point a harness at these servers. */
+  /** Config overrides that point a harness at these servers (and at the shared stack for the others). */
   env: Record<string, string>;
   up(...names: StackServer[]): Promise<void>;
   down(...names: StackServer[]): Promise<void>;
@@ -58,13 +58,15 @@ export async function startPrivateStack(names: StackServer[]): Promise<PrivateSt
     ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
   };
   const stack = (...args: string[]) => run('bash', ['scripts/stack.sh', ...args], { cwd: ROOT, env });
+  // Only the servers started here are overridden; the rest stay the shared stack's.
+  const overrides: Record<StackServer, Record<string, string>> = {
+    postgres: { FERRETDB_POSTGRESQL_URL: `postgres://feedflow@127.0.0.1:${ports.PG_PORT}/ferretdb` },
+    ferretdb: { MONGODB_URI: `mongodb://127.0.0.1:${ports.MONGO_PORT}/` },
+    redis: { REDIS_URL: `redis://127.0.0.1:${ports.REDIS_PORT}` },
+    graph: { GRAPH_URI: `bolt://127.0.0.1:${ports.GRAPH_PORT}` },
+  };
   const s: PrivateStack = {
-    env: {
-      MONGODB_URI: `mongodb://127.0.0.1:${ports.MONGO_PORT}/`,
-      FERRETDB_POSTGRESQL_URL: `postgres://feedflow@127.0.0.1:${ports.PG_PORT}/ferretdb`,
-      REDIS_URL: `redis://127.0.0.1:${ports.REDIS_PORT}`,
-      GRAPH_URI: `bolt://127.0.0.1:${ports.GRAPH_PORT}`,
-    },
+    env: Object.assign({}, ...names.map((n) => overrides[n])) as Record<string, string>,
     async up(...n) {
       // Right after a kill -9, PostgreSQL's orphaned backends may still hold its lock for a moment: try again.
       for (let attempt = 1; ; attempt++) {
