@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import neo4j, { type Driver } from 'neo4j-driver';
 import { useFeedCacheRedis } from '../stores/feed-cache';
 import type { Config } from './config';
@@ -13,8 +13,20 @@ export interface Clients {
   close(): Promise<void>;
 }
 
+/**
+ * Driver options: a store that is down fails an operation within about a second (the caller gets UNAVAILABLE),
+ * instead of the driver's 30 s. No socket timeout: a long bulk write or scan is not an outage.
+ */
+export function mongoOptions(config: Config): MongoClientOptions {
+  return {
+    serverSelectionTimeoutMS: config.MONGODB_SERVER_SELECTION_TIMEOUT_MS,
+    connectTimeoutMS: config.MONGODB_CONNECT_TIMEOUT_MS,
+    maxPoolSize: 50,
+  };
+}
+
 export async function connectMongo(config: Config): Promise<{ mongo: MongoClient; db: Db }> {
-  const mongo = new MongoClient(config.MONGODB_URI, { serverSelectionTimeoutMS: 10_000, maxPoolSize: 50 });
+  const mongo = new MongoClient(config.MONGODB_URI, mongoOptions(config));
   await mongo.connect();
   // Every process that writes feed items or serves feeds connects here: the feed cache's Redis goes with the
   // database whose feeds it caches (stores/feed-cache.ts connects on first use).

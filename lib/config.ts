@@ -68,6 +68,14 @@ const schema = z.object({
     .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI')
     .default('mongodb://127.0.0.1:27017/'),
   MONGODB_DB: z.string().min(1).default(DEFAULT_MONGODB_DB),
+  /** How long an operation waits for a reachable MongoDB/FerretDB before it fails (a call then answers UNAVAILABLE). */
+  MONGODB_SERVER_SELECTION_TIMEOUT_MS: positiveInt.default(1000),
+  /**
+   * How long opening a connection to MongoDB/FerretDB may take. It also bounds the driver's heartbeat, which marks
+   * a server that answers slower as down (failing the operations in flight): keep it well above a busy server's
+   * answer time. A server that hangs instead of refusing is noticed after it.
+   */
+  MONGODB_CONNECT_TIMEOUT_MS: positiveInt.default(10_000),
   /**
    * The PostgreSQL database behind FerretDB, where start-up adds the GIN indexes FerretDB's pushdown needs
    * (stores/pushdown.ts). Read only when MONGODB_URI turns out to be FerretDB; unused on MongoDB.
@@ -81,6 +89,8 @@ const schema = z.object({
     .regex(/^(bolt|neo4j)(\+s|\+ssc)?:\/\//, 'must be a bolt:// or neo4j:// URI')
     .default('bolt://127.0.0.1:7687'),
   GRAPH_DIALECT: z.enum(['memgraph', 'neo4j']).default('neo4j'),
+  /** A query-side graph read slower than this gives up: feeds leave discovery out, GetNetwork answers UNAVAILABLE. */
+  GRAPH_READ_TIMEOUT_MS: positiveInt.default(1000),
   /** The feed cache (L2) and its invalidation streams; feeds are served from the read models while it is down. */
   REDIS_URL: z
     .string()

@@ -20,6 +20,7 @@ import { createInvalidationChannel, type InvalidationChannel } from './channel';
 import { createConsistencyWaiter } from './consistency';
 import { createCursorCodec } from './cursor';
 import { createFeedReader } from './feed';
+import { boundedGraph, optionalDiscovery } from './graph-deadline';
 import { createItemSource } from './items';
 import { createSafetyNet } from './safety';
 import { createSearchPosts } from './search';
@@ -67,7 +68,7 @@ export async function startQueryServer(deps: {
   });
   const cursors = createCursorCodec(config.CURSOR_SECRET);
   const lookup = await detectIdLookup(db);
-  const graph = createGraph(deps.graph, config.GRAPH_DIALECT);
+  const graph = boundedGraph(createGraph(deps.graph, config.GRAPH_DIALECT), config.GRAPH_READ_TIMEOUT_MS);
   const safety = createSafetyNet(db, lookup);
   const items = createItemSource(db, lookup);
   const window = {
@@ -75,10 +76,13 @@ export async function startQueryServer(deps: {
     halfLifeMs: config.FEED_HALF_LIFE_HOURS * 3_600_000,
     pullLookbackMs: config.PULL_LOOKBACK_DAYS * 86_400_000,
   };
-  const readTime = createReadTimeSources(db, graph, {
-    pullLookbackMs: window.pullLookbackMs,
-    secondDegreeAuthors: config.FEED_SECOND_DEGREE_AUTHORS,
-  });
+  const readTime = optionalDiscovery(
+    createReadTimeSources(db, graph, {
+      pullLookbackMs: window.pullLookbackMs,
+      secondDegreeAuthors: config.FEED_SECOND_DEGREE_AUTHORS,
+    }),
+    (err, viewerId) => logger.warn({ err, viewerId }, 'discovery left out: the graph is unavailable'),
+  );
   const searchClient = connectSearch(config);
   const reader = createFeedReader({
     db,

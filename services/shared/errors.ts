@@ -18,6 +18,8 @@ const codes: Record<DomainErrorKind, Code> = {
 };
 
 export const ERROR_DOMAIN = 'feedflow.dev';
+/** The retry delay an UNAVAILABLE answer carries (google.rpc.RetryInfo) when the failure names none. */
+export const STORE_RETRY_AFTER_MS = 1000;
 
 export function toConnectError(err: DomainError): ConnectError {
   const details = [];
@@ -27,8 +29,10 @@ export function toConnectError(err: DomainError): ConnectError {
       value: create(ErrorInfoSchema, { reason: err.reason, domain: ERROR_DOMAIN }),
     });
   }
-  if (err.retryAfterMs !== undefined) {
-    const ms = Math.max(0, Math.ceil(err.retryAfterMs));
+  // An unavailable store always says when to come back, so clients that honour RetryInfo back off alike.
+  const retryAfterMs = err.retryAfterMs ?? (err.kind === 'unavailable' ? STORE_RETRY_AFTER_MS : undefined);
+  if (retryAfterMs !== undefined) {
+    const ms = Math.max(0, Math.ceil(retryAfterMs));
     details.push({
       desc: RetryInfoSchema,
       value: create(RetryInfoSchema, {
@@ -58,7 +62,11 @@ export function errorInterceptor(onUnexpected: (err: unknown, method: string) =>
       }
       onUnexpected(err, `${req.service.typeName}/${req.method.name}`);
       // A store that cannot be reached is a passing condition the caller may retry; anything else is a bug.
-      if (isUnavailable(err)) throw new ConnectError('a backing store is unavailable; retry', Code.Unavailable);
+      if (isUnavailable(err)) {
+        throw toConnectError(
+          new DomainError('unavailable', 'a backing store is unavailable; retry', 'STORE_UNAVAILABLE'),
+        );
+      }
       throw new ConnectError('internal error', Code.Internal);
     }
   };
@@ -71,7 +79,17 @@ const UNAVAILABLE_ERRORS = new Set([
   'MongoNotConnectedError',
 ]);
 
-function isUnavailable(err: unknown): boolean {
-  const e = err as { name?: string; code?: string; message?: string };
-  return UNAVAILABLE_ERRORS.has(e?.name ?? '') || e?.code === 'ServiceUnavailable' || e?.code === 'SessionExpired';
+/**
+ * FerretDB answers with code 1 (InternalError) for any failure of its own, and for a PostgreSQL it cannot reach:
+ * only the latter is a passing condition, recognised by the backend connection failure its message names.
+ */
+const LOST_BACKEND =
+  /failed to connect to|connection refused|connection reset|broken pipe|unexpected EOF|conn closed|terminating connection|the database system is (starting up|shutting down|in recovery)/i;
+
+export function isUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; code?: string | number; message?: string };
+  if (UNAVAILABLE_ERRORS.has(e?.name ?? '') || e?.code === 'ServiceUnavailable' || e?.code === 'SessionExpired') {
+    return true;
+  }
+  return e?.name === 'MongoServerError' && e.code === 1 && LOST_BACKEND.test(e.message ?? '');
 }

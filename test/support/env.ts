@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type Db, MongoClient } from 'mongodb';
 import type { Driver } from 'neo4j-driver';
-import { connectGraph } from '../../lib/clients';
+import { connectGraph, mongoOptions } from '../../lib/clients';
 import { loadConfig, sharedNamespaceEnv, type Config } from '../../lib/config';
 
 /**
@@ -36,7 +36,7 @@ export interface TestStores {
 
 export async function openStores(overrides: Record<string, string> = {}): Promise<TestStores> {
   const config = testConfig(overrides);
-  const mongo = await MongoClient.connect(config.MONGODB_URI, { serverSelectionTimeoutMS: 10_000 });
+  const mongo = await MongoClient.connect(config.MONGODB_URI, mongoOptions(config));
   const db = mongo.db(config.MONGODB_DB);
   const graph = connectGraph(config);
   return {
