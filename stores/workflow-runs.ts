@@ -49,13 +49,19 @@ export function failedProjectionQuery(filter: FailedProjectionFilter, taskQueues
   return parts.join(' AND ');
 }
 
-/** Running runs of projection kinds on the deployment's queues: the candidates for stuck. */
-export function runningProjectionQuery(taskQueues: string[]): string {
+/**
+ * Running runs of projection kinds on the deployment's queues started before `startedBefore` (an ISO time): the
+ * candidates for stuck, so a count describes only runs old enough to be stuck, not every healthy projection.
+ */
+export function runningProjectionQuery(taskQueues: string[], startedBefore: string): string {
   const any = (field: string, values: readonly string[]) =>
     `(${values.map((v) => `${field} = ${literal(v)}`).join(' OR ')})`;
-  return [any('TaskQueue', taskQueues), any('FeedOperation', PROJECTION_KINDS), 'ExecutionStatus = "Running"'].join(
-    ' AND ',
-  );
+  return [
+    any('TaskQueue', taskQueues),
+    any('FeedOperation', PROJECTION_KINDS),
+    'ExecutionStatus = "Running"',
+    `StartTime < ${literal(startedBefore)}`,
+  ].join(' AND ');
 }
 
 interface PendingActivity {

@@ -145,7 +145,8 @@ export function createFailedProjections(temporal: Client, taskQueuePrefix: strin
 
     /** Projections stuck now: running, their activity failing past the bound (the `feedflow_projections_stuck` gauge). */
     async countStuck(): Promise<number> {
-      const query = runningProjectionQuery(queues);
+      const asOf = new Date();
+      const query = runningProjectionQuery(queues, new Date(asOf.getTime() - stuckAfterMs).toISOString());
       let total = 0;
       let token: Uint8Array | undefined;
       do {
@@ -154,7 +155,7 @@ export function createFailedProjections(temporal: Client, taskQueuePrefix: strin
           pageSize: 200,
           token,
           withFailure: false,
-          asOf: new Date(),
+          asOf,
           stuckAfterMs,
         });
         total += page.runs.length;
