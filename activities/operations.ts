@@ -1,7 +1,8 @@
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { ConsistencyReport } from '../domain/consistency';
 import { createOutbox, type OutboxDeps, projectionStart } from '../handoff/index';
+import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { metrics } from '../lib/metrics';
 import { reportsOf } from '../stores/consistency-reports';
@@ -18,7 +19,7 @@ import { TASK_QUEUES } from '../workflows/shared';
 export interface OperationsDeps {
   db: Db;
   temporal: Client;
-  config: OutboxDeps['config'];
+  config: OutboxDeps['config'] & Pick<Config, 'STUCK_PROJECTION_AFTER_MS'>;
   logger: Logger;
 }
 
@@ -27,10 +28,21 @@ export function createOperationsActivities({ db, temporal, config, logger }: Ope
   const wm = writeModel(db);
   const outbox = createOutbox({ wm, temporal, config, logger });
   const queues = [TASK_QUEUES.projection, TASK_QUEUES.priority].map((q) => config.TASK_QUEUE_PREFIX + q);
+  const terminateStuck = async (workflowId: string, runId: string) => {
+    try {
+      await temporal.workflow.getHandle(workflowId, runId).terminate('stuck: replayed by ReplayFailedProjections');
+    } catch (err) {
+      // Closed since it was listed (completed, or terminated by a retry of this page): nothing to stop.
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  };
   return {
     /**
      * One page of the failed projections the filter matches, as restarts read from their events (the commit point),
-     * so a batch starts each exactly as the command side first did.
+     * so a batch starts each exactly as the command side first did. A stuck run (running, its activity failing past
+     * the bound as of the batch's frozen `closedBefore`) holds its id, so it is terminated here first, that run only;
+     * its replay then starts over it like over any failed run, and its writes so far are idempotent. A run that
+     * completes meanwhile is left alone and its replay is skipped.
      */
     async failedProjectionRestarts(input: {
       filter: FailedProjectionFilter;
@@ -43,7 +55,12 @@ export function createOperationsActivities({ db, temporal, config, logger }: Ope
         token: input.pageToken ? Buffer.from(input.pageToken, 'base64') : undefined,
         failureContains: input.filter.failureContains,
         withFailure: false,
+        asOf: new Date(input.filter.closedBefore ?? Date.now()),
+        stuckAfterMs: config.STUCK_PROJECTION_AFTER_MS,
       });
+      await Promise.all(
+        page.runs.filter((r) => r.status === 'RUNNING').map((r) => terminateStuck(r.workflowId, r.runId)),
+      );
       // Point reads: an `_id` equality is the one filter every supported store pushes down.
       const events = await Promise.all(page.runs.map((r) => wm.events.findOne({ _id: r.workflowId })));
       const restarts = events.map((ev) => ev && projectionStart(ev, config)).filter((r): r is ProjectionRestart => !!r);

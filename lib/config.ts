@@ -154,6 +154,9 @@ const schema = z.object({
   /** Bounds a projection run (its whole continue-as-new chain): past it the run times out instead of retrying a
    * store that stays down, and ListFailedProjections / ReplayFailedProjections find it. 0: no bound. */
   PROJECTION_TIMEOUT_MS: z.coerce.number().int().min(0).default(0),
+  /** A running projection whose activity has failed more than once and which started longer ago than this is
+   * stuck: ListFailedProjections lists it, `feedflow_projections_stuck` counts it, ReplayFailedProjections replays it. */
+  STUCK_PROJECTION_AFTER_MS: positiveInt.default(180_000),
   /** The command server runs local workers for the projection queues, so its starts are eager: the first
    * workflow task comes back with the start and runs in the same process (see workers/first-hop.ts). */
   FIRST_HOP_WORKERS: bool.prefault('true'),

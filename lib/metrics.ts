@@ -96,6 +96,19 @@ export const metrics = {
     labelNames: ['kind'] as const,
     registers: [registry],
   }),
+  stuckProjections: new Gauge({
+    name: 'feedflow_projections_stuck',
+    help: 'Running projections whose activity keeps failing past STUCK_PROJECTION_AFTER_MS, counted at each scrape by the operations server',
+    registers: [registry],
+    async collect() {
+      if (!stuckCounter) return;
+      try {
+        this.set(await stuckCounter());
+      } catch {
+        // Temporal unreachable: the gauge keeps its last count and the scrape still answers.
+      }
+    },
+  }),
   scoringBatch: new Histogram({
     name: 'feedflow_scoring_batch_seconds',
     help: 'Time to score one batch of feed items',
@@ -103,6 +116,18 @@ export const metrics = {
     registers: [registry],
   }),
 };
+
+/** Counts stuck projections at scrape time; set by the process that can see them (the operations server). */
+let stuckCounter: (() => Promise<number>) | undefined;
+
+/** Makes `feedflow_projections_stuck` count with `count` at each scrape; the returned function restores the former. */
+export function countStuckProjectionsWith(count: () => Promise<number>): () => void {
+  const former = stuckCounter;
+  stuckCounter = count;
+  return () => {
+    if (stuckCounter === count) stuckCounter = former;
+  };
+}
 
 /** The seed's SLA thresholds for projection lag, in seconds. */
 export const LAG_SLA = { target: 0.05, alert: 0.2, critical: 1 } as const;

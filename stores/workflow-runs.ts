@@ -16,8 +16,11 @@ export interface FailedRun {
   kind: string;
   postId: string;
   viewerId: string;
-  status: 'FAILED' | 'TIMED_OUT' | 'TERMINATED' | 'CANCELED';
+  /** RUNNING: stuck, its activity failing past the bound. */
+  status: 'FAILED' | 'TIMED_OUT' | 'TERMINATED' | 'CANCELED' | 'RUNNING';
   failure: string;
+  /** A stuck run's attempts of its failing activity; 0 for a closed run. */
+  attempts: number;
   startTime: Date;
   closeTime?: Date;
 }
@@ -25,20 +28,65 @@ export interface FailedRun {
 // Values reach the query validated (ids, kinds, ISO times); quotes are stripped so nothing can escape the literal.
 const literal = (v: string): string => `"${v.replace(/["\\]/g, '')}"`;
 
-/** The visibility query for the filter: failed runs of projection kinds on the deployment's queues. */
+/**
+ * The visibility query for the filter: failed runs of projection kinds on the deployment's queues, and their running
+ * runs, which the page keeps only when stuck (see `stuckOf`). The close-time window bounds the closed runs; a stuck
+ * run is failing now, so only its start (before `closedBefore` less the bound) places it in a window.
+ */
 export function failedProjectionQuery(filter: FailedProjectionFilter, taskQueues: string[]): string {
   const any = (field: string, values: readonly string[]) =>
     `(${values.map((v) => `${field} = ${literal(v)}`).join(' OR ')})`;
   const parts = [
     any('TaskQueue', taskQueues),
-    any('ExecutionStatus', REPLAYABLE_STATUSES),
     filter.kind ? `FeedOperation = ${literal(filter.kind)}` : any('FeedOperation', PROJECTION_KINDS),
   ];
   if (filter.postId) parts.push(`PostId = ${literal(filter.postId)}`);
   if (filter.viewerId) parts.push(`ViewerId = ${literal(filter.viewerId)}`);
-  if (filter.closedAfter) parts.push(`CloseTime >= ${literal(filter.closedAfter)}`);
-  if (filter.closedBefore) parts.push(`CloseTime < ${literal(filter.closedBefore)}`);
+  const closed = [any('ExecutionStatus', REPLAYABLE_STATUSES)];
+  if (filter.closedAfter) closed.push(`CloseTime >= ${literal(filter.closedAfter)}`);
+  if (filter.closedBefore) closed.push(`CloseTime < ${literal(filter.closedBefore)}`);
+  parts.push(`((${closed.join(' AND ')}) OR ExecutionStatus = "Running")`);
   return parts.join(' AND ');
+}
+
+/**
+ * Running runs of projection kinds on the deployment's queues started before `startedBefore` (an ISO time): the
+ * candidates for stuck, so a count describes only runs old enough to be stuck, not every healthy projection.
+ */
+export function runningProjectionQuery(taskQueues: string[], startedBefore: string): string {
+  const any = (field: string, values: readonly string[]) =>
+    `(${values.map((v) => `${field} = ${literal(v)}`).join(' OR ')})`;
+  return [
+    any('TaskQueue', taskQueues),
+    any('FeedOperation', PROJECTION_KINDS),
+    'ExecutionStatus = "Running"',
+    `StartTime < ${literal(startedBefore)}`,
+  ].join(' AND ');
+}
+
+interface PendingActivity {
+  activityType?: { name?: string | null } | null;
+  attempt?: number | null;
+  lastFailure?: { message?: string | null; cause?: unknown } | null;
+}
+
+/**
+ * A running run is stuck when it started at least `stuckAfterMs` before `asOf` and an activity of it is pending after
+ * a failed attempt (short steps run as local activities first, so a step shows here once it keeps failing). Its
+ * failing activity's attempts and last error, or undefined when it is not stuck.
+ */
+export function stuckOf(
+  startTime: Date,
+  pending: PendingActivity[] | null | undefined,
+  asOf: Date,
+  stuckAfterMs: number,
+): { attempts: number; failure: string } | undefined {
+  if (asOf.getTime() - startTime.getTime() < stuckAfterMs) return undefined;
+  const failing = (pending ?? []).filter((a) => (a.attempt ?? 0) > 1 && a.lastFailure);
+  const worst = failing.sort((a, b) => (b.attempt ?? 0) - (a.attempt ?? 0))[0];
+  if (!worst) return undefined;
+  const name = worst.activityType?.name ?? 'activity';
+  return { attempts: worst.attempt ?? 0, failure: `${name} failing: ${failureText(worst.lastFailure) || 'failed'}` };
 }
 
 /** A raw Temporal Failure and its causes as one line: `Activity task failed: no event post/…`. */
@@ -102,7 +150,16 @@ export interface FailedPage {
  */
 export async function failedProjectionPage(
   temporal: Client,
-  opts: { query: string; pageSize: number; token?: Uint8Array; failureContains?: string; withFailure: boolean },
+  opts: {
+    query: string;
+    pageSize: number;
+    token?: Uint8Array;
+    failureContains?: string;
+    withFailure: boolean;
+    /** Running runs are kept when stuck as of this time (now, or the batch's frozen `closedBefore`). */
+    asOf: Date;
+    stuckAfterMs: number;
+  },
 ): Promise<FailedPage> {
   const namespace = temporal.options.namespace;
   const res = await temporal.workflowService.listWorkflowExecutions({
@@ -115,12 +172,19 @@ export async function failedProjectionPage(
   const runs = await Promise.all(
     (res.executions ?? []).map(async (raw): Promise<FailedRun | undefined> => {
       const info = await executionInfoFromRaw(raw, temporal.options.loadedDataConverter, raw, namespace);
-      const status = STATUS[info.status.name];
+      const status = info.status.name === 'RUNNING' ? 'RUNNING' : STATUS[info.status.name];
       if (!status) return undefined;
       const latest = await temporal.workflow.getHandle(info.workflowId).describe();
       if (latest.runId !== info.runId) return undefined;
-      const failure =
-        opts.withFailure || needle ? (await closeInfo(temporal, info.workflowId, info.runId)).failure : '';
+      let attempts = 0;
+      let failure = '';
+      if (status === 'RUNNING') {
+        const stuck = stuckOf(info.startTime, latest.raw.pendingActivities, opts.asOf, opts.stuckAfterMs);
+        if (!stuck) return undefined;
+        ({ attempts, failure } = stuck);
+      } else if (opts.withFailure || needle) {
+        failure = (await closeInfo(temporal, info.workflowId, info.runId)).failure;
+      }
       if (needle && !failure.toLowerCase().includes(needle)) return undefined;
       return {
         workflowId: info.workflowId,
@@ -132,6 +196,7 @@ export async function failedProjectionPage(
         viewerId: keyword(info, SEARCH_ATTRIBUTES.viewerId),
         status,
         failure,
+        attempts,
         startTime: info.startTime,
         closeTime: info.closeTime,
       };

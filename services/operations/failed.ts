@@ -8,7 +8,12 @@ import {
   type FailedProjectionFilter as FilterMessage,
   OperationState,
 } from '../../gen/feedflow/v1/operations_pb';
-import { type FailedRun, failedProjectionPage, failedProjectionQuery } from '../../stores/workflow-runs';
+import {
+  type FailedRun,
+  failedProjectionPage,
+  failedProjectionQuery,
+  runningProjectionQuery,
+} from '../../stores/workflow-runs';
 import type { FailedProjectionFilter, ReplayFailedInput } from '../../workflows/contracts/operations';
 import { replayFailedProjectionsWorkflow } from '../../workflows/replay-failed-projections';
 import { PROJECTION_KINDS, type ProjectionKind, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
@@ -21,6 +26,7 @@ const STATES: Record<FailedRun['status'], OperationState> = {
   TIMED_OUT: OperationState.TIMED_OUT,
   TERMINATED: OperationState.TERMINATED,
   CANCELED: OperationState.CANCELED,
+  RUNNING: OperationState.RUNNING,
 };
 
 export function filterOf(f: FilterMessage | undefined): FailedProjectionFilter {
@@ -88,13 +94,15 @@ function toMessage(r: FailedRun): Omit<FailedProjection, '$typeName' | '$unknown
     viewerId: r.viewerId,
     state: STATES[r.status],
     failure: r.failure,
+    attempts: r.attempts,
     startTime: timestampFromDate(r.startTime),
     ...(r.closeTime ? { closeTime: timestampFromDate(r.closeTime) } : {}),
   };
 }
 
-export function createFailedProjections(temporal: Client, taskQueuePrefix: string) {
+export function createFailedProjections(temporal: Client, taskQueuePrefix: string, stuckAfterMs: number) {
   const queues = [TASK_QUEUES.projection, TASK_QUEUES.priority].map((q) => taskQueuePrefix + q);
+  const asOf = (filter: FailedProjectionFilter) => new Date(filter.closedBefore ?? Date.now());
 
   return {
     async list(filter: FailedProjectionFilter, pageSize: number, pageToken: string) {
@@ -105,6 +113,8 @@ export function createFailedProjections(temporal: Client, taskQueuePrefix: strin
         token: pageToken ? decodeToken(query, pageToken) : undefined,
         failureContains: filter.failureContains,
         withFailure: true,
+        asOf: asOf(filter),
+        stuckAfterMs,
       });
       return {
         projections: page.runs.map(toMessage),
@@ -124,6 +134,29 @@ export function createFailedProjections(temporal: Client, taskQueuePrefix: strin
           token,
           failureContains: filter.failureContains,
           withFailure: false,
+          asOf: asOf(filter),
+          stuckAfterMs,
+        });
+        total += page.runs.length;
+        token = page.next ?? undefined;
+      } while (token);
+      return total;
+    },
+
+    /** Projections stuck now: running, their activity failing past the bound (the `feedflow_projections_stuck` gauge). */
+    async countStuck(): Promise<number> {
+      const asOf = new Date();
+      const query = runningProjectionQuery(queues, new Date(asOf.getTime() - stuckAfterMs).toISOString());
+      let total = 0;
+      let token: Uint8Array | undefined;
+      do {
+        const page = await failedProjectionPage(temporal, {
+          query,
+          pageSize: 200,
+          token,
+          withFailure: false,
+          asOf,
+          stuckAfterMs,
         });
         total += page.runs.length;
         token = page.next ?? undefined;

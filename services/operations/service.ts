@@ -37,6 +37,7 @@ export interface OperationsDeps {
   config: Pick<
     Config,
     | 'TASK_QUEUE_PREFIX'
+    | 'STUCK_PROJECTION_AFTER_MS'
     | 'CONSISTENCY_RECENT_WINDOW_MS'
     | 'CONSISTENCY_SETTLE_MS'
     | 'CONSISTENCY_SCORE_WINDOW_MS'
@@ -130,7 +131,7 @@ export function createOperationsService({
   }
 
   const runs = createOperationReader(temporal, config.TASK_QUEUE_PREFIX);
-  const failed = createFailedProjections(temporal, config.TASK_QUEUE_PREFIX);
+  const failed = createFailedProjections(temporal, config.TASK_QUEUE_PREFIX, config.STUCK_PROJECTION_AFTER_MS);
   const closedBadly = (view: OperationView) =>
     view.operation.state !== OperationState.COMPLETED && view.operation.state !== OperationState.RUNNING;
 
