@@ -28,7 +28,8 @@ export interface OperationView {
 }
 
 const WORKFLOW_ID = /^[A-Za-z0-9_.:/-]{1,256}$/;
-const RUN_ID = /^[0-9A-Fa-f-]{1,64}$/;
+// Temporal run ids are UUIDs.
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const STATES: Record<string, OperationState> = {
   RUNNING: OperationState.RUNNING,
@@ -99,7 +100,7 @@ export function createOperationReader(temporal: Client, taskQueuePrefix: string)
   /** The operation's latest run, following continue-as-new from `runId` if given. */
   async function describe(workflowId: string, runId?: string): Promise<OperationView> {
     requireWorkflowId(workflowId);
-    if (runId && !RUN_ID.test(runId)) throw invalid('run_id must be a Temporal run id');
+    if (runId && !RUN_ID.test(runId)) throw invalid('run_id must be a Temporal run id (a UUID)');
     let d = await describeRun(workflowId, runId || undefined);
     // Only this deployment's workflows: another system's (or another deployment's) ids are not ours to show.
     if (!queues.has(d.taskQueue)) throw notFound(`no feedflow operation ${workflowId}`);

@@ -72,6 +72,15 @@ function toMessage(r: ConsistencyReport): Omit<ReportMessage, '$typeName' | '$un
   };
 }
 
+/** Longest schedule note, in UTF-8 bytes: a note is a line for the Temporal UI, not a document. */
+const MAX_NOTE_BYTES = 1023;
+
+function noteOf(note: string, fallback: string): string {
+  const bytes = Buffer.byteLength(note, 'utf8');
+  if (bytes > MAX_NOTE_BYTES) throw invalid(`note is ${bytes} bytes; it must be under 1024 (1 KiB)`);
+  return note || fallback;
+}
+
 /** feedflow.v1.OperationsService: the operator's replay, rebuild, check and schedule controls over Temporal. */
 export function createOperationsService({
   db,
@@ -257,7 +266,7 @@ export function createOperationsService({
 
     /** Pauses every feedflow schedule, with the note. */
     async pauseSchedules(req) {
-      const note = req.note || 'paused through OperationsService';
+      const note = noteOf(req.note, 'paused through OperationsService');
       for (const s of await scheduleStates()) await temporal.schedule.getHandle(s.scheduleId).pause(note);
       return { schedules: await scheduleStates() };
     },
@@ -299,7 +308,7 @@ export function createOperationsService({
 
     /** Resumes every feedflow schedule. */
     async resumeSchedules(req) {
-      const note = req.note || 'resumed through OperationsService';
+      const note = noteOf(req.note, 'resumed through OperationsService');
       for (const s of await scheduleStates()) await temporal.schedule.getHandle(s.scheduleId).unpause(note);
       return { schedules: await scheduleStates() };
     },
