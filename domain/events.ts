@@ -54,7 +54,8 @@ export function eventIdFor(
   return `${aggregateType}/${aggregateId}/v${version}/${EVENT_VERBS[type]}`;
 }
 
-const EVENT_ID = /^[a-z]+\/[A-Za-z0-9-]+\/v\d+\/[a-z]+$/;
+// Aggregate ids are requireId's letters, digits and underscores, dash-joined for relationships.
+const EVENT_ID = /^[a-z]+\/[A-Za-z0-9_-]+\/v\d+\/[a-z]+$/;
 const TOKEN_PREFIX = 'ct1.';
 
 /** Opaque to callers; the query side decodes it to wait for the event's projection. */

@@ -21,7 +21,10 @@ export interface Relation {
 
 export const NO_RELATION: Relation = { blocked: false, connected: false, follows: false };
 
-/** Whether `viewerId` may read a post: their own always; otherwise never across a block, never a private one. */
+/**
+ * Whether `viewerId` may read a post: their own always; otherwise never across a block, never a private one, never
+ * one of a visibility this rule does not know.
+ */
 export function mayRead(
   viewerId: string,
   post: { authorId: string; visibility: string },
@@ -29,7 +32,8 @@ export function mayRead(
 ): boolean {
   if (post.authorId === viewerId) return true;
   if (rel.blocked || post.visibility === 'private') return false;
-  return post.visibility === 'public' || rel.connected;
+  if (post.visibility === 'public') return true;
+  return post.visibility === 'connections' && rel.connected;
 }
 
 /** Which of an author's posts are pushed to a viewer now: none, public ones (a follow), or connection ones too. */

@@ -179,7 +179,7 @@ const schema = z.object({
   /** Members whose feeds the deep check rebuilds in memory and diffs. */
   CONSISTENCY_DEEP_SAMPLE: positiveInt.default(50),
   /** The outbox sweep schedule's interval (events pending longer than OUTBOX_SWEEP_AGE_MS get started). */
-  OUTBOX_SCHEDULE_INTERVAL_MS: positiveInt.default(60_000),
+  OUTBOX_SCHEDULE_INTERVAL_MS: positiveInt.default(10_000),
   /** Younger pending events are left to the command still completing them. */
   OUTBOX_SWEEP_AGE_MS: positiveInt.default(10_000),
   /** OpenSearch, for post search (SearchPosts) and the search worker that indexes posts. */

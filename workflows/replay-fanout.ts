@@ -1,4 +1,11 @@
-import { ApplicationFailure, executeChild, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  executeChild,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { createConsistencyActivities } from '../activities/consistency';
 import type { createPostActivities } from '../activities/posts';
 import type { createRepairActivities } from '../activities/repairs';
@@ -6,6 +13,7 @@ import type { RepairResult, ReplayFanoutInput, ReplayFanoutResult } from './cont
 import type { fanoutPostWorkflow } from './fanout-post';
 import { ensureSearchAttributes, scoreOnRankingQueue } from './helpers';
 import { WORKFLOW_TYPES } from './registry';
+import { replayChildId } from './shared';
 // A type only, like every workflow this one starts: the name comes from the registry.
 
 const { replayInput } = proxyLocalActivities<ReturnType<typeof createPostActivities>>({
@@ -25,6 +33,9 @@ const { checkPosts, repairPostItems } = proxyActivities<
  * its current audience by the real fan-out (a child run), then every item the audience no longer allows purged and
  * any other version brought up to date. A deleted post is purged everywhere. Idempotent end to end.
  */
+/** Patch: the fan-out child's id names the replay run; runs started before it keep one child id per replay id. */
+export const CHILD_PER_RUN = 'replay-child-per-run';
+
 export async function replayFanoutWorkflow(input: ReplayFanoutInput): Promise<ReplayFanoutResult> {
   if (!input?.postId) throw ApplicationFailure.nonRetryable('postId is required', 'InvalidInput');
   const projection = await replayInput(input.postId);
@@ -33,7 +44,9 @@ export async function replayFanoutWorkflow(input: ReplayFanoutInput): Promise<Re
   let itemsWritten = 0;
   if (!projection.deleted) {
     const fanout = await executeChild<typeof fanoutPostWorkflow>(WORKFLOW_TYPES.fanoutPost, {
-      workflowId: `replay/post/${input.postId}/v${projection.version}/fanout`,
+      workflowId: patched(CHILD_PER_RUN)
+        ? replayChildId(workflowInfo().workflowId, workflowInfo().runId)
+        : `replay/post/${input.postId}/v${projection.version}/fanout`,
       args: [projection.input],
     });
     itemsWritten = fanout.itemsWritten;

@@ -111,3 +111,10 @@ export const SCHEDULES = {
   /** Created by the search worker, on the search queue. */
   searchCheck: 'feedflow-search-check',
 } as const;
+
+/**
+ * The fan-out child of one replay run (`replay/post/{postId}/v{version}/fanout/{runId}`): each replay its own, so a
+ * replay never meets an earlier replay's child, and GetOperation finds the one to ask for progress.
+ */
+export const replayChildId = (replayWorkflowId: string, replayRunId: string): string =>
+  `${replayWorkflowId}/fanout/${replayRunId}`;

@@ -30,7 +30,7 @@ export function createRuleModerator(
       const text = content.trim();
       if (!text) return reject('EMPTY_CONTENT', 'content must not be empty');
       // Count code points, not UTF-16 units, so emoji count as one character.
-      const length = [...content].length;
+      const length = [...text].length;
       if (length > config.MODERATION_MAX_CHARS) {
         return reject('CONTENT_TOO_LONG', `content is ${length} characters; at most ${config.MODERATION_MAX_CHARS}`);
       }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { type Timestamp, timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { invalid } from '../../domain/errors';
@@ -29,6 +29,18 @@ const STATES: Record<FailedRun['status'], OperationState> = {
   RUNNING: OperationState.RUNNING,
 };
 
+/** 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the range google.protobuf.Timestamp allows. */
+const MIN_SECONDS = -62_135_596_800n;
+const MAX_SECONDS = 253_402_300_799n;
+
+/** A timestamp as an ISO string, or INVALID_ARGUMENT naming the field when it is outside years 1 to 9999. */
+function isoOf(field: string, ts: Timestamp): string {
+  if (ts.seconds < MIN_SECONDS || ts.seconds > MAX_SECONDS || ts.nanos < 0 || ts.nanos > 999_999_999) {
+    throw invalid(`${field} must be a valid timestamp in years 1 to 9999`);
+  }
+  return timestampDate(ts).toISOString();
+}
+
 export function filterOf(f: FilterMessage | undefined): FailedProjectionFilter {
   const filter: FailedProjectionFilter = {};
   if (!f) return filter;
@@ -46,8 +58,8 @@ export function filterOf(f: FilterMessage | undefined): FailedProjectionFilter {
   }
   if (f.postId) filter.postId = f.postId;
   if (f.viewerId) filter.viewerId = f.viewerId;
-  if (f.closedAfter) filter.closedAfter = timestampDate(f.closedAfter).toISOString();
-  if (f.closedBefore) filter.closedBefore = timestampDate(f.closedBefore).toISOString();
+  if (f.closedAfter) filter.closedAfter = isoOf('filter.closed_after', f.closedAfter);
+  if (f.closedBefore) filter.closedBefore = isoOf('filter.closed_before', f.closedBefore);
   if (filter.closedAfter && filter.closedBefore && filter.closedAfter >= filter.closedBefore) {
     throw invalid('filter.closed_after must be before filter.closed_before');
   }

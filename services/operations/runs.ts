@@ -12,7 +12,7 @@ import { closeInfo } from '../../stores/workflow-runs';
 import type { ReplayBatchProgress as BatchProgress } from '../../workflows/contracts/operations';
 import type { ReindexProgress } from '../../workflows/contracts/search';
 import { itemsWrittenOf, WORKFLOW_TYPES } from '../../workflows/registry';
-import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
+import { replayChildId, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 
 /** Operations as an operator sees them: any feedflow workflow by id, mapped from Temporal, and bounded waits. */
 
@@ -28,7 +28,8 @@ export interface OperationView {
 }
 
 const WORKFLOW_ID = /^[A-Za-z0-9_.:/-]{1,256}$/;
-const RUN_ID = /^[0-9A-Fa-f-]{1,64}$/;
+// Temporal run ids are UUIDs.
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const STATES: Record<string, OperationState> = {
   RUNNING: OperationState.RUNNING,
@@ -44,6 +45,8 @@ const STATES: Record<string, OperationState> = {
 const ANSWER_MARGIN_MS = 1_000;
 /** A running workflow's progress query waits no longer for a worker to answer. */
 const QUERY_TIMEOUT_MS = 2_000;
+/** Of a bounded wait, the part kept for describing the run and its progress query afterwards: half, at most this. */
+const DESCRIBE_RESERVE_MS = 500;
 /** Continue-as-new links followed at most. */
 const MAX_RUNS = 1_000;
 
@@ -85,21 +88,32 @@ export function createOperationReader(temporal: Client, taskQueuePrefix: string)
     }
   }
 
-  /** Asks a running workflow for its progress; nothing when no worker answers in time. */
-  async function progressOf<T>(workflowId: string): Promise<T | undefined> {
-    try {
-      return await temporal.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
-        temporal.workflow.getHandle(workflowId).query<T>('progress'),
-      );
-    } catch {
-      return undefined;
+  /**
+   * Asks a running workflow for its progress; nothing when no worker answers in time, or by `until` (epoch ms).
+   * Each id of `ids` is tried in turn while the workflow is not found.
+   */
+  async function progressOf<T>(ids: string[], until = Infinity): Promise<T | undefined> {
+    for (const id of ids) {
+      const timeout = Math.min(QUERY_TIMEOUT_MS, until - Date.now());
+      if (timeout <= 0) return undefined;
+      try {
+        return await temporal.withDeadline(Date.now() + timeout, () =>
+          temporal.workflow.getHandle(id).query<T>('progress'),
+        );
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError || (err as { code?: number }).code === 5)) return undefined;
+      }
     }
+    return undefined;
   }
 
-  /** The operation's latest run, following continue-as-new from `runId` if given. */
-  async function describe(workflowId: string, runId?: string): Promise<OperationView> {
+  /**
+   * The operation's latest run, following continue-as-new from `runId` if given. A progress query of a running
+   * one gives up by `until` (epoch ms), so a caller's deadline bounds it.
+   */
+  async function describe(workflowId: string, runId?: string, until?: number): Promise<OperationView> {
     requireWorkflowId(workflowId);
-    if (runId && !RUN_ID.test(runId)) throw invalid('run_id must be a Temporal run id');
+    if (runId && !RUN_ID.test(runId)) throw invalid('run_id must be a Temporal run id (a UUID)');
     let d = await describeRun(workflowId, runId || undefined);
     // Only this deployment's workflows: another system's (or another deployment's) ids are not ours to show.
     if (!queues.has(d.taskQueue)) throw notFound(`no feedflow operation ${workflowId}`);
@@ -132,17 +146,20 @@ export function createOperationReader(temporal: Client, taskQueuePrefix: string)
       if (isReindex) operation.searchReindex = reindexOf(result as ReindexProgress);
     } else if (d.status.name === 'RUNNING') {
       if (isReindex) {
-        const p = await progressOf<ReindexProgress>(workflowId);
+        const p = await progressOf<ReindexProgress>([workflowId], until);
         operation.itemsWritten = p?.itemsWritten ?? 0;
         operation.searchReindex = reindexOf(p);
       } else if (isBatch) {
-        const p = await progressOf<BatchProgress>(workflowId);
+        const p = await progressOf<BatchProgress>([workflowId], until);
         operation.itemsWritten = p?.itemsWritten ?? 0;
         operation.batch = batchOf(p);
       } else if (d.type === WORKFLOW_TYPES.fanoutPost || d.type === WORKFLOW_TYPES.replayFanout) {
-        // A replay's writes are its fan-out child's.
-        const id = d.type === WORKFLOW_TYPES.replayFanout ? `${workflowId}/fanout` : workflowId;
-        operation.itemsWritten = (await progressOf<{ itemsWritten: number }>(id))?.itemsWritten ?? 0;
+        // A replay's writes are its fan-out child's, one per replay run (a run from before that, one per replay id).
+        const ids =
+          d.type === WORKFLOW_TYPES.replayFanout
+            ? [replayChildId(workflowId, d.runId), `${workflowId}/fanout`]
+            : [workflowId];
+        operation.itemsWritten = (await progressOf<{ itemsWritten: number }>(ids, until))?.itemsWritten ?? 0;
       }
     } else {
       operation.error = (await closeInfo(temporal, workflowId, d.runId)).failure;
@@ -151,12 +168,14 @@ export function createOperationReader(temporal: Client, taskQueuePrefix: string)
   }
 
   /**
-   * Waits up to `budgetMs` (undefined: until it closes) for the operation to close, then describes it: closed,
-   * or still running when the budget ran out.
+   * Waits for the operation to close, then describes it: closed, or still running when the budget ran out. The
+   * budget (undefined: none) covers the description too: the wait ends early enough for it.
    */
   async function waitFor(workflowId: string, budgetMs: number | undefined, signal: AbortSignal) {
     const ac = new AbortController();
-    const timer = budgetMs === undefined ? undefined : setTimeout(() => ac.abort(), budgetMs);
+    const until = budgetMs === undefined ? undefined : Date.now() + budgetMs;
+    const waitMs = budgetMs === undefined ? undefined : budgetMs - Math.min(DESCRIBE_RESERVE_MS, budgetMs / 2);
+    const timer = waitMs === undefined ? undefined : setTimeout(() => ac.abort(), waitMs);
     const onAbort = () => ac.abort();
     signal.addEventListener('abort', onAbort);
     try {
@@ -167,7 +186,7 @@ export function createOperationReader(temporal: Client, taskQueuePrefix: string)
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
     }
-    return describe(workflowId);
+    return describe(workflowId, undefined, until);
   }
 
   return { describe, waitFor };

@@ -11,7 +11,6 @@ import {
   type ConsistencyReport as ReportMessage,
   OperationState,
   type OperationsService,
-  type ScheduleState,
 } from '../../gen/feedflow/v1/operations_pb';
 import type { Config } from '../../lib/config';
 import { reportsOf, type ReportDoc } from '../../stores/consistency-reports';
@@ -20,15 +19,10 @@ import { readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
 import { consistencyCheckWorkflow, rebuildFeedWorkflow, replayFanoutWorkflow } from '../../workflows';
 import type { ConsistencyCheckInput, RebuildFeedResult } from '../../workflows/contracts/operations';
-import {
-  type FeedOperation,
-  PROJECTION_KINDS,
-  SCHEDULES,
-  SEARCH_ATTRIBUTES,
-  TASK_QUEUES,
-} from '../../workflows/shared';
+import { type FeedOperation, PROJECTION_KINDS, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 import { batchWorkflowId, createFailedProjections, filterOf } from './failed';
 import { createOperationReader, type OperationView, waitBudgetMs } from './runs';
+import { createScheduleControls, noteOf, shared, STATUS_TTL_MS } from './schedules';
 import { createSearchOperations } from './search';
 
 export interface OperationsDeps {
@@ -82,20 +76,20 @@ export function createOperationsService({
   const wm = writeModel(db);
   const rm = readModel(db);
   const taskQueue = config.TASK_QUEUE_PREFIX + TASK_QUEUES.projection;
-  const scheduleIds = Object.values(SCHEDULES).map((s) => config.TASK_QUEUE_PREFIX + s);
 
-  async function scheduleStates(): Promise<Array<Omit<ScheduleState, '$typeName' | '$unknown'>>> {
-    const states = [];
-    for (const scheduleId of scheduleIds) {
-      try {
-        const d = await temporal.schedule.getHandle(scheduleId).describe();
-        states.push({ scheduleId, paused: d.state.paused, note: d.state.note ?? '' });
-      } catch {
-        // Not created yet (no projection worker has started): nothing to report or pause.
-      }
-    }
-    return states;
-  }
+  const schedules = createScheduleControls(temporal, config.TASK_QUEUE_PREFIX);
+  const queues = Object.values(TASK_QUEUES)
+    .map((q) => `TaskQueue = "${config.TASK_QUEUE_PREFIX}${q}"`)
+    .join(' OR ');
+  const running = shared(async () => {
+    const counts = await Promise.all(
+      KINDS.map(async (kind) => {
+        const query = `ExecutionStatus = "Running" AND FeedOperation = "${kind}" AND (${queues})`;
+        return [kind, (await temporal.workflow.count(query)).count] as const;
+      }),
+    );
+    return Object.fromEntries(counts.filter(([, count]) => count > 0));
+  }, STATUS_TTL_MS);
 
   /**
    * Starts a workflow, or joins the running one of the same id. It carries its FeedOperation (and post or viewer)
@@ -230,37 +224,26 @@ export function createOperationsService({
     async getProjectionStatus(req) {
       const windowMs = (req.windowSeconds || 300) * 1000;
       if (req.windowSeconds > 86_400) throw invalid('window_seconds must be at most 86400 (1 day)');
-      const [outboxPending, lag] = await Promise.all([
+      // Temporal's answers are shared by parallel callers and serve for STATUS_TTL_MS.
+      const [outboxPending, lag, runningByKind, states] = await Promise.all([
         wm.events.countDocuments({ status: 'pending' }),
         projectionLag(rm, { since: new Date(Date.now() - windowMs), limit: 100_000 }),
+        running.get(),
+        schedules.states(),
       ]);
-      const runningByKind: Record<string, number> = {};
-      const queues = Object.values(TASK_QUEUES)
-        .map((q) => `TaskQueue = "${config.TASK_QUEUE_PREFIX}${q}"`)
-        .join(' OR ');
-      await Promise.all(
-        KINDS.map(async (kind) => {
-          const { count } = await temporal.workflow.count(
-            `ExecutionStatus = "Running" AND FeedOperation = "${kind}" AND (${queues})`,
-          );
-          if (count) runningByKind[kind] = count;
-        }),
-      );
       return {
         outboxPending,
         runningByKind,
         lagP50Ms: lag.count ? lag.p50 : 0,
         lagP99Ms: lag.count ? lag.p99 : 0,
         lagSamples: lag.count,
-        schedules: await scheduleStates(),
+        schedules: states,
       };
     },
 
     /** Pauses every feedflow schedule, with the note. */
     async pauseSchedules(req) {
-      const note = req.note || 'paused through OperationsService';
-      for (const s of await scheduleStates()) await temporal.schedule.getHandle(s.scheduleId).pause(note);
-      return { schedules: await scheduleStates() };
+      return { schedules: await schedules.pause(noteOf(req.note, 'paused through OperationsService')) };
     },
 
     /** The operation's state, items written, error and times, from its latest run. */
@@ -300,9 +283,7 @@ export function createOperationsService({
 
     /** Resumes every feedflow schedule. */
     async resumeSchedules(req) {
-      const note = req.note || 'resumed through OperationsService';
-      for (const s of await scheduleStates()) await temporal.schedule.getHandle(s.scheduleId).unpause(note);
-      return { schedules: await scheduleStates() };
+      return { schedules: await schedules.resume(noteOf(req.note, 'resumed through OperationsService')) };
     },
   };
 }

@@ -42,6 +42,8 @@ export interface SearchCursor {
 }
 
 const VERSION = 2;
+// Unpadded base64url only: Buffer's decoder would also take `=` padding and `+` or `/`, giving one cursor many spellings.
+const URL_SAFE = /^[A-Za-z0-9_-]+$/;
 const num = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
 const str = (x: unknown) => typeof x === 'string';
 const flag = (x: unknown) => x === undefined || x === true;
@@ -81,7 +83,7 @@ export function createCursorCodec(secret: string): CursorCodec {
     decode(token, owner) {
       if (token.length > 2048) throw bad('too long');
       const [body, sig, extra] = token.split('.');
-      if (!body || !sig || extra !== undefined) throw bad('malformed');
+      if (!body || !sig || extra !== undefined || !URL_SAFE.test(body) || !URL_SAFE.test(sig)) throw bad('malformed');
       const given = Buffer.from(sig, 'base64url');
       const want = mac(body);
       if (given.length !== want.length || !timingSafeEqual(given, want)) throw bad('signature mismatch');

@@ -4,10 +4,12 @@ import { metricsInterceptor } from '../../lib/metrics';
 import { authInterceptor } from './auth';
 import { errorInterceptor } from './errors';
 import { type GrpcServer, type ServiceRegistration, startGrpcServer } from './grpc-server';
+import { textInterceptor } from './text';
 
 /**
  * A feedflow gRPC server: the given services with the house limits and interceptors, outermost first: latency
- * metrics per RPC and code, domain-error mapping (unexpected errors logged), then bearer-token scopes.
+ * metrics per RPC and code, domain-error mapping (unexpected errors logged), bearer-token scopes, then the refusal
+ * of NUL characters in any request string (see ./text).
  */
 export function startFeedflowServer(opts: {
   name: string;
@@ -27,6 +29,7 @@ export function startFeedflowServer(opts: {
       metricsInterceptor(),
       errorInterceptor((err, method) => logger.error({ err, method }, 'unexpected error')),
       authInterceptor(config.FEEDFLOW_TOKENS),
+      textInterceptor(),
     ],
     logger,
   });

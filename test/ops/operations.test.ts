@@ -14,7 +14,8 @@ import { startOperationsServer } from '../../services/operations/server';
 import type { GrpcServer } from '../../services/shared/grpc-server';
 import { createGraph } from '../../stores/graph';
 import { readModel } from '../../stores/read-model';
-import { TASK_QUEUES } from '../../workflows/shared';
+import { WORKFLOW_TYPES } from '../../workflows/registry';
+import { replayChildId, TASK_QUEUES } from '../../workflows/shared';
 import {
   feedOf,
   runProjectionWorkers,
@@ -149,8 +150,22 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
 
     const second = await post('second');
     await h.projected(second.receipt?.eventId);
+    const third = await post('third');
+    await h.projected(third.receipt?.eventId);
     await stopProjection(); // nothing runs the replay until the workers are back
+    // A fan-out run under the id every replay of the third post once gave its child, which no worker answers: a
+    // progress query on it hangs until its own timeout.
+    const stale = await h.temporal.workflow.start(WORKFLOW_TYPES.fanoutPost, {
+      taskQueue: h.prefix + TASK_QUEUES.projection,
+      workflowId: `replay/post/${third.postId}/v1/fanout`,
+      args: [{}],
+    });
     try {
+      // A 3 s deadline: the wait and the progress query after it both fit inside it, so the answer is RUNNING.
+      const deadline = await ops.replayFanout({ postId: third.postId, wait: true }, { timeoutMs: 3_000 });
+      assert.equal(deadline.operation?.state, OperationState.RUNNING);
+      assert.equal(deadline.operation?.workflowId, `replay/post/${third.postId}/v1`);
+
       let t0 = Date.now();
       const bounded = await ops.replayFanout({ postId: second.postId, wait: true, waitSeconds: 1 });
       assert.equal(bounded.operation?.state, OperationState.RUNNING);
@@ -162,8 +177,15 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
       assert.equal(rebuild.items, 0);
       assert.ok(Date.now() - t0 < 4_000, `answered after ${Date.now() - t0} ms`);
     } finally {
+      await stale.terminate('test blocker');
       await startProjection();
     }
+    const thirdReplay = await settled(`replay/post/${third.postId}/v1`);
+    assert.equal(thirdReplay.state, OperationState.COMPLETED);
+    // Its fan-out child is its own, named after the replay run, not the stale one of the old shared id.
+    const child = h.temporal.workflow.getHandle(replayChildId(thirdReplay.workflowId, thirdReplay.runId));
+    assert.equal((await child.describe()).type, WORKFLOW_TYPES.fanoutPost);
+    assert.equal((await child.result()).itemsWritten, 4);
     const replay = await settled(`replay/post/${second.postId}/v1`);
     assert.equal(replay.state, OperationState.COMPLETED);
     assert.equal(replay.itemsWritten, 4);

@@ -265,6 +265,27 @@ describe('FeedService', function () {
       );
     });
 
+    it('answers 16 parallel first pages of a new viewer alike, none INTERNAL', async () => {
+      const a = await h.register();
+      const posts = [];
+      for (let i = 0; i < 3; i++) posts.unshift(await postAt(a, Date.now() - 10_000 + i));
+      for (let round = 0; round < 3; round++) {
+        const v = await h.register();
+        for (const p of posts) await h.push(v, p);
+        const pages = await Promise.allSettled(Array.from({ length: 16 }, () => h.feed.getFeed({ viewerId: v })));
+        const codes = pages.map((r) => (r.status === 'fulfilled' ? 'OK' : Code[(r.reason as { code: Code }).code]));
+        assert.deepEqual(codes, Array<string>(16).fill('OK'), `round ${round}`);
+        for (const r of pages) {
+          assert.deepEqual(
+            (r as PromiseFulfilledResult<{ items: Array<{ post?: { postId: string } }> }>).value.items.map(
+              (i) => i.post!.postId,
+            ),
+            posts,
+          );
+        }
+      }
+    });
+
     it('drops a deleted post from a cached page inside the TTL', async () => {
       const [v, a] = [await h.register(), await h.register()];
       await connect(a, v);

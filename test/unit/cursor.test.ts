@@ -64,6 +64,20 @@ describe('cursor codec', () => {
     assert.match(refusal(token.slice(0, -1) + last), /signature/);
   });
 
+  it('refuses base64 padding or non-url-safe characters in either part', () => {
+    const [body, sig] = codec.feed.encode('u1', page).split('.');
+    for (const token of [
+      `${body}.${sig}=`,
+      `${body}.${sig}==`,
+      `${body}=.${sig}`,
+      `${body}.${sig}`.replace(/-|_/g, '+'),
+    ]) {
+      if (token === `${body}.${sig}`) continue;
+      assert.match(refusal(token), /malformed|signature/, token);
+    }
+    assert.match(refusal(`${body}.${sig}=`), /malformed/);
+  });
+
   it('refuses garbage', () => {
     const ok = codec.feed.encode('u1', page);
     for (const token of ['', '.', 'abc', 'abc.', '.abc', 'a.b.c', 'not a cursor', `${ok}.x`]) refusal(token);

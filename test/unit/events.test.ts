@@ -43,6 +43,12 @@ describe('event ids and consistency tokens', () => {
     }
   });
 
+  it('decodes a token for every id requireId admits, underscores included', () => {
+    for (const eventId of ['user/u_1/v1/registered', 'post/p_a_b/v2/created', 'relationship/f-u_1-u_2/v3/followed']) {
+      assert.equal(decodeConsistencyToken(consistencyToken(eventId)), eventId, eventId);
+    }
+  });
+
   it('names each event type by its own verb, so two types never share a workflow id', () => {
     assert.equal(new Set(EVENT_TYPES.map((t) => EVENT_VERBS[t])).size, EVENT_TYPES.length);
   });

@@ -29,6 +29,11 @@ describe('rule moderation', () => {
     assert.equal(await reasonOf('a'.repeat(41)), 'CONTENT_TOO_LONG');
   });
 
+  it('measures the trimmed content, so surrounding whitespace does not count', async () => {
+    assert.equal(await reasonOf(`  ${'a'.repeat(40)} \n`), 'ok');
+    assert.equal(await reasonOf(` ${'a'.repeat(41)} `), 'CONTENT_TOO_LONG');
+  });
+
   it('says how long the content is and what the limit is', async () => {
     const v = await verdictOf('a'.repeat(42));
     assert.ok(!v.ok);

@@ -36,6 +36,14 @@ describe('the visibility rule', () => {
     });
   });
 
+  it('refuses another member a post of a visibility it does not know, even when connected', () => {
+    for (const visibility of ['friends', '', 'PUBLIC', 'unspecified']) {
+      for (const connected of [false, true]) {
+        assert.equal(mayRead('bob', { authorId: 'ann', visibility }, { blocked: false, connected }), false, visibility);
+      }
+    }
+  });
+
   describe('pushedVisibilities', () => {
     it('pushes public posts to followers and connection posts to connections, nothing across a block', () => {
       // [blocked, connected, follows, pushed]
