@@ -1,8 +1,8 @@
+import type { EngagementResult } from '../pipeline/contracts/projection';
 import { cacheEngagement } from '../stores/feed-cache';
 import { setEngagement } from '../stores/post-summaries';
 import { type EngagementCounts, readModel } from '../stores/read-model';
 import { type EngagementKind, writeModel } from '../stores/write-model';
-import type { EngagementResult } from '../workflows/contracts/projection';
 import type { ProjectionDeps } from './deps';
 
 const COUNTER: Record<EngagementKind, keyof EngagementCounts> = {

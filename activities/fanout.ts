@@ -1,16 +1,16 @@
 import { Context } from '@temporalio/activity';
 import { type AudienceScope, audienceScopeOf } from '../domain/visibility';
-import { invalidateFeeds } from '../stores/feed-cache';
-import { deletePostItems, refreshActorItems, updatePostItems, writeFeedItems } from '../stores/feed-items';
-import { upsertPostSummary } from '../stores/post-summaries';
-import { readModel } from '../stores/read-model';
-import { writeModel } from '../stores/write-model';
 import type {
   FanoutPlan,
   FanoutSliceInput,
   FanoutSliceResult,
   ProjectionInput,
-} from '../workflows/contracts/projection';
+} from '../pipeline/contracts/projection';
+import { invalidateFeeds } from '../stores/feed-cache';
+import { deletePostItems, refreshActorItems, updatePostItems, writeFeedItems } from '../stores/feed-items';
+import { upsertPostSummary } from '../stores/post-summaries';
+import { readModel } from '../stores/read-model';
+import { writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
 import { actorSnapshot, feedItem, requirePost, requireUser, whileHeartbeating } from './sources';
 

@@ -1,6 +1,6 @@
+import type { TrimFeedsResult } from '../pipeline/contracts/projection';
 import { trimFeedsToCap } from '../stores/feed-cap';
 import { readModel } from '../stores/read-model';
-import type { TrimFeedsResult } from '../workflows/contracts/projection';
 import type { ProjectionDeps } from './deps';
 import { whileHeartbeating } from './sources';
 

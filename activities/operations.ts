@@ -5,16 +5,16 @@ import { createOutbox, type OutboxDeps, projectionStart } from '../handoff/index
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { metrics } from '../lib/metrics';
-import { reportsOf } from '../stores/consistency-reports';
-import { failedProjectionPage, failedProjectionQuery } from '../stores/workflow-runs';
-import { writeModel } from '../stores/write-model';
 import type {
   ProjectionRestart,
   FailedProjectionFilter,
   FailedProjectionPage,
   OutboxSweepResult,
-} from '../workflows/contracts/operations';
-import { TASK_QUEUES } from '../workflows/shared';
+} from '../pipeline/contracts/operations';
+import { TASK_QUEUES } from '../pipeline/queues';
+import { reportsOf } from '../stores/consistency-reports';
+import { failedProjectionPage, failedProjectionQuery } from '../stores/workflow-runs';
+import { writeModel } from '../stores/write-model';
 
 export interface OperationsDeps {
   db: Db;

@@ -1,10 +1,10 @@
+import type { ReplayProjection } from '../pipeline/contracts/operations';
+import type { PostDeleteResult, PostUpdateResult, ProjectionInput } from '../pipeline/contracts/projection';
 import { invalidateFeeds } from '../stores/feed-cache';
 import { deletePostItems, updatePostItems } from '../stores/feed-items';
 import { tombstonePost, upsertPostSummary } from '../stores/post-summaries';
 import { readModel } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
-import type { ReplayProjection } from '../workflows/contracts/operations';
-import type { PostDeleteResult, PostUpdateResult, ProjectionInput } from '../workflows/contracts/projection';
 import type { ProjectionDeps } from './deps';
 import { requirePost, whileHeartbeating } from './sources';
 

@@ -1,7 +1,7 @@
+import type { ProfileResult, ProjectionInput } from '../pipeline/contracts/projection';
 import { refreshActorItems } from '../stores/feed-items';
 import { readModel } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
-import type { ProfileResult, ProjectionInput } from '../workflows/contracts/projection';
 import type { ProjectionDeps } from './deps';
 import { actorSnapshot, requireUser, whileHeartbeating } from './sources';
 

@@ -1,16 +1,16 @@
 import { Context } from '@temporalio/activity';
 import { MongoServerError } from 'mongodb';
-import { invalidateFeeds } from '../stores/feed-cache';
-import { writeFeedItems } from '../stores/feed-items';
-import { lookupFor } from '../stores/lookup';
-import { type FeedItemDoc, readModel } from '../stores/read-model';
-import { writeModel } from '../stores/write-model';
 import type {
   PullTransitionInput,
   PullTransitionPlan,
   PullTransitionSliceInput,
   PullTransitionSliceResult,
-} from '../workflows/contracts/projection';
+} from '../pipeline/contracts/projection';
+import { invalidateFeeds } from '../stores/feed-cache';
+import { writeFeedItems } from '../stores/feed-items';
+import { lookupFor } from '../stores/lookup';
+import { type FeedItemDoc, readModel } from '../stores/read-model';
+import { writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
 import { actorSnapshot, feedItem } from './sources';
 

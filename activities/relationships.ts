@@ -1,15 +1,15 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { invalidateFeeds } from '../stores/feed-cache';
-import { purgeAuthorItems, writeFeedItems } from '../stores/feed-items';
-import type { EdgeState } from '../stores/graph';
-import { readModel } from '../stores/read-model';
-import { type RelationshipDoc, writeModel } from '../stores/write-model';
 import type {
   BackfillFeedResult,
   BackfillInput,
   ProjectionInput,
   RelationshipSync,
-} from '../workflows/contracts/projection';
+} from '../pipeline/contracts/projection';
+import { invalidateFeeds } from '../stores/feed-cache';
+import { purgeAuthorItems, writeFeedItems } from '../stores/feed-items';
+import type { EdgeState } from '../stores/graph';
+import { readModel } from '../stores/read-model';
+import { type RelationshipDoc, writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
 import { actorSnapshot, feedItem, isConnected, loadPair, type PairState, visibleTo } from './sources';
 

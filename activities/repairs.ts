@@ -1,12 +1,12 @@
 import type { Finding, FindingKind } from '../domain/consistency';
 import { feedItemId } from '../domain/ids';
+import type { RebuildFeedInput, RebuildFeedResult, RepairResult } from '../pipeline/contracts/operations';
 import { invalidateFeeds } from '../stores/feed-cache';
 import { writeFeedItems } from '../stores/feed-items';
 import { lookupFor } from '../stores/lookup';
 import { type FeedItemDoc, readModel } from '../stores/read-model';
 import { createReadTimeSources } from '../stores/read-time';
 import { writeModel } from '../stores/write-model';
-import type { RebuildFeedInput, RebuildFeedResult, RepairResult } from '../workflows/contracts/operations';
 import type { ProjectionDeps } from './deps';
 import { exclusionOf, expectedFeed, type ExpectedItem } from './expected-feed';
 import { actorSnapshot, feedItem, isConnected, loadPair } from './sources';

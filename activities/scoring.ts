@@ -4,17 +4,17 @@ import { feedItemId } from '../domain/ids';
 import { audienceScopeOf } from '../domain/visibility';
 import type { Config } from '../lib/config';
 import { metrics, recordLag } from '../lib/metrics';
-import { invalidateFeeds } from '../stores/feed-cache';
-import type { Graph, PushScope } from '../stores/graph';
-import { type IdLookup, lookupFor } from '../stores/lookup';
-import { type FeedItemDoc, readModel } from '../stores/read-model';
-import { writeModel } from '../stores/write-model';
 import type {
   ScoreRangeInput,
   ScoreRangeResult,
   ScoreViewerItemsInput,
   ScoreViewerItemsResult,
-} from '../workflows/contracts/ranking';
+} from '../pipeline/contracts/ranking';
+import { invalidateFeeds } from '../stores/feed-cache';
+import type { Graph, PushScope } from '../stores/graph';
+import { type IdLookup, lookupFor } from '../stores/lookup';
+import { type FeedItemDoc, readModel } from '../stores/read-model';
+import { writeModel } from '../stores/write-model';
 import { createRankingActivities, type RankingDeps } from './ranking';
 
 export interface ScoringDeps extends RankingDeps {

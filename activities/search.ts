@@ -1,8 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import type { Logger } from '../lib/logger';
-import { externalVersion, type SearchDoc, type SearchIndex, searchDocOf } from '../stores/search';
-import { type PostDoc, type UserDoc, writeModel } from '../stores/write-model';
 import type {
   AuthorPageInput,
   AuthorPageResult,
@@ -11,7 +9,9 @@ import type {
   SearchCheckInput,
   SearchCheckResult,
   SearchFindingKind,
-} from '../workflows/contracts/search';
+} from '../pipeline/contracts/search';
+import { externalVersion, type SearchDoc, type SearchIndex, searchDocOf } from '../stores/search';
+import { type PostDoc, type UserDoc, writeModel } from '../stores/write-model';
 
 export interface SearchDeps {
   db: Db;

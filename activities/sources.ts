@@ -3,10 +3,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { blockId, connectionId, followId, feedItemId } from '../domain/ids';
 import { type PushedReason, type ScoringReason, scoringReasonOf } from '../domain/reasons';
 import { pushedVisibilities } from '../domain/visibility';
+import type { ProjectionInput } from '../pipeline/contracts/projection';
 import { provisionalScore } from '../ranking/provisional';
 import { type ActorSnapshot, type FeedItemDoc } from '../stores/read-model';
 import type { PostDoc, RelationshipDoc, UserDoc, WriteModel } from '../stores/write-model';
-import type { ProjectionInput } from '../workflows/contracts/projection';
 
 /**
  * Loading the write model (the source of truth) for projection activities. The event is the commit point and

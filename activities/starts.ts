@@ -1,8 +1,9 @@
 import { Context } from '@temporalio/activity';
 import type { WorkflowStartOptions } from '@temporalio/client';
 import { type SearchAttributePair, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { DetachedStart } from '../workflows/contracts/projection';
-import { SEARCH_ATTRIBUTES, siblingQueue } from '../workflows/shared';
+import type { DetachedStart } from '../pipeline/contracts/projection';
+import { siblingQueue } from '../pipeline/queues';
+import { SEARCH_ATTRIBUTES } from '../pipeline/search-attributes';
 
 const KEYS = new Map(Object.values(SEARCH_ATTRIBUTES).map((key) => [key.name, key]));
 

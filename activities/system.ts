@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import type { Driver } from 'neo4j-driver';
+import type { PingResult } from '../pipeline/contracts/operations';
 import { pingGraph } from '../stores/graph';
-import type { PingResult } from '../workflows/contracts/operations';
 
 export interface SystemDeps {
   db: Db;

@@ -20,6 +20,8 @@ import { PostType, Visibility } from '../gen/feedflow/v1/common_pb';
 import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import type { ConsistencyCheckInput } from '../pipeline/contracts/operations';
+import { TASK_QUEUES } from '../pipeline/queues';
 import { startCommandServer } from '../services/command/server';
 import { createGraph } from '../stores/graph';
 import { percentile } from '../stores/projection-lag';
@@ -27,8 +29,6 @@ import { ensureQueryIndexes } from '../stores/pushdown';
 import { ensureReadModelIndexes, readModel } from '../stores/read-model';
 import { grpcClient } from '../test/support/grpc';
 import { consistencyCheckWorkflow } from '../workflows/consistency-check';
-import type { ConsistencyCheckInput } from '../workflows/contracts/operations';
-import { TASK_QUEUES } from '../workflows/shared';
 
 const AUTHORS = Number(process.env.BENCH_AUTHORS ?? 20);
 const FOLLOWERS = Number(process.env.BENCH_FOLLOWERS ?? 100);

@@ -2,11 +2,14 @@ import { type Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@tem
 import type { Workflow } from '@temporalio/common';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
+import type { ConsistencyCheckInput } from '../pipeline/contracts/operations';
+import { FEED_TRIM_INTERVAL_MS } from '../pipeline/contracts/projection';
+import { TASK_QUEUES } from '../pipeline/queues';
+import { type FeedOperation } from '../pipeline/routing';
+import { SCHEDULES } from '../pipeline/schedules';
+import { SEARCH_ATTRIBUTES } from '../pipeline/search-attributes';
 import { consistencyCheckWorkflow } from '../workflows/consistency-check';
-import type { ConsistencyCheckInput } from '../workflows/contracts/operations';
-import { FEED_TRIM_INTERVAL_MS } from '../workflows/contracts/projection';
 import { outboxSweepWorkflow } from '../workflows/outbox-sweep';
-import { type FeedOperation, SCHEDULES, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../workflows/shared';
 import { trimFeedsWorkflow } from '../workflows/trim-feeds';
 
 type ScheduleConfig = Pick<

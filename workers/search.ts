@@ -5,11 +5,12 @@ import { connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig, searchAliasOf, type Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/logger';
 import { startMetricsServer } from '../lib/metrics';
+import type { SearchCheckInput } from '../pipeline/contracts/search';
+import { TASK_QUEUES } from '../pipeline/queues';
+import { SCHEDULES } from '../pipeline/schedules';
 import { closeFeedCacheWriter } from '../stores/feed-cache';
 import { connectSearch, createSearchIndex } from '../stores/search';
-import type { SearchCheckInput } from '../workflows/contracts/search';
 import { searchCheckWorkflow } from '../workflows/search-check';
-import { SCHEDULES, TASK_QUEUES } from '../workflows/shared';
 import { activityInterceptors, installRuntimeLogger } from './observability';
 
 type CheckConfig = Pick<

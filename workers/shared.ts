@@ -7,11 +7,11 @@ import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { startMetricsServer } from '../lib/metrics';
+import { TASK_QUEUES, type TaskQueueName } from '../pipeline/queues';
 import { closeFeedCacheWriter } from '../stores/feed-cache';
 import { createGraph } from '../stores/graph';
 import { ensureQueryIndexes } from '../stores/pushdown';
 import { ensureReadModelIndexes } from '../stores/read-model';
-import { TASK_QUEUES, type TaskQueueName } from '../workflows/shared';
 import { activityInterceptors, installRuntimeLogger } from './observability';
 import { ensureSchedules } from './schedules';
 

@@ -10,7 +10,7 @@ import type {
   PullTransitionPlan,
   PullTransitionResult,
   PullTransitionSliceResult,
-} from './contracts/projection';
+} from '../pipeline/contracts/projection';
 
 /**
  * The paging of the large projections (a fan-out past its first page, a pull transition): heartbeating slices of

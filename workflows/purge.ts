@@ -1,5 +1,5 @@
 import { ApplicationFailure, patched } from '@temporalio/workflow';
-import type { ProjectionInput, PurgeResult } from './contracts/projection';
+import type { ProjectionInput, PurgeResult } from '../pipeline/contracts/projection';
 import { ensureSearchAttributes } from './helpers';
 import { purgeV1 } from './legacy/simple';
 import { CHEAP_SHAPES, localFirst } from './steps';

@@ -8,7 +8,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createScoringActivities } from '../activities/scoring';
-import { postDirtySignal, type RescorePostInput, type RescorePostResult } from './contracts/ranking';
+import { postDirtySignal, type RescorePostInput, type RescorePostResult } from '../pipeline/contracts/ranking';
 
 const { scoreRange } = proxyActivities<ReturnType<typeof createScoringActivities>>({
   startToCloseTimeout: '10 minutes',

@@ -1,6 +1,6 @@
 import { ApplicationFailure, continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { createScoringActivities } from '../activities/scoring';
-import type { ScoreFeedItemsResult, ScoreRangeInput } from './contracts/ranking';
+import type { ScoreFeedItemsResult, ScoreRangeInput } from '../pipeline/contracts/ranking';
 
 const { scoreRange } = proxyActivities<ReturnType<typeof createScoringActivities>>({
   startToCloseTimeout: '10 minutes',

@@ -1,6 +1,6 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { createScoringActivities } from '../activities/scoring';
-import type { ScoreViewerItemsInput, ScoreViewerItemsResult } from './contracts/ranking';
+import type { ScoreViewerItemsInput, ScoreViewerItemsResult } from '../pipeline/contracts/ranking';
 
 const { scoreViewerItems } = proxyActivities<ReturnType<typeof createScoringActivities>>({
   startToCloseTimeout: '2 minutes',

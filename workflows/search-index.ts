@@ -1,7 +1,7 @@
 import { ApplicationFailure, continueAsNew, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { createSearchActivities } from '../activities/search';
-import type { ProjectionInput } from './contracts/projection';
-import type { SearchIndexResult } from './contracts/search';
+import type { ProjectionInput } from '../pipeline/contracts/projection';
+import type { SearchIndexResult } from '../pipeline/contracts/search';
 import { ensureSearchAttributes } from './helpers';
 import { RETRY, tryLocal } from './steps';
 

@@ -3,9 +3,10 @@ import { eventIdFor, type AggregateType, type EventType } from '../../domain/eve
 import { consistencyToken } from '../../domain/events';
 import type { Outbox } from '../../handoff/index';
 import type { Config } from '../../lib/config';
+import { TASK_QUEUES } from '../../pipeline/queues';
+import { PROJECTIONS } from '../../pipeline/routing';
 import { isDuplicateKey } from '../../stores/mongo-errors';
 import type { EventDoc, WriteModel } from '../../stores/write-model';
-import { PROJECTIONS, TASK_QUEUES } from '../../workflows/shared';
 
 /** Who sent a command, and what makes a retry of it recognisable. */
 export interface CommandMeta {

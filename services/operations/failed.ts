@@ -8,15 +8,17 @@ import {
   type FailedProjectionFilter as FilterMessage,
   OperationState,
 } from '../../gen/feedflow/v1/operations_pb';
+import type { FailedProjectionFilter, ReplayFailedInput } from '../../pipeline/contracts/operations';
+import { TASK_QUEUES } from '../../pipeline/queues';
+import { PROJECTION_KINDS, type ProjectionKind } from '../../pipeline/routing';
+import { SEARCH_ATTRIBUTES } from '../../pipeline/search-attributes';
 import {
   type FailedRun,
   failedProjectionPage,
   failedProjectionQuery,
   runningProjectionQuery,
 } from '../../stores/workflow-runs';
-import type { FailedProjectionFilter, ReplayFailedInput } from '../../workflows/contracts/operations';
 import { replayFailedProjectionsWorkflow } from '../../workflows/replay-failed-projections';
-import { PROJECTION_KINDS, type ProjectionKind, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 
 /** ListFailedProjections and ReplayFailedProjections: filters, page tokens and the batch's business key. */
 

@@ -8,11 +8,13 @@ import {
   type ReplayBatchProgress,
   type SearchReindexProgress,
 } from '../../gen/feedflow/v1/operations_pb';
+import type { ReplayBatchProgress as BatchProgress } from '../../pipeline/contracts/operations';
+import type { ReindexProgress } from '../../pipeline/contracts/search';
+import { TASK_QUEUES } from '../../pipeline/queues';
+import { itemsWrittenOf, WORKFLOW_TYPES } from '../../pipeline/registry';
+import { replayChildId } from '../../pipeline/routing';
+import { SEARCH_ATTRIBUTES } from '../../pipeline/search-attributes';
 import { closeInfo } from '../../stores/workflow-runs';
-import type { ReplayBatchProgress as BatchProgress } from '../../workflows/contracts/operations';
-import type { ReindexProgress } from '../../workflows/contracts/search';
-import { itemsWrittenOf, WORKFLOW_TYPES } from '../../workflows/registry';
-import { replayChildId, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 
 /** Operations as an operator sees them: any feedflow workflow by id, mapped from Temporal, and bounded waits. */
 

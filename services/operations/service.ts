@@ -13,13 +13,15 @@ import {
   type OperationsService,
 } from '../../gen/feedflow/v1/operations_pb';
 import type { Config } from '../../lib/config';
+import type { ConsistencyCheckInput, RebuildFeedResult } from '../../pipeline/contracts/operations';
+import { TASK_QUEUES } from '../../pipeline/queues';
+import { type FeedOperation, PROJECTION_KINDS } from '../../pipeline/routing';
+import { SEARCH_ATTRIBUTES } from '../../pipeline/search-attributes';
 import { reportsOf, type ReportDoc } from '../../stores/consistency-reports';
 import { projectionLag } from '../../stores/projection-lag';
 import { readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
 import { consistencyCheckWorkflow, rebuildFeedWorkflow, replayFanoutWorkflow } from '../../workflows';
-import type { ConsistencyCheckInput, RebuildFeedResult } from '../../workflows/contracts/operations';
-import { type FeedOperation, PROJECTION_KINDS, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 import { batchWorkflowId, createFailedProjections, filterOf } from './failed';
 import { createOperationReader, type OperationView, waitBudgetMs } from './runs';
 import { createScheduleControls, noteOf, shared, STATUS_TTL_MS } from './schedules';

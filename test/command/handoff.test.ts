@@ -8,10 +8,10 @@ import { CommandService } from '../../gen/feedflow/v1/command_pb';
 import { EngagementKind, PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import { DiagnosticsService } from '../../gen/feedflow/v1/diagnostics_pb';
 import { createLogger } from '../../lib/logger';
+import type { ProjectionInput } from '../../pipeline/contracts/projection';
+import { PROJECTIONS } from '../../pipeline/routing';
 import { startCommandServer } from '../../services/command/server';
 import { writeModel } from '../../stores/write-model';
-import type { ProjectionInput } from '../../workflows/contracts/projection';
-import { PROJECTIONS } from '../../workflows/shared';
 import { startCommandHarness, type CommandHarness } from '../support/command';
 import { codeOf, grpcClient } from '../support/grpc';
 

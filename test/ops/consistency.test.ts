@@ -9,12 +9,12 @@ import { feedItemId } from '../../domain/ids';
 import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import { CheckScope, type ConsistencyReport, OperationsService } from '../../gen/feedflow/v1/operations_pb';
 import { createLogger } from '../../lib/logger';
+import { TASK_QUEUES } from '../../pipeline/queues';
 import { startOperationsServer } from '../../services/operations/server';
 import type { GrpcServer } from '../../services/shared/grpc-server';
 import { type FeedItemDoc, readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
 import { ensureSchedules } from '../../workers/schedules';
-import { TASK_QUEUES } from '../../workflows/shared';
 import {
   feedOf,
   runProjectionWorkers,

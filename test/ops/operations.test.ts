@@ -10,12 +10,13 @@ import { feedItemId } from '../../domain/ids';
 import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import { type Operation, OperationState, OperationsService } from '../../gen/feedflow/v1/operations_pb';
 import { createLogger } from '../../lib/logger';
+import { TASK_QUEUES } from '../../pipeline/queues';
+import { WORKFLOW_TYPES } from '../../pipeline/registry';
+import { replayChildId } from '../../pipeline/routing';
 import { startOperationsServer } from '../../services/operations/server';
 import type { GrpcServer } from '../../services/shared/grpc-server';
 import { createGraph } from '../../stores/graph';
 import { readModel } from '../../stores/read-model';
-import { WORKFLOW_TYPES } from '../../workflows/registry';
-import { replayChildId, TASK_QUEUES } from '../../workflows/shared';
 import {
   feedOf,
   runProjectionWorkers,

@@ -6,10 +6,10 @@ import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { feedItemId } from '../../domain/ids';
+import { progressQuery } from '../../pipeline/contracts/projection';
+import { TASK_QUEUES } from '../../pipeline/queues';
 import { createGraph, type Graph } from '../../stores/graph';
 import { ensureReadModelIndexes, readModel } from '../../stores/read-model';
-import { progressQuery } from '../../workflows/contracts/projection';
-import { TASK_QUEUES } from '../../workflows/shared';
 import { openStores, type TestStores, uniqueId } from '../support/env';
 import { runProjectionWorkers, seedAudience, seedPost, startFanout, waitFor } from './support';
 

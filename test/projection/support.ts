@@ -12,11 +12,12 @@ import { createProjectionActivities, type ProjectionDeps } from '../../activitie
 import { createOperationsActivities } from '../../activities/operations';
 import { eventIdFor } from '../../domain/events';
 import { createLogger } from '../../lib/logger';
+import type { ProjectionInput } from '../../pipeline/contracts/projection';
+import { TASK_QUEUES } from '../../pipeline/queues';
+import { SEARCH_ATTRIBUTES } from '../../pipeline/search-attributes';
 import { createGraph, type Graph } from '../../stores/graph';
 import { ensureReadModelIndexes, type FeedItemDoc, readModel } from '../../stores/read-model';
 import { type PostDoc, writeModel } from '../../stores/write-model';
-import type { ProjectionInput } from '../../workflows/contracts/projection';
-import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 import { type TestStores, uniqueId } from '../support/env';
 
 /** Shared wiring for the projection suites: one workflow bundle per process, in-process workers per test. */

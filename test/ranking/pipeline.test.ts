@@ -5,12 +5,12 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createRankingActivities } from '../../activities/ranking';
 import { createScoringActivities } from '../../activities/scoring';
 import { EngagementKind, PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
+import type { ModelRolloutResult, RescorePostResult } from '../../pipeline/contracts/ranking';
+import { TASK_QUEUES } from '../../pipeline/queues';
+import { RANKING_WORKFLOW_TYPES } from '../../pipeline/registry';
 import { PROVISIONAL_SCORES } from '../../ranking/provisional';
 import { type FeedItemDoc, readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
-import type { ModelRolloutResult, RescorePostResult } from '../../workflows/contracts/ranking';
-import { RANKING_WORKFLOW_TYPES } from '../../workflows/registry';
-import { TASK_QUEUES } from '../../workflows/shared';
 import {
   historyFromFixture,
   historyToFixture,

@@ -3,8 +3,8 @@ import type { NativeConnection } from '@temporalio/worker';
 import { createSearchActivities } from '../../activities/search';
 import { searchAliasOf } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
+import { TASK_QUEUES } from '../../pipeline/queues';
 import { connectSearch, createSearchIndex, type SearchIndex } from '../../stores/search';
-import { TASK_QUEUES } from '../../workflows/shared';
 import { runWorkers, type RunningWorkers, waitFor } from '../projection/support';
 import type { TestStores } from './env';
 

@@ -1,6 +1,6 @@
 import { patched, proxyActivities } from '@temporalio/workflow';
 import type { createRelationshipActivities } from '../../activities/relationships';
-import type { BackfillResult, ProjectionInput } from '../contracts/projection';
+import type { BackfillResult, ProjectionInput } from '../../pipeline/contracts/projection';
 import { startViewerScoring } from '../helpers';
 import { requestFeedTrim } from './helpers';
 

@@ -6,7 +6,7 @@ import {
   type FanoutResult,
   progressQuery,
   type ProjectionInput,
-} from '../contracts/projection';
+} from '../../pipeline/contracts/projection';
 import { ensureSearchAttributes } from '../helpers';
 import { fanoutSlices, showFanout } from '../paging';
 import { requestFeedTrim, startPullTransition, startScoring } from './helpers';

@@ -1,6 +1,10 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { createPullTransitionActivities } from '../../activities/pull-transition';
-import type { PullTransitionCarry, PullTransitionInput, PullTransitionResult } from '../contracts/projection';
+import type {
+  PullTransitionCarry,
+  PullTransitionInput,
+  PullTransitionResult,
+} from '../../pipeline/contracts/projection';
 import { startRangeScoring } from '../helpers';
 import { pullTransitionSlices } from '../paging';
 import { pullTransitionId } from '../steps';

@@ -10,7 +10,7 @@ import type {
   ProfileResult,
   ProjectionInput,
   PurgeResult,
-} from '../contracts/projection';
+} from '../../pipeline/contracts/projection';
 import { markPostDirty } from './helpers';
 
 /**
