@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
-import type { Finding, FindingKind } from '../domain/consistency';
+import { EDGE_ENDING_EVENTS } from '../domain/events';
+import type { Finding, FindingKind } from '../domain/findings';
 import { feedItemId } from '../domain/ids';
 import { audienceScopeOf } from '../domain/visibility';
 import type { CheckMembersInput, CheckRecentInput, CheckResult } from '../pipeline/contracts/operations';
@@ -34,9 +35,6 @@ const FANOUT_GRACE_MS = 3_600_000;
 
 /** Posts (or pairs) whose items one read fetches. */
 const POSTS_PER_READ = 200;
-
-/** Relationship events whose purge a check verifies. */
-const PURGE_EVENTS = new Set(['Blocked', 'Unfollowed', 'ConnectionRemoved']);
 
 /** Collects findings once per item (the first kind found wins) up to MAX_FINDINGS. */
 class Findings {
@@ -188,7 +186,7 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
       const pairs = new Map<string, [string, string]>();
       for (const ev of events) {
         if (ev.aggregateType === 'post') posts.add(ev.aggregateId);
-        if (PURGE_EVENTS.has(ev.type)) {
+        if (EDGE_ENDING_EVENTS.has(ev.type)) {
           const [a, b] = [String(ev.payload.from), String(ev.payload.to)].sort();
           pairs.set(`${a}/${b}`, [a, b]);
         }

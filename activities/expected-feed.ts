@@ -1,4 +1,5 @@
 import type { PushedReason, ScoringReason } from '../domain/reasons';
+import { DAY_MS } from '../domain/time';
 import { NO_RELATION, pushedVisibilities } from '../domain/visibility';
 import type { Config } from '../lib/config';
 import { lookupFor } from '../stores/lookup';
@@ -36,8 +37,6 @@ interface Span {
   from: number;
   to: number;
 }
-
-const DAY_MS = 24 * 3600 * 1000;
 
 /**
  * The feed the projections would have built for a member, derived from the write model (and the pull periods the

@@ -1,6 +1,6 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Db } from 'mongodb';
-import type { ConsistencyReport } from '../domain/consistency';
+import type { ConsistencyReport } from '../domain/findings';
 import { createOutbox, type OutboxDeps, projectionStart } from '../handoff/index';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';

@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { MongoServerError } from 'mongodb';
+import { DAY_MS } from '../domain/time';
 import type {
   PullTransitionInput,
   PullTransitionPlan,
@@ -13,8 +14,6 @@ import { type FeedItemDoc, readModel } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
 import { actorSnapshot, feedItem } from './sources';
-
-const DAY_MS = 24 * 3600 * 1000;
 
 interface SliceCheckpoint {
   cursor: string;

@@ -40,15 +40,6 @@ export interface ScoreItemsResult {
   skipped: Array<ScoringPair & { reason: SkipReason }>;
 }
 
-export interface ScoreFeaturesInput {
-  rows: FeatureInputs[];
-}
-
-export interface ScoreFeaturesResult {
-  modelVersion: string;
-  scores: number[];
-}
-
 /** Heartbeats when running as an activity, so long batches stay alive; a no-op in plain calls (bench, tests). */
 function heartbeat(done: number): void {
   asyncLocalStorage.getStore()?.heartbeat({ done });
@@ -107,17 +98,6 @@ export function createRankingActivities(deps: RankingDeps) {
           scores: rows.map((r, i) => ({ viewerId: r.viewerId, postId: r.postId, score: scores[i] })),
           skipped,
         };
-      } catch (err) {
-        throw toFailure(err);
-      }
-    },
-
-    /** Scores feature inputs assembled elsewhere (for example from the read models), in the given order. */
-    async scoreFeatures(input: ScoreFeaturesInput): Promise<ScoreFeaturesResult> {
-      try {
-        const m = await model();
-        const scores = await scoreRows(m, input.rows);
-        return { modelVersion: m.info.modelVersion, scores: Array.from(scores) };
       } catch (err) {
         throw toFailure(err);
       }

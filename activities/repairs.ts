@@ -1,4 +1,4 @@
-import type { Finding, FindingKind } from '../domain/consistency';
+import type { Finding, FindingKind } from '../domain/findings';
 import { feedItemId } from '../domain/ids';
 import type { RebuildFeedInput, RebuildFeedResult, RepairResult } from '../pipeline/contracts/operations';
 import { invalidateFeeds } from '../stores/feed-cache';

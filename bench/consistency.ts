@@ -13,7 +13,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createProjectionActivities } from '../activities';
 import { createOperationsActivities } from '../activities/operations';
-import type { ConsistencyReport } from '../domain/consistency';
+import type { ConsistencyReport } from '../domain/findings';
 import { feedItemId } from '../domain/ids';
 import { CommandService } from '../gen/feedflow/v1/command_pb';
 import { PostType, Visibility } from '../gen/feedflow/v1/common_pb';

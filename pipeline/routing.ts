@@ -60,6 +60,12 @@ export const PROJECTIONS: Partial<Record<EventType, Route>> = {
   EngagementRecorded: { kind: 'engagement', workflowType: WORKFLOW_TYPES.engagement, queue: 'projection' },
 };
 
+/** The events routed to one kind of projection: what its workflow accepts. */
+export function eventsProjectedAs(kind: ProjectionKind): ReadonlySet<EventType> {
+  const routes = Object.entries(PROJECTIONS) as Array<[EventType, Route]>;
+  return new Set(routes.filter(([, route]) => route.kind === kind).map(([type]) => type));
+}
+
 /**
  * The events that change what search finds, and the workflow that indexes them on the search queue. The hand-off
  * starts it beside the event's projection (handoff/start.ts), as `search/{eventId}`, so neither waits for the other.

@@ -1,4 +1,5 @@
 import type { Collection, Document } from 'mongodb';
+import { DAY_MS } from '../domain/time';
 import {
   type Assembly,
   directRelationIds,
@@ -31,8 +32,6 @@ export interface AssemblyOptions {
   /** Window of the author's posts for the viewer's past interactions with the author. */
   interactionWindowDays?: number;
 }
-
-const DAY_MS = 86_400_000;
 
 export async function assembleFeatureInputs(
   wm: WriteModel,

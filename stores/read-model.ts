@@ -116,6 +116,7 @@ export interface NetworkSummaryDoc {
   updatedAt: Date;
 }
 
+/** The score of an item nothing has scored, and the fallback for one whose stored score is unusable. */
 export const NEUTRAL_SCORE = 1;
 
 export interface ReadModel {

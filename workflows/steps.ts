@@ -13,6 +13,7 @@ import { postDirtySignal, type ScoreRangeInput, type ScoreViewerItemsInput } fro
 import { WORKFLOW_TYPES, type WorkflowType } from '../pipeline/registry';
 import { SEARCH_ATTRIBUTES } from '../pipeline/search-attributes';
 import type { rescorePostWorkflow } from './rescore-post';
+import { STEP_RETRY } from './retry';
 import type { scoreFeedItemsWorkflow } from './score-feed-items';
 import type { scoreViewerItemsWorkflow } from './score-viewer-items';
 
@@ -28,22 +29,20 @@ type Activities = ReturnType<typeof createProjectionActivities>;
 /** Patch id of the local-activity shapes; runs recorded before it replay the legacy shapes in ./legacy. */
 export const CHEAP_SHAPES = 'cheap-shapes';
 
-export const RETRY = { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' };
-
 /** A few quick attempts in the worker; past them the step moves to an activity (see localFirst). */
 export const local = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { ...RETRY, maximumAttempts: 3 },
+  retry: { ...STEP_RETRY, maximumAttempts: 3 },
 });
 
 /** The activity form of a short step. */
-const remote = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: RETRY });
+const remote = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: STEP_RETRY });
 
 /** The heartbeating activity form of a step that may touch every feed holding a post or an author. */
 const remoteLong = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '20 seconds',
-  retry: RETRY,
+  retry: STEP_RETRY,
 });
 
 /** A failure no retry can mend: the activity said so (the event does not exist). */

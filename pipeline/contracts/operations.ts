@@ -1,5 +1,5 @@
 import { defineQuery } from '@temporalio/workflow';
-import type { CheckScope, Finding, FindingKind } from '../../domain/consistency';
+import type { CheckScope, Finding, FindingKind } from '../../domain/findings';
 import type { WorkflowType } from '../registry';
 import type { ProjectionKind } from '../routing';
 import type { ProjectionInput } from './projection';

@@ -4,8 +4,9 @@ import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import type { Db } from 'mongodb';
-import type { CheckScope as Scope, ConsistencyReport } from '../../domain/consistency';
 import { DomainError, invalid, notFound } from '../../domain/errors';
+import type { CheckScope as Scope, ConsistencyReport } from '../../domain/findings';
+import { OPERATOR_ID, requireId } from '../../domain/ids';
 import {
   CheckScope,
   type ConsistencyReport as ReportMessage,
@@ -27,7 +28,7 @@ import { createOperationReader, type OperationView, waitBudgetMs } from './runs'
 import { createScheduleControls, noteOf, shared, STATUS_TTL_MS } from './schedules';
 import { createSearchOperations } from './search';
 
-export interface OperationsDeps {
+export interface OperationsServiceDeps {
   db: Db;
   temporal: Client;
   config: Pick<
@@ -41,14 +42,7 @@ export interface OperationsDeps {
   >;
 }
 
-const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 const KINDS = [...PROJECTION_KINDS, 'pull-transition', 'consistency', 'replay', 'rebuild', 'replay-failed'];
-
-function requireId(name: string, value: string): string {
-  if (!value) throw invalid(`${name} is required`);
-  if (!ID.test(value)) throw invalid(`${name} must be 1 to 128 letters, digits or _.:-`);
-  return value;
-}
 
 const scopeOf = (s: CheckScope): Scope | undefined =>
   s === CheckScope.RECENT ? 'recent' : s === CheckScope.DEEP ? 'deep' : undefined;
@@ -74,7 +68,7 @@ export function createOperationsService({
   db,
   temporal,
   config,
-}: OperationsDeps): ServiceImpl<typeof OperationsService> {
+}: OperationsServiceDeps): ServiceImpl<typeof OperationsService> {
   const wm = writeModel(db);
   const rm = readModel(db);
   const taskQueue = config.TASK_QUEUE_PREFIX + TASK_QUEUES.projection;
@@ -136,7 +130,7 @@ export function createOperationsService({
 
     /** Starts (or joins) the replay of the post's latest version; with `wait`, answers when it is done. */
     async replayFanout(req, ctx) {
-      const postId = requireId('post_id', req.postId);
+      const postId = requireId(req.postId, 'post_id', OPERATOR_ID);
       const post = await wm.posts.findOne({ _id: postId }, { projection: { version: 1 } });
       if (!post) throw notFound(`post ${postId} does not exist`);
       const workflowId = `replay/post/${postId}/v${post.version}`;
@@ -149,7 +143,7 @@ export function createOperationsService({
 
     /** Rebuilds the member's feed and waits for the rebuild (within the deadline), unless no_wait. */
     async rebuildFeed(req, ctx) {
-      const userId = requireId('user_id', req.userId);
+      const userId = requireId(req.userId, 'user_id', OPERATOR_ID);
       const user = await wm.users.findOne({ _id: userId }, { projection: { _id: 1 } });
       if (!user) throw notFound(`member ${userId} does not exist`);
       const workflowId = `rebuild/feed/${userId}`;
@@ -274,7 +268,7 @@ export function createOperationsService({
         closedBefore: filter.closedBefore && filter.closedBefore < now ? filter.closedBefore : now,
       };
       if (req.dryRun) return { workflowId: '', started: false, matched: await failed.count(frozen) };
-      const requestId = requireId('request_id', req.requestId);
+      const requestId = requireId(req.requestId, 'request_id', OPERATOR_ID);
       const workflowId = batchWorkflowId(config.TASK_QUEUE_PREFIX, filter, requestId);
       const started = await failed.startBatch(workflowId, { filter: frozen, ratePerSecond, maxConcurrent });
       const view = req.wait

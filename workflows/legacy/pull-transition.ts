@@ -7,10 +7,11 @@ import type {
 } from '../../pipeline/contracts/projection';
 import { startRangeScoring } from '../helpers';
 import { pullTransitionSlices } from '../paging';
+import { STEP_RETRY } from '../retry';
 import { pullTransitionId } from '../steps';
 import { requestFeedTrim } from './helpers';
 
-const retry = { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' };
+const retry = STEP_RETRY;
 
 const { planPullTransition, finishPullTransition } = proxyActivities<ReturnType<typeof createPullTransitionActivities>>(
   { startToCloseTimeout: '1 minute', retry },
