@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { EDGE_ENDING_EVENTS } from '../domain/events';
 import type { Finding, FindingKind } from '../domain/findings';
 import { feedItemId } from '../domain/ids';
@@ -6,11 +5,12 @@ import { audienceScopeOf } from '../domain/visibility';
 import type { CheckMembersInput, CheckRecentInput, CheckResult } from '../pipeline/contracts/operations';
 import { lookupFor } from '../stores/lookup';
 import { type FeedItemDoc, readModel } from '../stores/read-model';
+import { isBlocked, loadPair, visibleTo } from '../stores/relations';
 import type { PostDoc } from '../stores/write-model';
 import { writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
 import { exclusionOf, expectedFeed } from './expected-feed';
-import { isBlocked, loadPair, visibleTo } from './sources';
+import { heartbeat } from './heartbeat';
 
 /** Findings listed per check run; more are counted and left to the next run, so payloads stay small. */
 export const MAX_FINDINGS = 2_000;
@@ -155,14 +155,6 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
       }
     }
   }
-
-  const heartbeat = (details: unknown) => {
-    try {
-      Context.current().heartbeat(details);
-    } catch {
-      // Called outside an activity (tests of the functions): nothing to beat.
-    }
-  };
 
   return {
     /** Checks these posts as the recent-events check does (a replay's reconcile). */

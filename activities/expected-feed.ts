@@ -4,9 +4,10 @@ import { NO_RELATION, pushedVisibilities } from '../domain/visibility';
 import type { Config } from '../lib/config';
 import { lookupFor } from '../stores/lookup';
 import type { ActorSnapshot, ReadModel } from '../stores/read-model';
+import { actorSnapshot } from '../stores/read-model';
+import { isBlocked, loadPair, type PairState, visibleTo } from '../stores/relations';
 import { newestFirst, type PostDoc, type RelationshipDoc, type UserDoc, type WriteModel } from '../stores/write-model';
 import { BACKFILL_DAYS, BACKFILL_LIMIT } from './relationships';
-import { actorSnapshot, isBlocked, loadPair, type PairState, visibleTo } from './sources';
 
 const CONNECTED = { ...NO_RELATION, connected: true };
 const FOLLOWING = { ...NO_RELATION, follows: true };

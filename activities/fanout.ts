@@ -9,10 +9,12 @@ import type {
 import { invalidateFeeds } from '../stores/feed-cache';
 import { deletePostItems, refreshActorItems, updatePostItems, writeFeedItems } from '../stores/feed-items';
 import { upsertPostSummary } from '../stores/post-summaries';
+import { requirePost, requireUser } from '../stores/projection-sources';
 import { readModel } from '../stores/read-model';
+import { actorSnapshot, feedItem } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
-import { actorSnapshot, feedItem, requirePost, requireUser, whileHeartbeating } from './sources';
+import { heartbeat, lastHeartbeat, whileHeartbeating } from './heartbeat';
 
 /** Audience pages per graph read in a slice. */
 const GRAPH_PAGES_PER_READ = 5;
@@ -142,7 +144,7 @@ export function createFanoutActivities({ db, graph, config }: ProjectionDeps) {
      */
     async fanoutSlice(req: FanoutSliceInput): Promise<FanoutSliceResult> {
       const ctx = Context.current();
-      const resumed = ctx.info.heartbeatDetails as SliceCheckpoint | undefined;
+      const resumed = lastHeartbeat<SliceCheckpoint>();
       let { cursor, pages, written } = resumed ?? { cursor: req.cursor, pages: 0, written: 0 };
       const post = await wm.posts.findOne({ _id: req.postId });
       if (!post || post.deleted) return { cursor, pages, written, deleted: true };
@@ -180,7 +182,7 @@ export function createFanoutActivities({ db, graph, config }: ProjectionDeps) {
           written += members.length;
           // Resume after the last id examined: the read's cursor after its last page, else the last member written.
           cursor = c === chunks - 1 ? (batch.next ?? cursor) : members[members.length - 1].id;
-          ctx.heartbeat({ cursor, pages, written } satisfies SliceCheckpoint);
+          heartbeat({ cursor, pages, written } satisfies SliceCheckpoint);
         }
         if (!more) return { cursor: batch.next, pages, written, deleted: false };
       }

@@ -2,7 +2,7 @@ import type { TrimFeedsResult } from '../pipeline/contracts/projection';
 import { trimFeedsToCap } from '../stores/feed-cap';
 import { readModel } from '../stores/read-model';
 import type { ProjectionDeps } from './deps';
-import { whileHeartbeating } from './sources';
+import { whileHeartbeating } from './heartbeat';
 
 /** Pause per 1,000 items read by the cap sweep, so it yields the store to foreground projections. */
 const SWEEP_PAUSE_MS = 20;

@@ -3,10 +3,11 @@ import type { PostDeleteResult, PostUpdateResult, ProjectionInput } from '../pip
 import { invalidateFeeds } from '../stores/feed-cache';
 import { deletePostItems, updatePostItems } from '../stores/feed-items';
 import { tombstonePost, upsertPostSummary } from '../stores/post-summaries';
+import { requirePost } from '../stores/projection-sources';
 import { readModel } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
-import { requirePost, whileHeartbeating } from './sources';
+import { whileHeartbeating } from './heartbeat';
 
 /** Post updated and post deleted: propagate a new version to existing items, or tombstone and purge. */
 export function createPostActivities({ db }: ProjectionDeps) {

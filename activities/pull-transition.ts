@@ -11,9 +11,10 @@ import { invalidateFeeds } from '../stores/feed-cache';
 import { writeFeedItems } from '../stores/feed-items';
 import { lookupFor } from '../stores/lookup';
 import { type FeedItemDoc, readModel } from '../stores/read-model';
+import { actorSnapshot, feedItem } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
-import { actorSnapshot, feedItem } from './sources';
+import { heartbeat, lastHeartbeat } from './heartbeat';
 
 interface SliceCheckpoint {
   cursor: string;
@@ -64,7 +65,7 @@ export function createPullTransitionActivities({ db, graph, config }: Projection
      */
     async pullTransitionSlice(req: PullTransitionSliceInput): Promise<PullTransitionSliceResult> {
       const ctx = Context.current();
-      const resumed = ctx.info.heartbeatDetails as SliceCheckpoint | undefined;
+      const resumed = lastHeartbeat<SliceCheckpoint>();
       let { cursor, pages, written } = resumed ?? { cursor: req.cursor, pages: 0, written: 0 };
       const author = await wm.users.findOne({ _id: req.authorId });
       if (!author) throw new Error(`author ${req.authorId} not found; retrying`);
@@ -84,14 +85,14 @@ export function createPullTransitionActivities({ db, graph, config }: Projection
         }
         for (let i = 0; i < items.length; i += config.FANOUT_PAGE_SIZE) {
           await writeFeedItems(rm, items.slice(i, i + config.FANOUT_PAGE_SIZE));
-          ctx.heartbeat({ cursor, pages, written } satisfies SliceCheckpoint);
+          heartbeat({ cursor, pages, written } satisfies SliceCheckpoint);
         }
         await invalidateFeeds(db, followers);
         pages++;
         written += items.length;
         if (page.next === null) return { cursor: null, pages, written };
         cursor = page.next;
-        ctx.heartbeat({ cursor, pages, written } satisfies SliceCheckpoint);
+        heartbeat({ cursor, pages, written } satisfies SliceCheckpoint);
       }
       return { cursor, pages, written };
     },

@@ -1,4 +1,4 @@
-import { ApplicationFailure, asyncLocalStorage } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import type { ScoringPair, SkipReason } from '../ranking/features';
 import { buildFeatureMatrix, type FeatureInputs, InvalidFeatureRowError } from '../ranking/schema';
@@ -11,6 +11,7 @@ import {
 } from '../stores/model';
 import { assembleFeatureInputs } from '../stores/ranking-inputs';
 import { writeModel } from '../stores/write-model';
+import { heartbeat } from './heartbeat';
 
 export interface RankingDeps {
   db: Db;
@@ -40,11 +41,6 @@ export interface ScoreItemsResult {
   skipped: Array<ScoringPair & { reason: SkipReason }>;
 }
 
-/** Heartbeats when running as an activity, so long batches stay alive; a no-op in plain calls (bench, tests). */
-function heartbeat(done: number): void {
-  asyncLocalStorage.getStore()?.heartbeat({ done });
-}
-
 /**
  * A bad row is permanent: retrying the same features fails the same way, so the batch fails at once with a
  * typed failure the Temporal UI shows. A model/schema mismatch is a deploy error: retried, typed, until fixed.
@@ -66,7 +62,7 @@ function toFailure(err: unknown): unknown {
 
 async function scoreRows(model: EngagementModel, rows: readonly FeatureInputs[]): Promise<Float32Array> {
   const features = buildFeatureMatrix(rows, model.schema);
-  return model.score(features, rows.length, { onBatch: heartbeat });
+  return model.score(features, rows.length, { onBatch: (done) => heartbeat({ done }) });
 }
 
 /** Scoring activities for the `ranking` task queue. */

@@ -9,9 +9,10 @@ import { invalidateFeeds } from '../stores/feed-cache';
 import { purgeAuthorItems, writeFeedItems } from '../stores/feed-items';
 import type { EdgeState } from '../stores/graph';
 import { readModel } from '../stores/read-model';
+import { actorSnapshot, feedItem } from '../stores/read-model';
+import { isConnected, loadPair, type PairState, visibleTo } from '../stores/relations';
 import { type RelationshipDoc, writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
-import { actorSnapshot, feedItem, isConnected, loadPair, type PairState, visibleTo } from './sources';
 
 export const BACKFILL_DAYS = 7;
 export const BACKFILL_LIMIT = 200;
@@ -21,7 +22,7 @@ function edgesOf(p: PairState): EdgeState[] {
   const edge = (kind: EdgeState['kind'], doc: RelationshipDoc | null, active: boolean) => {
     if (doc) edges.push({ kind, from: doc.from, to: doc.to, active, version: doc.version });
   };
-  edge('CONNECTED', p.connection, isConnected(p));
+  edge('CONNECTED', p.connection, isConnected(p.connection));
   edge('FOLLOWS', p.follows.ab, !!p.follows.ab?.active);
   edge('FOLLOWS', p.follows.ba, !!p.follows.ba?.active);
   edge('BLOCKED', p.blocks.ab, !!p.blocks.ab?.active);
@@ -61,7 +62,15 @@ export function createRelationshipActivities({ db, graph }: ProjectionDeps) {
     const res = await writeFeedItems(
       rm,
       posts.map((post) =>
-        feedItem(post, actor, viewerId, 'backfill', acceptedAt, now, isConnected(pair) ? 'connection' : 'follow'),
+        feedItem(
+          post,
+          actor,
+          viewerId,
+          'backfill',
+          acceptedAt,
+          now,
+          isConnected(pair.connection) ? 'connection' : 'follow',
+        ),
       ),
     );
     const stillVisible = visibleTo(await loadPair(wm, viewerId, authorId), viewerId, authorId);

@@ -5,11 +5,12 @@ import { invalidateFeeds } from '../stores/feed-cache';
 import { writeFeedItems } from '../stores/feed-items';
 import { lookupFor } from '../stores/lookup';
 import { type FeedItemDoc, readModel } from '../stores/read-model';
+import { actorSnapshot, feedItem } from '../stores/read-model';
 import { createReadTimeSources } from '../stores/read-time';
+import { isConnected, loadPair } from '../stores/relations';
 import { writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
 import { exclusionOf, expectedFeed, type ExpectedItem } from './expected-feed';
-import { actorSnapshot, feedItem, isConnected, loadPair } from './sources';
 
 /**
  * Repairing what a consistency check found, and rebuilding a member's feed. Every repair re-derives the truth from
@@ -95,7 +96,7 @@ export function createRepairActivities({ db, graph, config }: ProjectionDeps) {
           if (!(await exclusionOf(wm, post, f.viewerId))) {
             const own = f.viewerId === post.authorId;
             const pair = own ? null : await loadPair(wm, f.viewerId, post.authorId);
-            const rel = pair && isConnected(pair) ? 'connection' : 'follow';
+            const rel = pair && isConnected(pair.connection) ? 'connection' : 'follow';
             put.push({ post, actor, viewerId: f.viewerId, reason: own ? 'own' : rel, scoredAs: own ? 'own' : rel });
           }
         } else if (f.kind !== 'unscored') continue;

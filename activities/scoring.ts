@@ -15,6 +15,7 @@ import type { Graph, PushScope } from '../stores/graph';
 import { type IdLookup, lookupFor } from '../stores/lookup';
 import { type FeedItemDoc, readModel } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
+import { heartbeat, lastHeartbeat, whileHeartbeating } from './heartbeat';
 import { createRankingActivities, type RankingDeps } from './ranking';
 
 export interface ScoringDeps extends RankingDeps {
@@ -120,16 +121,11 @@ export function createScoringActivities(deps: ScoringDeps) {
     async scoreRange(input: ScoreRangeInput): Promise<ScoreRangeResult> {
       const ctx = Context.current();
       // The scorer heartbeats too (`{ done }`); only a range checkpoint resumes.
-      const details = ctx.info.heartbeatDetails as Partial<RangeCheckpoint> | undefined;
+      const details = lastHeartbeat<Partial<RangeCheckpoint>>();
       const resumed = typeof details?.cursor === 'string' ? (details as RangeCheckpoint) : undefined;
       let { cursor, pages, items, written } = resumed ?? { cursor: input.after, pages: 0, items: 0, written: 0 };
       // A page's point writes can outlast the heartbeat timeout on a busy store: keep the checkpoint beating.
-      const beat = setInterval(() => ctx.heartbeat({ cursor, pages, items, written } satisfies RangeCheckpoint), 2_000);
-      try {
-        return await score();
-      } finally {
-        clearInterval(beat);
-      }
+      return whileHeartbeating(score, () => ({ cursor, pages, items, written }) satisfies RangeCheckpoint, 2_000);
 
       async function score(): Promise<ScoreRangeResult> {
         const modelVersion = await ranking.modelVersion();
@@ -166,7 +162,7 @@ export function createScoringActivities(deps: ScoringDeps) {
           const done = page.next === null || (input.until !== null && page.next >= input.until);
           if (done) return { cursor: null, pages, items, written, modelVersion, gone: false };
           cursor = page.next!;
-          ctx.heartbeat({ cursor, pages, items, written } satisfies RangeCheckpoint);
+          heartbeat({ cursor, pages, items, written } satisfies RangeCheckpoint);
         }
         return { cursor: scope ? cursor : null, pages, items, written, modelVersion, gone: false };
       }

@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import type { Logger } from '../lib/logger';
 import type {
@@ -12,6 +11,7 @@ import type {
 } from '../pipeline/contracts/search';
 import { externalVersion, type SearchDoc, type SearchIndex, searchDocOf } from '../stores/search';
 import { type PostDoc, type UserDoc, writeModel } from '../stores/write-model';
+import { heartbeat } from './heartbeat';
 
 export interface SearchDeps {
   db: Db;
@@ -77,7 +77,7 @@ export function createSearchActivities({ db, search, logger }: SearchDeps) {
 
     /** Copies one page of posts, in id order, into the rebuild's index; heartbeats so a stuck page is retried. */
     async rebuildSearchPage(input: ReindexPageInput): Promise<AuthorPageResult> {
-      Context.current().heartbeat(input.after);
+      heartbeat(input.after);
       const posts = await wm.posts
         .find(input.after ? { _id: { $gt: input.after } } : {})
         .sort({ _id: 1 })

@@ -1,17 +1,10 @@
 import { DomainError, invalid, notFound } from '../../../domain/errors';
 import type { EventType } from '../../../domain/events';
-import { blockId, connectionId, followId } from '../../../domain/ids';
-import { requireId } from '../../../domain/ids';
+import { blockId, connectionId, followId, requireId } from '../../../domain/ids';
+import { isBlockedEitherWay } from '../../../stores/relations';
 import type { RelationshipDoc } from '../../../stores/write-model';
 import type { CommandResult } from '../commit';
-import {
-  type CommandMeta,
-  type HandlerDeps,
-  isBlockedEitherWay,
-  loadRelationship,
-  loadUser,
-  withRetry,
-} from './context';
+import { type CommandMeta, type HandlerDeps, loadRelationship, loadUser, withRetry } from './context';
 
 export interface PairCommand {
   /** The member acting: requester, follower, blocker, or the one removing. */
