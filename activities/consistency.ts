@@ -50,11 +50,11 @@ class Findings {
   }
 }
 
-/**
- * Checking the read models against the write model and the graph, and repairing what drifted. Checks only read;
- * repairs re-derive the truth before they write, so a stale finding repairs nothing and a repeat changes nothing.
- */
-export function createConsistencyActivities({ db, graph, config }: ProjectionDeps) {
+const unscored = (item: CheckedItem, scoreWindowMs: number): boolean =>
+  item.modelVersion === null && item.projectedAt.getTime() < Date.now() - scoreWindowMs;
+
+/** The post checks: each post's items against its push audience now. */
+function createPostChecks({ db, graph, config }: ProjectionDeps) {
   const ids = () => lookupFor(db);
   const wm = writeModel(db);
   const rm = readModel(db);
@@ -77,9 +77,6 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
     const transition = !!pull?.demoting && pull.demoting.at.getTime() > Date.now() - FANOUT_GRACE_MS;
     return { audience, transition };
   }
-
-  const unscored = (item: CheckedItem, scoreWindowMs: number) =>
-    item.modelVersion === null && item.projectedAt.getTime() < Date.now() - scoreWindowMs;
 
   /** One post against its audience: missing, extra, stale and unscored items, or any item of a deleted post. */
   async function checkPost(postId: string, items: CheckedItem[], scoreWindowMs: number, out: Findings): Promise<void> {
@@ -126,6 +123,15 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
     }
   }
 
+  return checkPosts;
+}
+
+/** The purge checks: what each member of a pair still holds of the other. */
+function createPairChecks({ db }: Pick<ProjectionDeps, 'db'>) {
+  const ids = () => lookupFor(db);
+  const wm = writeModel(db);
+  const rm = readModel(db);
+
   /** Purges are complete when neither member of a pair holds an item of the other that the pair no longer allows. */
   async function checkPairs(pairs: Array<[string, string]>, out: Findings): Promise<void> {
     const lookup = await ids();
@@ -155,6 +161,20 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
       }
     }
   }
+
+  return checkPairs;
+}
+
+/**
+ * Checking the read models against the write model and the graph, and repairing what drifted. Checks only read;
+ * repairs re-derive the truth before they write, so a stale finding repairs nothing and a repeat changes nothing.
+ */
+export function createConsistencyActivities(deps: ProjectionDeps) {
+  const { config } = deps;
+  const wm = writeModel(deps.db);
+  const rm = readModel(deps.db);
+  const checkPosts = createPostChecks(deps);
+  const checkPairs = createPairChecks(deps);
 
   return {
     /** Checks these posts as the recent-events check does (a replay's reconcile). */

@@ -22,41 +22,51 @@ interface SliceCheckpoint {
   written: number;
 }
 
+async function planPullTransition(
+  { db, config }: ProjectionDeps,
+  input: PullTransitionInput,
+): Promise<PullTransitionPlan> {
+  const wm = writeModel(db);
+  const rm = readModel(db);
+  const lookbackMs = config.PULL_LOOKBACK_DAYS * DAY_MS;
+  const record = await rm.pullAuthors.findOne({ _id: input.authorId });
+  let windowStart = new Date(new Date(input.at).getTime() - lookbackMs);
+  const pulledSince = (record?.since ?? new Date(0)).toISOString();
+  if (!record || record.updatedAt.getTime() !== input.stamp) {
+    return { superseded: true, postIds: [], windowStart: windowStart.toISOString(), pulledSince };
+  }
+  const posts = await wm.posts
+    .find(
+      { authorId: input.authorId, deleted: false, visibility: 'public', createdAt: { $gte: windowStart } },
+      { projection: { _id: 1, createdAt: 1 } },
+    )
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(config.FEED_CAP)
+    .toArray();
+  // A feed holds no more than the cap; past it, the window starts at the oldest post pushed.
+  if (posts.length === config.FEED_CAP) windowStart = posts[posts.length - 1].createdAt;
+  return {
+    superseded: false,
+    postIds: posts.map((p) => p._id),
+    windowStart: windowStart.toISOString(),
+    pulledSince,
+  };
+}
+
 /**
  * A pull author's demotion: the public posts their followers were pulling (the query side's lookback window) are
  * pushed to every follower, page by page like a fan-out, and only then the pull record goes. Until then the query
  * side keeps pulling, so no follower ever misses a post; pulled and pushed copies of one post are merged there.
  */
-export function createPullTransitionActivities({ db, graph, config }: ProjectionDeps) {
+export function createPullTransitionActivities(deps: ProjectionDeps) {
+  const { db, graph, config } = deps;
   const wm = writeModel(db);
   const rm = readModel(db);
-  const lookbackMs = config.PULL_LOOKBACK_DAYS * DAY_MS;
 
   return {
     /** Decides once which posts the transition pushes: the author's live public posts of the lookback window. */
     async planPullTransition(input: PullTransitionInput): Promise<PullTransitionPlan> {
-      const record = await rm.pullAuthors.findOne({ _id: input.authorId });
-      let windowStart = new Date(new Date(input.at).getTime() - lookbackMs);
-      const pulledSince = (record?.since ?? new Date(0)).toISOString();
-      if (!record || record.updatedAt.getTime() !== input.stamp) {
-        return { superseded: true, postIds: [], windowStart: windowStart.toISOString(), pulledSince };
-      }
-      const posts = await wm.posts
-        .find(
-          { authorId: input.authorId, deleted: false, visibility: 'public', createdAt: { $gte: windowStart } },
-          { projection: { _id: 1, createdAt: 1 } },
-        )
-        .sort({ createdAt: -1, _id: -1 })
-        .limit(config.FEED_CAP)
-        .toArray();
-      // A feed holds no more than the cap; past it, the window starts at the oldest post pushed.
-      if (posts.length === config.FEED_CAP) windowStart = posts[posts.length - 1].createdAt;
-      return {
-        superseded: false,
-        postIds: posts.map((p) => p._id),
-        windowStart: windowStart.toISOString(),
-        pulledSince,
-      };
+      return planPullTransition(deps, input);
     },
 
     /**

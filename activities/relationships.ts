@@ -1,4 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
+import type { Db } from 'mongodb';
+import { DAY_MS } from '../domain/time';
 import type {
   BackfillFeedResult,
   BackfillInput,
@@ -8,8 +10,7 @@ import type {
 import { invalidateFeeds } from '../stores/feed-cache';
 import { purgeAuthorItems, writeFeedItems } from '../stores/feed-items';
 import type { EdgeState } from '../stores/graph';
-import { readModel } from '../stores/read-model';
-import { actorSnapshot, feedItem } from '../stores/read-model';
+import { actorSnapshot, feedItem, readModel } from '../stores/read-model';
 import { isConnected, loadPair, type PairState, visibleTo } from '../stores/relations';
 import { type RelationshipDoc, writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
@@ -30,7 +31,47 @@ function edgesOf(p: PairState): EdgeState[] {
   return edges;
 }
 
-/** Connections, follows and blocks: keep the graph in step with the write model, backfill and purge feeds. */
+/** One direction of a backfill; see backfillFeed. */
+async function backfill(db: Db, req: BackfillInput): Promise<BackfillFeedResult> {
+  const wm = writeModel(db);
+  const rm = readModel(db);
+  const { viewerId, authorId } = req;
+  const pair = await loadPair(wm, viewerId, authorId);
+  const visibilities = visibleTo(pair, viewerId, authorId);
+  if (visibilities.length === 0) return { written: 0, postIds: [] };
+  const author = await wm.users.findOne({ _id: authorId });
+  if (!author) throw new Error(`author ${authorId} not found; retrying`);
+  const acceptedAt = new Date(req.acceptedAt);
+  const since = new Date(acceptedAt.getTime() - BACKFILL_DAYS * DAY_MS);
+  const posts = await wm.posts
+    .find({ authorId, deleted: false, visibility: { $in: visibilities }, createdAt: { $gte: since } })
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(BACKFILL_LIMIT)
+    .toArray();
+  const actor = actorSnapshot(author);
+  const now = new Date();
+  const res = await writeFeedItems(
+    rm,
+    posts.map((post) =>
+      feedItem(
+        post,
+        actor,
+        viewerId,
+        'backfill',
+        acceptedAt,
+        now,
+        isConnected(pair.connection) ? 'connection' : 'follow',
+      ),
+    ),
+  );
+  const stillVisible = visibleTo(await loadPair(wm, viewerId, authorId), viewerId, authorId);
+  const ended = stillVisible.length < visibilities.length;
+  if (ended) await purgeAuthorItems(rm, viewerId, authorId, stillVisible.includes('public'));
+  await invalidateFeeds(db, [viewerId], { relations: true });
+  return { written: res.inserted + res.upgraded, postIds: ended ? [] : posts.map((p) => p._id) };
+}
+/** Connections, follows and blocks: keep the graph
+ in step with the write model, backfill and purge feeds. */
 export function createRelationshipActivities({ db, graph }: ProjectionDeps) {
   const wm = writeModel(db);
   const rm = readModel(db);
@@ -41,44 +82,6 @@ export function createRelationshipActivities({ db, graph }: ProjectionDeps) {
     if (allowed.includes('connections')) return 0;
     return purgeAuthorItems(rm, viewer, author, allowed.includes('public'));
   };
-
-  /** One direction of a backfill; see backfillFeed. */
-  async function backfill(req: BackfillInput): Promise<BackfillFeedResult> {
-    const { viewerId, authorId } = req;
-    const pair = await loadPair(wm, viewerId, authorId);
-    const visibilities = visibleTo(pair, viewerId, authorId);
-    if (visibilities.length === 0) return { written: 0, postIds: [] };
-    const author = await wm.users.findOne({ _id: authorId });
-    if (!author) throw new Error(`author ${authorId} not found; retrying`);
-    const acceptedAt = new Date(req.acceptedAt);
-    const since = new Date(acceptedAt.getTime() - BACKFILL_DAYS * 24 * 3600 * 1000);
-    const posts = await wm.posts
-      .find({ authorId, deleted: false, visibility: { $in: visibilities }, createdAt: { $gte: since } })
-      .sort({ createdAt: -1, _id: -1 })
-      .limit(BACKFILL_LIMIT)
-      .toArray();
-    const actor = actorSnapshot(author);
-    const now = new Date();
-    const res = await writeFeedItems(
-      rm,
-      posts.map((post) =>
-        feedItem(
-          post,
-          actor,
-          viewerId,
-          'backfill',
-          acceptedAt,
-          now,
-          isConnected(pair.connection) ? 'connection' : 'follow',
-        ),
-      ),
-    );
-    const stillVisible = visibleTo(await loadPair(wm, viewerId, authorId), viewerId, authorId);
-    const ended = stillVisible.length < visibilities.length;
-    if (ended) await purgeAuthorItems(rm, viewerId, authorId, stillVisible.includes('public'));
-    await invalidateFeeds(db, [viewerId], { relations: true });
-    return { written: res.inserted + res.upgraded, postIds: ended ? [] : posts.map((p) => p._id) };
-  }
 
   return {
     /**
@@ -118,12 +121,12 @@ export function createRelationshipActivities({ db, graph }: ProjectionDeps) {
      * 200. Re-checks the relationship after writing: if it ended meanwhile, the backfilled items go again.
      */
     async backfillFeed(req: BackfillInput): Promise<number> {
-      return (await backfill(req)).written;
+      return (await backfill(db, req)).written;
     },
 
     /** As backfillFeed, and names the posts it delivered, so the backfill can have their items scored. */
     async backfillFeedItems(req: BackfillInput): Promise<BackfillFeedResult> {
-      return backfill(req);
+      return backfill(db, req);
     },
 
     /** Purges both feeds of whatever the pair's current state no longer allows (a block: everything). */

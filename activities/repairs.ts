@@ -1,5 +1,7 @@
+import type { Db } from 'mongodb';
 import type { Finding, FindingKind } from '../domain/findings';
 import { feedItemId } from '../domain/ids';
+import { DAY_MS } from '../domain/time';
 import type { RebuildFeedInput, RebuildFeedResult, RepairResult } from '../pipeline/contracts/operations';
 import { invalidateFeeds } from '../stores/feed-cache';
 import { writeFeedItems } from '../stores/feed-items';
@@ -12,18 +14,9 @@ import { writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
 import { exclusionOf, expectedFeed, type ExpectedItem } from './expected-feed';
 
-/**
- * Repairing what a consistency check found, and rebuilding a member's feed. Every repair re-derives the truth from
- * the write model and the graph before it writes, so a stale finding repairs nothing and a repeat changes nothing.
- */
-export function createRepairActivities({ db, graph, config }: ProjectionDeps) {
-  const wm = writeModel(db);
+/** Writes expected items where the read model lacks them or holds another version or content. */
+function createItemPutter(db: Db) {
   const rm = readModel(db);
-  const readTime = createReadTimeSources(db, graph, {
-    pullLookbackMs: config.PULL_LOOKBACK_DAYS * 86_400_000,
-    secondDegreeAuthors: config.FEED_SECOND_DEGREE_AUTHORS,
-  });
-
   const ids = () => lookupFor(db);
 
   /** Loads each viewer's current item of this post, by id (point reads on FerretDB, `$in` on MongoDB). */
@@ -66,6 +59,23 @@ export function createRepairActivities({ db, graph, config }: ProjectionDeps) {
     }
     return written;
   }
+  return putItems;
+}
+
+/**
+ * Repairing what a consistency check found, and rebuilding a member's feed. Every repair re-derives the truth from
+ * the write model and the graph before it writes, so a stale finding repairs nothing and a repeat changes nothing.
+ */
+export function createRepairActivities({ db, graph, config }: ProjectionDeps) {
+  const wm = writeModel(db);
+  const rm = readModel(db);
+  const readTime = createReadTimeSources(db, graph, {
+    pullLookbackMs: config.PULL_LOOKBACK_DAYS * DAY_MS,
+    secondDegreeAuthors: config.FEED_SECOND_DEGREE_AUTHORS,
+  });
+
+  const ids = () => lookupFor(db);
+  const putItems = createItemPutter(db);
 
   return {
     /**

@@ -1,6 +1,7 @@
 import { type Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createSearchActivities } from '../activities/search';
+import { DAY_MS } from '../domain/time';
 import { connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig, searchAliasOf, type Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/logger';
@@ -34,7 +35,7 @@ export async function ensureSearchCheckSchedule(temporal: Client, config: CheckC
     workflowId: config.TASK_QUEUE_PREFIX + 'search/check',
     taskQueue: config.TASK_QUEUE_PREFIX + TASK_QUEUES.search,
     args,
-    workflowExecutionTimeout: Math.min(Math.max(config.SEARCH_CHECK_INTERVAL_MS * 10, 600_000), 86_400_000),
+    workflowExecutionTimeout: Math.min(Math.max(config.SEARCH_CHECK_INTERVAL_MS * 10, 600_000), DAY_MS),
   };
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: config.SCHEDULE_CATCHUP_WINDOW_MS };
   const note = 'Samples the search index against the write model and re-indexes what drifted';

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import type { Db } from 'mongodb';
 import type { Driver } from 'neo4j-driver';
+import { DAY_MS } from '../../domain/time';
 import { FeedService } from '../../gen/feedflow/v1/feed_pb';
 import { connectGraph, connectMongo, connectTemporal } from '../../lib/clients';
 import { loadConfig, searchAliasOf, type Config } from '../../lib/config';
@@ -74,7 +75,7 @@ export async function startQueryServer(deps: {
   const window = {
     windowSize: config.FEED_WINDOW_SIZE,
     halfLifeMs: config.FEED_HALF_LIFE_HOURS * 3_600_000,
-    pullLookbackMs: config.PULL_LOOKBACK_DAYS * 86_400_000,
+    pullLookbackMs: config.PULL_LOOKBACK_DAYS * DAY_MS,
   };
   const readTime = optionalDiscovery(
     createReadTimeSources(db, graph, {
