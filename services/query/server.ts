@@ -37,17 +37,8 @@ export interface QueryServer extends GrpcServer {
   cacheRedis: Redis;
 }
 
-/** Wires the feed service onto a gRPC server. Clients are owned by the caller, except the feed cache's Redis. */
-export async function startQueryServer(deps: {
-  config: Config;
-  db: Db;
-  graph: Driver;
-  temporal: Client;
-  logger: Logger;
-  port?: number;
-}): Promise<QueryServer> {
-  const { config, db, logger } = deps;
-  await ensureQueryIndexes(db, config);
+/** The feed cache and its invalidation channel, each on its own Redis connection. */
+function openFeedCache(config: Config, db: Db, logger: Logger) {
   const keys = feedCacheKeys(db.databaseName);
   // Two connections: one blocked on the invalidation streams, one for cache reads and writes.
   const redis = new Redis(config.REDIS_URL, feedCacheRedisOptions('feedflow-query'));
@@ -67,6 +58,21 @@ export async function startQueryServer(deps: {
     maxEntries: config.FEED_CACHE_MAX_ENTRIES,
     sessionMaxAgeMs: config.FEED_SESSION_MAX_AGE_MS,
   });
+  return { redis, channel, cache };
+}
+
+/** Wires the feed service onto a gRPC server. Clients are owned by the caller, except the feed cache's Redis. */
+export async function startQueryServer(deps: {
+  config: Config;
+  db: Db;
+  graph: Driver;
+  temporal: Client;
+  logger: Logger;
+  port?: number;
+}): Promise<QueryServer> {
+  const { config, db, logger } = deps;
+  await ensureQueryIndexes(db, config);
+  const { redis, channel, cache } = openFeedCache(config, db, logger);
   const cursors = createCursorCodec(config.CURSOR_SECRET);
   const lookup = await detectIdLookup(db);
   const graph = boundedGraph(createGraph(deps.graph, config.GRAPH_DIALECT), config.GRAPH_READ_TIMEOUT_MS);
