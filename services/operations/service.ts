@@ -1,7 +1,6 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { ServiceImpl } from '@connectrpc/connect';
-import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { type Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { DomainError, invalid, notFound } from '../../domain/errors';
@@ -20,8 +19,8 @@ import { type FeedOperation, PROJECTION_KINDS } from '../../pipeline/routing';
 import { SEARCH_ATTRIBUTES } from '../../pipeline/search-attributes';
 import { reportsOf, type ReportDoc } from '../../stores/consistency-reports';
 import { projectionLag } from '../../stores/projection-lag';
-import { readModel } from '../../stores/read-model';
-import { writeModel } from '../../stores/write-model';
+import { readModel, type ReadModel } from '../../stores/read-model';
+import { writeModel, type WriteModel } from '../../stores/write-model';
 import { consistencyCheckWorkflow, rebuildFeedWorkflow, replayFanoutWorkflow } from '../../workflows';
 import { batchWorkflowId, createFailedProjections, filterOf } from './failed';
 import { createOperationReader, type OperationView, waitBudgetMs } from './runs';
@@ -63,21 +62,59 @@ function toMessage(r: ConsistencyReport): Omit<ReportMessage, '$typeName' | '$un
   };
 }
 
-/** feedflow.v1.OperationsService: the operator's replay, rebuild, check and schedule controls over Temporal. */
-export function createOperationsService({
-  db,
-  temporal,
-  config,
-}: OperationsServiceDeps): ServiceImpl<typeof OperationsService> {
-  const wm = writeModel(db);
-  const rm = readModel(db);
-  const taskQueue = config.TASK_QUEUE_PREFIX + TASK_QUEUES.projection;
+type Impl = ServiceImpl<typeof OperationsService>;
 
-  const schedules = createScheduleControls(temporal, config.TASK_QUEUE_PREFIX);
+/** What the operations RPCs share: the stores, the client, and the readers over Temporal. */
+interface OperationsContext extends OperationsServiceDeps {
+  wm: WriteModel;
+  rm: ReadModel;
+  /** The projection queue of this deployment. */
+  taskQueue: string;
+  runs: ReturnType<typeof createOperationReader>;
+  failed: ReturnType<typeof createFailedProjections>;
+  schedules: ReturnType<typeof createScheduleControls>;
+}
+
+/**
+ * Starts a workflow, or joins the running one of the same id. It carries its FeedOperation (and post or viewer)
+ * from the start, so GetOperation and the UI name its kind before a worker has picked it up.
+ */
+async function startOrJoin<W extends Workflow>(
+  { temporal, taskQueue }: Pick<OperationsContext, 'temporal' | 'taskQueue'>,
+  workflow: W,
+  workflowId: string,
+  args: Parameters<W>,
+  kind: FeedOperation,
+  ids: { postId?: string; viewerId?: string },
+): Promise<{ handle: WorkflowHandle; started: boolean }> {
+  try {
+    return {
+      // Checked at this function's signature: the SDK's options type cannot be resolved over an open W.
+      handle: await temporal.workflow.start<Workflow>(workflow, {
+        taskQueue,
+        workflowId,
+        args,
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.feedOperation, value: kind },
+          ...(ids.postId ? [{ key: SEARCH_ATTRIBUTES.postId, value: ids.postId }] : []),
+          ...(ids.viewerId ? [{ key: SEARCH_ATTRIBUTES.viewerId, value: ids.viewerId }] : []),
+        ],
+      }),
+      started: true,
+    };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    return { handle: temporal.workflow.getHandle(workflowId), started: false };
+  }
+}
+
+/** Running operations by kind, counted in visibility; shared by parallel callers for STATUS_TTL_MS. */
+function runningByKind(temporal: Client, prefix: string): { get(): Promise<Record<string, number>> } {
   const queues = Object.values(TASK_QUEUES)
-    .map((q) => `TaskQueue = "${config.TASK_QUEUE_PREFIX}${q}"`)
+    .map((q) => `TaskQueue = "${prefix}${q}"`)
     .join(' OR ');
-  const running = shared(async () => {
+  return shared(async () => {
     const counts = await Promise.all(
       KINDS.map(async (kind) => {
         const query = `ExecutionStatus = "Running" AND FeedOperation = "${kind}" AND (${queues})`;
@@ -86,55 +123,22 @@ export function createOperationsService({
     );
     return Object.fromEntries(counts.filter(([, count]) => count > 0));
   }, STATUS_TTL_MS);
+}
 
-  /**
-   * Starts a workflow, or joins the running one of the same id. It carries its FeedOperation (and post or viewer)
-   * from the start, so GetOperation and the UI name its kind before a worker has picked it up.
-   */
-  async function startOrJoin<W extends Workflow>(
-    workflow: W,
-    workflowId: string,
-    args: Parameters<W>,
-    kind: FeedOperation,
-    ids: { postId?: string; viewerId?: string },
-  ) {
-    try {
-      return {
-        // Checked at this function's signature: the SDK's options type cannot be resolved over an open W.
-        handle: await temporal.workflow.start<Workflow>(workflow, {
-          taskQueue,
-          workflowId,
-          args,
-          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-          typedSearchAttributes: [
-            { key: SEARCH_ATTRIBUTES.feedOperation, value: kind },
-            ...(ids.postId ? [{ key: SEARCH_ATTRIBUTES.postId, value: ids.postId }] : []),
-            ...(ids.viewerId ? [{ key: SEARCH_ATTRIBUTES.viewerId, value: ids.viewerId }] : []),
-          ],
-        }),
-        started: true,
-      };
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      return { handle: temporal.workflow.getHandle(workflowId), started: false };
-    }
-  }
+const closedBadly = (view: OperationView): boolean =>
+  view.operation.state !== OperationState.COMPLETED && view.operation.state !== OperationState.RUNNING;
 
-  const runs = createOperationReader(temporal, config.TASK_QUEUE_PREFIX);
-  const failed = createFailedProjections(temporal, config.TASK_QUEUE_PREFIX, config.STUCK_PROJECTION_AFTER_MS);
-  const closedBadly = (view: OperationView) =>
-    view.operation.state !== OperationState.COMPLETED && view.operation.state !== OperationState.RUNNING;
-
+/** Replays and rebuilds: one post's fan-out again, one member's feed from the truth. */
+function replayRpcs(ops: OperationsContext): Pick<Impl, 'replayFanout' | 'rebuildFeed'> {
+  const { wm, runs } = ops;
   return {
-    ...createSearchOperations({ temporal, config, runs }),
-
     /** Starts (or joins) the replay of the post's latest version; with `wait`, answers when it is done. */
     async replayFanout(req, ctx) {
       const postId = requireId(req.postId, 'post_id', OPERATOR_ID);
       const post = await wm.posts.findOne({ _id: postId }, { projection: { version: 1 } });
       if (!post) throw notFound(`post ${postId} does not exist`);
       const workflowId = `replay/post/${postId}/v${post.version}`;
-      const { started } = await startOrJoin(replayFanoutWorkflow, workflowId, [{ postId }], 'replay', { postId });
+      const { started } = await startOrJoin(ops, replayFanoutWorkflow, workflowId, [{ postId }], 'replay', { postId });
       const view = req.wait
         ? await runs.waitFor(workflowId, waitBudgetMs(ctx, req.waitSeconds), ctx.signal)
         : await runs.describe(workflowId);
@@ -147,7 +151,7 @@ export function createOperationsService({
       const user = await wm.users.findOne({ _id: userId }, { projection: { _id: 1 } });
       if (!user) throw notFound(`member ${userId} does not exist`);
       const workflowId = `rebuild/feed/${userId}`;
-      await startOrJoin(rebuildFeedWorkflow, workflowId, [{ viewerId: userId }], 'rebuild', {
+      await startOrJoin(ops, rebuildFeedWorkflow, workflowId, [{ viewerId: userId }], 'rebuild', {
         viewerId: userId,
       });
       const view = req.noWait
@@ -169,7 +173,13 @@ export function createOperationsService({
         operation: view.operation,
       };
     },
+  };
+}
 
+/** Consistency checks on demand and their reports. */
+function checkRpcs(ops: OperationsContext): Pick<Impl, 'runConsistencyCheck' | 'getConsistencyReport'> {
+  const { db, temporal, config, taskQueue, runs } = ops;
+  return {
     /** Runs a check now, with its repairs; waits for the report (within the deadline) unless no_wait. */
     async runConsistencyCheck(req, ctx) {
       const scope = scopeOf(req.scope);
@@ -215,7 +225,16 @@ export function createOperationsService({
         .toArray();
       return { reports: docs.map(toMessage) };
     },
+  };
+}
 
+/** The pipeline's state, its schedules, one operation, and the failed projections with their batch replay. */
+function statusRpcs(
+  ops: OperationsContext,
+): Omit<Impl, 'replayFanout' | 'rebuildFeed' | 'runConsistencyCheck' | 'getConsistencyReport' | keyof SearchRpcs> {
+  const { wm, rm, config, runs, failed, schedules } = ops;
+  const running = runningByKind(ops.temporal, config.TASK_QUEUE_PREFIX);
+  return {
     /** Pending outbox events, running projection workflows by kind, recent lag and the schedules. */
     async getProjectionStatus(req) {
       const windowMs = (req.windowSeconds || 300) * 1000;
@@ -281,5 +300,28 @@ export function createOperationsService({
     async resumeSchedules(req) {
       return { schedules: await schedules.resume(noteOf(req.note, 'resumed through OperationsService')) };
     },
+  };
+}
+
+type SearchRpcs = ReturnType<typeof createSearchOperations>;
+
+/** feedflow.v1.OperationsService: the operator's replay, rebuild, check and schedule controls over Temporal. */
+export function createOperationsService(deps: OperationsServiceDeps): Impl {
+  const { db, temporal, config } = deps;
+  const runs = createOperationReader(temporal, config.TASK_QUEUE_PREFIX);
+  const ops: OperationsContext = {
+    ...deps,
+    wm: writeModel(db),
+    rm: readModel(db),
+    taskQueue: config.TASK_QUEUE_PREFIX + TASK_QUEUES.projection,
+    runs,
+    failed: createFailedProjections(temporal, config.TASK_QUEUE_PREFIX, config.STUCK_PROJECTION_AFTER_MS),
+    schedules: createScheduleControls(temporal, config.TASK_QUEUE_PREFIX),
+  };
+  return {
+    ...createSearchOperations({ temporal, config, runs }),
+    ...replayRpcs(ops),
+    ...checkRpcs(ops),
+    ...statusRpcs(ops),
   };
 }
