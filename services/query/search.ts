@@ -109,6 +109,19 @@ function searchParamsOf(
   return { size, text, type, createdAfter, createdBefore };
 }
 
+/** Where a search cursor resumes: the sort values of the last hit it served. */
+function searchAfterOf(cursors: CursorCodec, cursor: string, owner: string): PostQuery['after'] {
+  const c = cursors.search.decode(cursor, owner);
+  let after: PostQuery['after'];
+  try {
+    after = JSON.parse(c.a) as PostQuery['after'];
+  } catch {
+    after = undefined;
+  }
+  if (!Array.isArray(after)) throw invalid('cursor is invalid: not a search cursor', 'INVALID_CURSOR');
+  return after;
+}
+
 export function createSearchPosts(deps: SearchPostsDeps) {
   const wm = writeModel(deps.db);
   const authorsOf = createAuthorCache(deps.items);
@@ -134,16 +147,7 @@ export function createSearchPosts(deps: SearchPostsDeps) {
     const sort = req.sort === SearchSort.NEWEST ? 'newest' : 'relevance';
     const shape = JSON.stringify([text, req.authorId, type, createdAfter, createdBefore, sort]);
     const owner = `search>${req.viewerId}>${createHash('sha256').update(shape).digest('base64url').slice(0, 16)}`;
-    let after: PostQuery['after'];
-    if (req.cursor) {
-      const c = deps.cursors.search.decode(req.cursor, owner);
-      try {
-        after = JSON.parse(c.a) as PostQuery['after'];
-      } catch {
-        after = undefined;
-      }
-      if (!Array.isArray(after)) throw invalid('cursor is invalid: not a search cursor', 'INVALID_CURSOR');
-    }
+    let after = req.cursor ? searchAfterOf(deps.cursors, req.cursor, owner) : undefined;
 
     const relations = await viewerRelations(wm, deps.lookup, req.viewerId);
     const rel = { connections: new Set(relations.connected), blocked: new Set(relations.blocked) };
