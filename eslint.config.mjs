@@ -19,6 +19,9 @@ const workflowForbidden = [
   'pino',
 ];
 
+// The factories whose objects cross a boundary: activities (proxied by workflows) and gRPC services.
+const exportedFactory = '/^create[A-Za-z]*(Activities|Service)$/';
+
 // A workflow's name as a string; 'startWorkflow' is the SDK's schedule action kind, not one of ours.
 const workflowName = '/^(?!startWorkflow$)[a-z][A-Za-z]*Workflow$/';
 const namedByRegistry = 'Name workflows through pipeline/registry.ts (WORKFLOW_TYPES) or pass the workflow function.';
@@ -220,8 +223,21 @@ export default tseslint.config(
           selector: `TemplateLiteral[expressions.length=0] > TemplateElement[value.cooked=${workflowName}]`,
           message: namedByRegistry,
         },
+        {
+          // The SDK's own hygiene: a factory's boundary is its return type, written out, not inferred.
+          selector: `ExportNamedDeclaration > FunctionDeclaration[id.name=${exportedFactory}]:not([returnType])`,
+          message:
+            'Give an exported activity or service factory an explicit return type (an interface or ServiceImpl).',
+        },
       ],
     },
+  },
+  {
+    // Keep functions short where the I/O lives; a factory returning many methods is split into named pieces.
+    files: ['services/**/*.ts', 'activities/**/*.ts', 'stores/**/*.ts'],
+    // createCommitter is being reshaped by the route change (issue 22, "one route"); it is split there.
+    ignores: ['services/command/commit.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] },
   },
   {
     files: ['**/*.mjs', '**/*.js'],

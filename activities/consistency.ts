@@ -165,11 +165,18 @@ function createPairChecks({ db }: Pick<ProjectionDeps, 'db'>) {
   return checkPairs;
 }
 
+/** The activities of createConsistencyActivities, as workflows proxy them. */
+export interface ConsistencyActivities {
+  checkPosts(input: { postIds: string[]; scoreWindowMs: number }): Promise<CheckResult>;
+  checkRecentEvents(input: CheckRecentInput): Promise<CheckResult>;
+  checkMemberFeeds(input: CheckMembersInput): Promise<CheckResult>;
+}
+
 /**
  * Checking the read models against the write model and the graph, and repairing what drifted. Checks only read;
  * repairs re-derive the truth before they write, so a stale finding repairs nothing and a repeat changes nothing.
  */
-export function createConsistencyActivities(deps: ProjectionDeps) {
+export function createConsistencyActivities(deps: ProjectionDeps): ConsistencyActivities {
   const { config } = deps;
   const wm = writeModel(deps.db);
   const rm = readModel(deps.db);

@@ -12,8 +12,13 @@ const COUNTER: Record<EngagementKind, keyof EngagementCounts> = {
   view: 'views',
 };
 
+/** The activities of createEngagementActivities, as workflows proxy them. */
+export interface EngagementActivities {
+  recountEngagement(postId: string): Promise<EngagementResult>;
+}
+
 /** Engagement counters per post, recounted from the write model so a replay or a lost event cannot skew them. */
-export function createEngagementActivities({ db }: ProjectionDeps) {
+export function createEngagementActivities({ db }: ProjectionDeps): EngagementActivities {
   const wm = writeModel(db);
   const rm = readModel(db);
 

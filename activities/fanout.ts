@@ -212,8 +212,15 @@ async function startFanout({ db, graph, config }: ProjectionDeps, input: Project
   };
 }
 
+/** The activities of createFanoutActivities, as workflows proxy them. */
+export interface FanoutActivities {
+  startFanout(input: ProjectionInput): Promise<FanoutStart>;
+  fanoutSlice(req: FanoutSliceInput): Promise<FanoutSliceResult>;
+  finishFanout(plan: FanoutPlan): Promise<FanoutFinish>;
+}
+
 /** Post-created fan-out: the first page at once, the rest slice by slice, then a reconcile. */
-export function createFanoutActivities(deps: ProjectionDeps) {
+export function createFanoutActivities(deps: ProjectionDeps): FanoutActivities {
   return {
     /**
      * The fan-out's first step, run as a local activity for latency: loads the post and author, writes the

@@ -23,8 +23,19 @@ export interface OperationsDeps {
   logger: Logger;
 }
 
+/** The activities of createOperationsActivities, as workflows proxy them. */
+export interface OperationsActivities {
+  failedProjectionRestarts(input: {
+    filter: FailedProjectionFilter;
+    pageToken?: string;
+    pageSize: number;
+  }): Promise<FailedProjectionPage>;
+  sweepOutbox(input: { olderThanMs: number }): Promise<OutboxSweepResult>;
+  saveReport(input: { id: string; report: ConsistencyReport }): Promise<void>;
+}
+
 /** The operations side of the pipeline: the scheduled outbox sweep, and the record of consistency checks. */
-export function createOperationsActivities({ db, temporal, config, logger }: OperationsDeps) {
+export function createOperationsActivities({ db, temporal, config, logger }: OperationsDeps): OperationsActivities {
   const wm = writeModel(db);
   const outbox = createOutbox({ wm, temporal, config, logger });
   const queues = [TASK_QUEUES.projection, TASK_QUEUES.priority].map((q) => config.TASK_QUEUE_PREFIX + q);

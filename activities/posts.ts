@@ -9,8 +9,16 @@ import { writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
 import { whileHeartbeating } from './heartbeat';
 
+/** The activities of createPostActivities, as workflows proxy them. */
+export interface PostActivities {
+  replayInput(postId: string): Promise<ReplayProjection | null>;
+  applyPostUpdate(input: ProjectionInput): Promise<PostUpdateResult>;
+  markPostDeleted(input: ProjectionInput): Promise<void>;
+  purgePost(input: ProjectionInput): Promise<PostDeleteResult>;
+}
+
 /** Post updated and post deleted: propagate a new version to existing items, or tombstone and purge. */
-export function createPostActivities({ db }: ProjectionDeps) {
+export function createPostActivities({ db }: ProjectionDeps): PostActivities {
   const wm = writeModel(db);
   const rm = readModel(db);
 

@@ -7,8 +7,13 @@ import { writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
 import { whileHeartbeating } from './heartbeat';
 
+/** The activities of createProfileActivities, as workflows proxy them. */
+export interface ProfileActivities {
+  syncProfile(input: ProjectionInput): Promise<ProfileResult>;
+}
+
 /** Registration and profile changes: a graph node, and a fresh actor snapshot in every item by the member. */
-export function createProfileActivities({ db, graph }: ProjectionDeps) {
+export function createProfileActivities({ db, graph }: ProjectionDeps): ProfileActivities {
   const wm = writeModel(db);
   const rm = readModel(db);
 

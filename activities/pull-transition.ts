@@ -53,12 +53,23 @@ async function planPullTransition(
   };
 }
 
+/** The activities of createPullTransitionActivities, as workflows proxy them. */
+export interface PullTransitionActivities {
+  planPullTransition(input: PullTransitionInput): Promise<PullTransitionPlan>;
+  pullTransitionSlice(req: PullTransitionSliceInput): Promise<PullTransitionSliceResult>;
+  finishPullTransition(req: {
+    authorId: string;
+    stamp: number;
+    plan: PullTransitionPlan;
+  }): Promise<{ recordRemoved: boolean }>;
+}
+
 /**
  * A pull author's demotion: the public posts their followers were pulling (the query side's lookback window) are
  * pushed to every follower, page by page like a fan-out, and only then the pull record goes. Until then the query
  * side keeps pulling, so no follower ever misses a post; pulled and pushed copies of one post are merged there.
  */
-export function createPullTransitionActivities(deps: ProjectionDeps) {
+export function createPullTransitionActivities(deps: ProjectionDeps): PullTransitionActivities {
   const { db, graph, config } = deps;
   const wm = writeModel(db);
   const rm = readModel(db);

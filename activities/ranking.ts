@@ -65,8 +65,14 @@ async function scoreRows(model: EngagementModel, rows: readonly FeatureInputs[])
   return model.score(features, rows.length, { onBatch: (done) => heartbeat({ done }) });
 }
 
+/** The activities of createRankingActivities, as workflows proxy them. */
+export interface RankingActivities {
+  scoreItems(input: ScoreItemsInput): Promise<ScoreItemsResult>;
+  modelVersion(): Promise<string>;
+}
+
 /** Scoring activities for the `ranking` task queue. */
-export function createRankingActivities(deps: RankingDeps) {
+export function createRankingActivities(deps: RankingDeps): RankingActivities {
   const wm = writeModel(deps.db);
   const model = () => loadEngagementModel(deps.modelPath ?? DEFAULT_MODEL_PATH, deps.model);
 

@@ -70,9 +70,17 @@ async function backfill(db: Db, req: BackfillInput): Promise<BackfillFeedResult>
   await invalidateFeeds(db, [viewerId], { relations: true });
   return { written: res.inserted + res.upgraded, postIds: ended ? [] : posts.map((p) => p._id) };
 }
+/** The activities of createRelationshipActivities, as workflows proxy them. */
+export interface RelationshipActivities {
+  syncRelationship(input: ProjectionInput): Promise<RelationshipSync>;
+  backfillFeed(req: BackfillInput): Promise<number>;
+  backfillFeedItems(req: BackfillInput): Promise<BackfillFeedResult>;
+  purgeRelationship(pairIds: { a: string; b: string }): Promise<Record<string, number>>;
+}
+
 /** Connections, follows and blocks: keep the graph
  in step with the write model, backfill and purge feeds. */
-export function createRelationshipActivities({ db, graph }: ProjectionDeps) {
+export function createRelationshipActivities({ db, graph }: ProjectionDeps): RelationshipActivities {
   const wm = writeModel(db);
   const rm = readModel(db);
 

@@ -62,11 +62,17 @@ function createItemPutter(db: Db) {
   return putItems;
 }
 
+/** The activities of createRepairActivities, as workflows proxy them. */
+export interface RepairActivities {
+  repairPostItems(input: { postId: string; findings: Finding[] }): Promise<RepairResult>;
+  rebuildFeed(input: RebuildFeedInput): Promise<RebuildFeedResult & { postIds: string[] }>;
+}
+
 /**
  * Repairing what a consistency check found, and rebuilding a member's feed. Every repair re-derives the truth from
  * the write model and the graph before it writes, so a stale finding repairs nothing and a repeat changes nothing.
  */
-export function createRepairActivities({ db, graph, config }: ProjectionDeps) {
+export function createRepairActivities({ db, graph, config }: ProjectionDeps): RepairActivities {
   const wm = writeModel(db);
   const rm = readModel(db);
   const readTime = createReadTimeSources(db, graph, {

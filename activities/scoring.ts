@@ -167,12 +167,22 @@ async function scoreRange(
 }
 type PairScorer = ReturnType<typeof createPairScorer>;
 
+/** The activities of createScoringActivities, as workflows proxy them. */
+export interface ScoringActivities {
+  scoreRange(input: ScoreRangeInput): Promise<ScoreRangeResult>;
+  scoreViewerItems(input: ScoreViewerItemsInput): Promise<ScoreViewerItemsResult>;
+  scoreItemPairs(input: { pairs: Array<{ viewerId: string; postId: string }> }): Promise<ScoreViewerItemsResult>;
+  rescoreDebounceMs(): Promise<number>;
+  requireModelVersion(modelVersion: string): Promise<void>;
+  postsPage(req: { after: string; limit: number }): Promise<{ postIds: string[]; next: string | null }>;
+}
+
 /**
  * Writing model scores into the feed items the fan-out wrote with a provisional score: the audience is paged from
  * the graph as the fan-out paged it, items are read and written by `_id` only (the one lookup FerretDB pushes
  * down), and a score never replaces one taken at a later time.
  */
-export function createScoringActivities(deps: ScoringDeps) {
+export function createScoringActivities(deps: ScoringDeps): ScoringActivities {
   const { db, config } = deps;
   const rm = readModel(db);
   const ranking = createRankingActivities(deps);

@@ -42,12 +42,22 @@ function createPostReads(wm: WriteModel) {
   return { postsByIds, authorsOf, docsOf };
 }
 
+/** The activities of createSearchActivities, as workflows proxy them. */
+export interface SearchActivities {
+  indexPosts(input: { postIds: string[] }): Promise<IndexResult>;
+  indexAuthorPage(input: AuthorPageInput): Promise<AuthorPageResult>;
+  beginSearchRebuild(input: { stamp: string }): Promise<{ index: string; total: number }>;
+  rebuildSearchPage(input: ReindexPageInput): Promise<AuthorPageResult>;
+  finishSearchRebuild(input: { index: string }): Promise<{ replaced: string[] }>;
+  checkSearchIndex(input: SearchCheckInput): Promise<SearchCheckResult>;
+}
+
 /**
  * The search index's side of the pipeline. Every write re-reads the post and its author from the write model and
  * writes what is true now at its version (see stores/search.ts), so any retry, replay or repair is idempotent and
  * order does not matter. OpenSearch being down is a plain error: Temporal retries until it is back.
  */
-export function createSearchActivities({ db, search, logger }: SearchDeps) {
+export function createSearchActivities({ db, search, logger }: SearchDeps): SearchActivities {
   const wm = writeModel(db);
 
   const { postsByIds, authorsOf, docsOf } = createPostReads(wm);

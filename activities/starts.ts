@@ -14,12 +14,17 @@ function searchAttributes(named: Record<string, string> = {}): SearchAttributePa
   });
 }
 
+/** The activities of createStartActivities, as workflows proxy them. */
+export interface StartActivities {
+  startDetached(starts: DetachedStart[]): Promise<number>;
+}
+
 /**
  * Starts through the worker's own client (`Context.client`, over the worker's connection), so a projection hands
  * work to other queues in one local activity instead of child workflows, each of which would cost it a workflow
  * task and a server round trip. Needs no dependencies.
  */
-export function createStartActivities() {
+export function createStartActivities(): StartActivities {
   return {
     /** Starts each workflow unless its id is already taken; returns how many it started (signalled, for signals). */
     async startDetached(starts: DetachedStart[]): Promise<number> {

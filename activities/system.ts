@@ -8,8 +8,13 @@ export interface SystemDeps {
   graph: Driver;
 }
 
+/** The activities of createSystemActivities, as workflows proxy them. */
+export interface SystemActivities {
+  pingStores(message: string): Promise<PingResult>;
+}
+
 /** Health activities: each round-trips one record through a store. */
-export function createSystemActivities({ db, graph }: SystemDeps) {
+export function createSystemActivities({ db, graph }: SystemDeps): SystemActivities {
   return {
     async pingStores(message: string): Promise<PingResult> {
       const pings = db.collection<{ _id: string; message: string; at: Date }>('system_pings');
