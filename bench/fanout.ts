@@ -164,7 +164,7 @@ async function main(): Promise<void> {
       postType: PostType.TEXT,
     });
     const ev = await wm.events.findOne({ _id: res.receipt!.eventId });
-    return { postId: res.postId, eventId: ev!._id, acceptedAt: ev!.at.getTime() };
+    return { postId: res.postId, workflowId: ev!.workflowId!, acceptedAt: ev!.at.getTime() };
   };
 
   try {
@@ -196,7 +196,7 @@ async function main(): Promise<void> {
       const visibleAt = Date.now();
       reads.push(visibleAt - readStarted);
       lags.push(visibleAt - post.acceptedAt);
-      const history = await temporal.workflow.getHandle(post.eventId).fetchHistory();
+      const history = await temporal.workflow.getHandle(post.workflowId).fetchHistory();
       const time = (attrs: 'workflowExecutionStartedEventAttributes' | 'workflowTaskStartedEventAttributes') => {
         const t = (history.events ?? []).find((e) => e[attrs])?.eventTime;
         return t ? Number(String(t.seconds)) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : NaN;
@@ -254,7 +254,7 @@ async function main(): Promise<void> {
       let peakRss = 0;
       const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssKb(worker.pid!, 'VmRSS'))), 100);
       const post = await createPost(author);
-      const result = await temporal.workflow.getHandle(post.eventId).result();
+      const result = await temporal.workflow.getHandle(post.workflowId).result();
       const seconds = (Date.now() - post.acceptedAt) / 1000;
       clearInterval(sampler);
       const items = await rm.feedItems.countDocuments({ postId: post.postId });

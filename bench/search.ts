@@ -17,6 +17,7 @@ import { startCommandServer } from '../services/command/server';
 import { startQueryServer } from '../services/query/server';
 import { connectSearch, createSearchIndex, type SearchIndex, searchDocOf } from '../stores/search';
 import { postQueryBody } from '../stores/search-query';
+import { writeModel } from '../stores/write-model';
 import { grpcClient } from '../test/support/grpc';
 import { TASK_QUEUES } from '../workflows/shared';
 import { failures, ghz, percentileMs } from './ghz';
@@ -214,7 +215,10 @@ async function main(): Promise<void> {
       }
       lags.push(performance.now() - s);
     }
-    await Promise.allSettled(fanouts.map((id) => temporal.workflow.getHandle(id).terminate('search bench done')));
+    const started = await Promise.all(fanouts.map((id) => writeModel(db).events.findOne({ _id: id })));
+    await Promise.allSettled(
+      started.map((ev) => temporal.workflow.getHandle(ev!.workflowId!).terminate('search bench done')),
+    );
     const lagP50 = pct(lags, 50);
     const lagP99 = pct(lags, 99);
     console.log(`\n# indexing lag over ${LAG_SAMPLES} posts: p50 ${lagP50.toFixed(0)} ms, p99 ${lagP99.toFixed(0)} ms`);

@@ -75,7 +75,8 @@ export const PROJECTIONS: Partial<Record<EventType, Route>> = {
 
 /**
  * The events that change what search finds, and the workflow that indexes them on the search queue. The hand-off
- * starts it beside the event's projection (handoff/start.ts), as `search/{eventId}`, so neither waits for the other.
+ * starts it beside the event's projection (handoff/start.ts), as `{prefix}search/{eventId}:{time}`, so neither
+ * waits for the other.
  */
 export const SEARCH_PROJECTIONS: Partial<Record<EventType, WorkflowType>> = {
   PostCreated: WORKFLOW_TYPES.searchIndex,
@@ -93,13 +94,18 @@ export const SEARCH_ATTRIBUTES = {
 };
 
 /**
- * The same deployment's queue of another kind: a workflow on `{prefix}projection` finds `{prefix}ranking`. Queue
- * names carry the deployment's TASK_QUEUE_PREFIX, which workflows cannot read from config.
+ * The deployment's TASK_QUEUE_PREFIX, read off one of its queue names: workflows cannot read it from config, and
+ * activities started from them see only their queue.
  */
-export function siblingQueue(taskQueue: string, kind: TaskQueueName): string {
+export function deploymentPrefix(taskQueue: string): string {
   const known = Object.values(TASK_QUEUES).sort((a, b) => b.length - a.length);
   const own = known.find((q) => taskQueue.endsWith(q));
-  return (own ? taskQueue.slice(0, taskQueue.length - own.length) : '') + TASK_QUEUES[kind];
+  return own ? taskQueue.slice(0, taskQueue.length - own.length) : '';
+}
+
+/** The same deployment's queue of another kind: a workflow on `{prefix}projection` finds `{prefix}ranking`. */
+export function siblingQueue(taskQueue: string, kind: TaskQueueName): string {
+  return deploymentPrefix(taskQueue) + TASK_QUEUES[kind];
 }
 
 /** The schedules a deployment runs, by id suffix (ids carry TASK_QUEUE_PREFIX). */

@@ -1,6 +1,5 @@
 import { DomainError } from '../../domain/errors';
-import { eventIdFor, type AggregateType, type EventType } from '../../domain/events';
-import { consistencyToken } from '../../domain/events';
+import { consistencyToken, eventIdFor, eventWorkflowId, type AggregateType, type EventType } from '../../domain/events';
 import type { Outbox } from '../../handoff/index';
 import type { Config } from '../../lib/config';
 import { isDuplicateKey } from '../../stores/mongo-errors';
@@ -104,19 +103,20 @@ export function createCommitter(deps: {
         receipt: { eventId, version: ne.version, consistencyToken: consistencyToken(eventId), replayed: false },
       };
       const requestKey = meta.requestId ? requestKeyOf(meta) : eventId;
+      const at = new Date();
       const ev: EventDoc = {
         _id: eventId,
         type: ne.type,
         aggregateType: ne.aggregateType,
         aggregateId: ne.aggregateId,
         aggregateVersion: ne.version,
-        at: new Date(),
+        at,
         actorId: ne.actorId,
         caller: meta.caller,
         payload: ne.payload,
         ...(route
           ? {
-              workflowId: eventId,
+              workflowId: eventWorkflowId(deps.config.TASK_QUEUE_PREFIX, eventId, at, 'projection'),
               workflowType: route.workflowType,
               taskQueue: deps.config.TASK_QUEUE_PREFIX + TASK_QUEUES[route.queue],
             }

@@ -6,6 +6,7 @@ import type { Workflow } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import type { CheckScope as Scope, ConsistencyReport } from '../../domain/consistency';
 import { DomainError, invalid, notFound } from '../../domain/errors';
+import { isEventId } from '../../domain/events';
 import {
   CheckScope,
   type ConsistencyReport as ReportMessage,
@@ -137,7 +138,7 @@ export function createOperationsService({
       const postId = requireId('post_id', req.postId);
       const post = await wm.posts.findOne({ _id: postId }, { projection: { version: 1 } });
       if (!post) throw notFound(`post ${postId} does not exist`);
-      const workflowId = `replay/post/${postId}/v${post.version}`;
+      const workflowId = `${config.TASK_QUEUE_PREFIX}replay/post/${postId}/v${post.version}`;
       const { started } = await startOrJoin(replayFanoutWorkflow, workflowId, [{ postId }], 'replay', { postId });
       const view = req.wait
         ? await runs.waitFor(workflowId, waitBudgetMs(ctx, req.waitSeconds), ctx.signal)
@@ -150,7 +151,7 @@ export function createOperationsService({
       const userId = requireId('user_id', req.userId);
       const user = await wm.users.findOne({ _id: userId }, { projection: { _id: 1 } });
       if (!user) throw notFound(`member ${userId} does not exist`);
-      const workflowId = `rebuild/feed/${userId}`;
+      const workflowId = `${config.TASK_QUEUE_PREFIX}rebuild/feed/${userId}`;
       await startOrJoin(rebuildFeedWorkflow, workflowId, [{ viewerId: userId }], 'rebuild', {
         viewerId: userId,
       });
@@ -248,7 +249,11 @@ export function createOperationsService({
 
     /** The operation's state, items written, error and times, from its latest run. */
     async getOperation(req) {
-      return { operation: (await runs.describe(req.workflowId, req.runId)).operation };
+      // An event id (from a command's receipt) names its projection: the workflow id stored on the event.
+      const event = isEventId(req.workflowId)
+        ? await wm.events.findOne({ _id: req.workflowId }, { projection: { workflowId: 1 } })
+        : null;
+      return { operation: (await runs.describe(event?.workflowId ?? req.workflowId, req.runId)).operation };
     },
 
     /** One page of the failed projections the filter matches, newest first. */

@@ -225,7 +225,7 @@ describe('Consistency checks and OperationsService (real servers)', function () 
     await rm().feedItems.deleteOne({ _id: feedItemId(m.dan, posts.p1) });
     for (let i = 0; i < 2; i++) {
       const res = await ops.replayFanout({ postId: posts.p1 });
-      assert.equal(res.workflowId, `replay/post/${posts.p1}/v1`);
+      assert.equal(res.workflowId, `${h.prefix}replay/post/${posts.p1}/v1`);
       await h.temporal.workflow.getHandle(res.workflowId).result();
       assert.equal(await count(), before);
     }
@@ -236,7 +236,7 @@ describe('Consistency checks and OperationsService (real servers)', function () 
     assert.ok(before.length >= 4, before.join());
     await rm().feedItems.deleteMany({ viewerId: m.bob });
     const res = await ops.rebuildFeed({ userId: m.bob });
-    assert.equal(res.workflowId, `rebuild/feed/${m.bob}`);
+    assert.equal(res.workflowId, `${h.prefix}rebuild/feed/${m.bob}`);
     assert.equal(res.items, before.length);
     assert.equal(res.written, before.length);
     assert.deepEqual(await feedOf(h.stores, m.bob), before);

@@ -49,6 +49,7 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
   let ops: ReturnType<typeof grpcClient<typeof OperationsService>>;
   const m: Record<string, string> = {};
   const posts: string[] = [];
+  // The failed projections' workflow ids.
   const failedEvents: string[] = [];
 
   const startProjection = async () => {
@@ -116,7 +117,10 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
 
   it('reports a fan-out by id once done, with its items, and refuses malformed or foreign ids', async () => {
     const res = await post('first');
+    // By the event id from the command's receipt: the projection's workflow id is stored on the event.
     const op = await settled(res.receipt!.eventId);
+    assert.equal(op.workflowId, await h.workflowIdOf(res.receipt!.eventId));
+    assert.ok(op.workflowId.startsWith(h.prefix), op.workflowId);
     assert.equal(op.state, OperationState.COMPLETED);
     assert.equal(op.workflowType, 'fanoutPostWorkflow');
     assert.equal(op.kind, 'fanout');
@@ -164,7 +168,7 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
       // A 3 s deadline: the wait and the progress query after it both fit inside it, so the answer is RUNNING.
       const deadline = await ops.replayFanout({ postId: third.postId, wait: true }, { timeoutMs: 3_000 });
       assert.equal(deadline.operation?.state, OperationState.RUNNING);
-      assert.equal(deadline.operation?.workflowId, `replay/post/${third.postId}/v1`);
+      assert.equal(deadline.operation?.workflowId, `${h.prefix}replay/post/${third.postId}/v1`);
 
       let t0 = Date.now();
       const bounded = await ops.replayFanout({ postId: second.postId, wait: true, waitSeconds: 1 });
@@ -180,16 +184,16 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
       await stale.terminate('test blocker');
       await startProjection();
     }
-    const thirdReplay = await settled(`replay/post/${third.postId}/v1`);
+    const thirdReplay = await settled(`${h.prefix}replay/post/${third.postId}/v1`);
     assert.equal(thirdReplay.state, OperationState.COMPLETED);
     // Its fan-out child is its own, named after the replay run, not the stale one of the old shared id.
     const child = h.temporal.workflow.getHandle(replayChildId(thirdReplay.workflowId, thirdReplay.runId));
     assert.equal((await child.describe()).type, WORKFLOW_TYPES.fanoutPost);
     assert.equal((await child.result()).itemsWritten, 4);
-    const replay = await settled(`replay/post/${second.postId}/v1`);
+    const replay = await settled(`${h.prefix}replay/post/${second.postId}/v1`);
     assert.equal(replay.state, OperationState.COMPLETED);
     assert.equal(replay.itemsWritten, 4);
-    const rebuilt = await settled(`rebuild/feed/${m.bob}`);
+    const rebuilt = await settled(`${h.prefix}rebuild/feed/${m.bob}`);
     assert.equal(rebuilt.state, OperationState.COMPLETED);
     assert.equal(rebuilt.kind, 'rebuild');
   });
@@ -213,7 +217,9 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
     );
     const outageStart = new Date();
     try {
-      for (let i = 0; i < FAILED_POSTS; i++) failedEvents.push((await post(`during the outage ${i}`)).receipt!.eventId);
+      for (let i = 0; i < FAILED_POSTS; i++) {
+        failedEvents.push(await h.workflowIdOf((await post(`during the outage ${i}`)).receipt!.eventId));
+      }
       for (const id of failedEvents) {
         // The run ends at its bound: timed out, or failed by its activity when the server will not schedule a retry
         // past the bound (the store's error is then the failure).

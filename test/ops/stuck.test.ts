@@ -114,6 +114,7 @@ describe('Operations: stuck projections are listed, counted and replayed (real s
     // The outage: projection workers whose MongoDB does not answer. Commands are still accepted.
     await stopProjection();
     const down = new MongoClient('mongodb://127.0.0.1:9/', { serverSelectionTimeoutMS: 200 });
+    // The projections' workflow ids.
     const events: string[] = [];
     try {
       await startProjection(new Set(), down.db(h.stores.config.MONGODB_DB));
@@ -125,7 +126,7 @@ describe('Operations: stuck projections are listed, counted and replayed (real s
           postType: PostType.TEXT,
         });
         posts.push(res.postId);
-        events.push(res.receipt!.eventId);
+        events.push(await h.workflowIdOf(res.receipt!.eventId));
       }
       await h.server.drain();
 

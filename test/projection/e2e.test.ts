@@ -108,8 +108,8 @@ describe('Projection pipeline end to end (gRPC commands, real workers)', functio
     for await (const wf of h.temporal.workflow.list({ query: `PostId = '${pub}' AND FeedOperation = 'fanout'` })) {
       found.push(wf.workflowId);
     }
-    assert.deepEqual(found, [event!._id]);
-    const progress = await h.temporal.workflow.getHandle(event!._id).query(progressQuery);
+    assert.deepEqual(found, [event!.workflowId]);
+    const progress = await h.temporal.workflow.getHandle(event!.workflowId!).query(progressQuery);
     assert.deepEqual(progress, { pagesDone: 1, itemsWritten: 5, cursor: null, audienceSize: 4, done: true });
 
     // Edit: every copy moves to version 2.

@@ -46,7 +46,7 @@ describe('Projection economy: history events per small projection', function () 
   /** Waits for the event's projection to finish and returns the shape of its history. */
   async function projected(eventId: string) {
     await h.projected(eventId);
-    return shape(await h.temporal.workflow.getHandle(eventId).fetchHistory());
+    return shape(await h.temporal.workflow.getHandle(await h.workflowIdOf(eventId)).fetchHistory());
   }
 
   it('projects every kind in at most 2 workflow tasks and 12 events, with no child workflow', async () => {

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     for (const e of events) if (e.workflowType && e.type !== 'UserRegistered') byType.set(e.workflowType, e._id);
     byType.set('fanoutPostWorkflow', big.eventId);
     // A post's search indexing, started by the hand-off beside its fan-out.
-    byType.set('searchIndexWorkflow', `search/${post.receipt!.eventId}`);
+    byType.set('searchIndexWorkflow', await h.workflowIdOf(post.receipt!.eventId, 'search'));
     // The cap sweep runs on a Schedule; one run started the way the Schedule starts it.
     const sweepId = uniqueId('trim/feeds/record-');
     await h.temporal.workflow.start(trimFeedsWorkflow, {

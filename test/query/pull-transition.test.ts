@@ -145,7 +145,7 @@ describe('pull author transitions', function () {
     }
 
     // The transition's business key names the author and the state of the pull record it ends.
-    const transition = `pull-transition/author/${bob}/${record.updatedAt.getTime()}`;
+    const transition = `${h.prefix}pull-transition/author/${bob}/${record.updatedAt.getTime()}`;
     await h.projected(q3.receipt?.eventId);
     const result = (await h.temporal.workflow.getHandle(transition).result()) as PullTransitionResult;
     if (process.env.RECORD_HISTORIES) {
@@ -227,7 +227,9 @@ describe('pull author transitions after a long pull period', function () {
 
     // The fan-out starts the transition after its first page: wait for the fan-out before looking for it.
     await h.projected(back.receipt?.eventId);
-    await h.temporal.workflow.getHandle(`pull-transition/author/${cal}/${record.updatedAt.getTime()}`).result();
+    await h.temporal.workflow
+      .getHandle(`${h.prefix}pull-transition/author/${cal}/${record.updatedAt.getTime()}`)
+      .result();
     assert.deepEqual(await pushedOf(h.stores, fan), [`${back.postId}@1`, `${recent.postId}@1`].sort());
     const gaps = await readModel(h.stores.db).pullGaps.find({ authorId: cal }).toArray();
     assert.equal(gaps.length, 1);

@@ -89,7 +89,7 @@ describe('Ranking in the projection pipeline (real workers, real model)', functi
     // author's own item), then one per slice.
     const history = await fanout.fetchHistory();
     assert.equal(history.events!.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).length, 0);
-    const ranges = [`score/post/${input.postId}/v1/p0`, `score/post/${input.postId}/v1/p1`];
+    const ranges = [0, 1].map((p) => `${h.prefix}score/post/${input.postId}/v1/p${p}`);
     for (const id of ranges) {
       const desc = await h.temporal.workflow.getHandle(id).describe();
       assert.equal(desc.taskQueue, h.prefix + TASK_QUEUES.ranking);
@@ -146,12 +146,12 @@ describe('Ranking in the projection pipeline (real workers, real model)', functi
     assert.ok(elapsed >= DEBOUNCE_MS, `re-scored after ${elapsed} ms, before the debounce interval`);
 
     // Every engagement marked the post; the marks of the burst coalesced into at most two passes.
-    const rescore = h.temporal.workflow.getHandle(`rescore/post/${postId}`);
+    const rescore = h.temporal.workflow.getHandle(`${h.prefix}rescore/post/${postId}`);
     const result = (await rescore.result()) as RescorePostResult;
     assert.ok(result.passes >= 1 && result.passes <= 2, `${result.passes} passes`);
-    recorded.set('rescorePostWorkflow', `rescore/post/${postId}`);
+    recorded.set('rescorePostWorkflow', rescore.workflowId);
     const engagement = await writeModel(h.stores.db).events.findOne({ type: 'EngagementRecorded' });
-    recorded.set('engagementWorkflow', engagement!._id);
+    recorded.set('engagementWorkflow', engagement!.workflowId!);
   });
 
   it('rolls a model version out over existing items, leaving items of that version alone', async () => {

@@ -69,8 +69,9 @@ describe('Search outage: the search server down and back (real OpenSearch, stopp
       });
       assert.ok(feed.items !== undefined, 'the feed answers');
       // The indexing of the new post is failing and being retried, not dropped.
+      const indexing = await h.workflowIdOf(during.receipt!.eventId, 'search');
       await waitFor('a retried search write', async () => {
-        const d = await h.temporal.workflow.getHandle(`search/${during.receipt!.eventId}`).describe();
+        const d = await h.temporal.workflow.getHandle(indexing).describe();
         return (d.raw.pendingActivities?.[0]?.attempt ?? 0) >= 2 ? true : undefined;
       });
       await stack('up', 'search');
