@@ -24,6 +24,8 @@ const namedByRegistry = 'Name workflows through workflows/registry.ts (WORKFLOW_
 
 export default tseslint.config(
   { ignores: ['gen/**', 'node_modules/**', '.tools/**', '.stack/**', 'graph/target/**', 'ranking/.venv/**'] },
+  // The prebuilt workflow bundle (npm run build:workflows): webpack output.
+  { ignores: ['.build/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

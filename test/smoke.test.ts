@@ -14,6 +14,7 @@ import { createLogger } from '../lib/logger';
 import { authInterceptor } from '../services/shared/auth';
 import { errorInterceptor } from '../services/shared/errors';
 import { serve, startGrpcServer, type GrpcServer } from '../services/shared/grpc-server';
+import { loadWorkflowBundle } from '../workers/bundle';
 import { pingWorkflow } from '../workflows/ping';
 import { openStores, temporalEnv, uniqueId, type TestStores } from './support/env';
 import { codeOf, grpcClient } from './support/grpc';
@@ -57,7 +58,7 @@ describe('the local stack', function () {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowsPath: require.resolve('../workflows'),
+      workflowBundle: await loadWorkflowBundle(),
       activities: createSystemActivities({ db: stores.db, graph: stores.graph }),
     });
     const message = uniqueId('ping');

@@ -10,6 +10,7 @@ import { connectSearch, createSearchIndex } from '../stores/search';
 import type { SearchCheckInput } from '../workflows/contracts/search';
 import { searchCheckWorkflow } from '../workflows/search-check';
 import { SCHEDULES, TASK_QUEUES } from '../workflows/shared';
+import { loadWorkflowBundle } from './bundle';
 import { activityInterceptors, installRuntimeLogger } from './observability';
 
 type CheckConfig = Pick<
@@ -51,6 +52,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('worker-search', config.LOG_LEVEL);
   installRuntimeLogger(logger);
+  // Before anything connects: a bundle older than the workflow sources stops the process here, naming the file.
+  const workflowBundle = await loadWorkflowBundle();
   const { mongo, db } = await connectMongo(config);
   const client = connectSearch(config);
   const search = createSearchIndex(client, searchAliasOf(config));
@@ -65,13 +68,19 @@ async function main(): Promise<void> {
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue,
-      workflowsPath: require.resolve('../workflows'),
+      workflowBundle,
       activities: createSearchActivities({ db, search, logger }),
       interceptors: { activity: [activityInterceptors(logger)] },
     });
     if (config.SCHEDULES_ENABLED) await ensureSearchCheckSchedule(temporal, config, logger);
     logger.info(
-      { taskQueue, alias: search.alias, pid: process.pid, metricsPort: metricsServer.port },
+      {
+        taskQueue,
+        alias: search.alias,
+        pid: process.pid,
+        metricsPort: metricsServer.port,
+        workflowBundle: workflowBundle.sha256,
+      },
       'worker started',
     );
     await worker.run();

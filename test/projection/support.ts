@@ -1,13 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import {
-  bundleWorkflowCode,
-  DefaultLogger,
-  type NativeConnection,
-  Runtime,
-  Worker,
-  type WorkflowBundleWithSourceMap,
-} from '@temporalio/worker';
+import { DefaultLogger, type NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createProjectionActivities, type ProjectionDeps } from '../../activities';
 import { createOperationsActivities } from '../../activities/operations';
 import { eventIdFor } from '../../domain/events';
@@ -15,11 +8,12 @@ import { createLogger } from '../../lib/logger';
 import { createGraph, type Graph } from '../../stores/graph';
 import { ensureReadModelIndexes, type FeedItemDoc, readModel } from '../../stores/read-model';
 import { type PostDoc, writeModel } from '../../stores/write-model';
+import { loadWorkflowBundle, type PrebuiltBundle } from '../../workers/bundle';
 import type { ProjectionInput } from '../../workflows/contracts/projection';
 import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 import { type TestStores, uniqueId } from '../support/env';
 
-/** Shared wiring for the projection suites: one workflow bundle per process, in-process workers per test. */
+/** Shared wiring for the projection suites: the prebuilt workflow bundle, in-process workers per test. */
 
 try {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -27,12 +21,10 @@ try {
   // Another suite in this process installed the runtime first; its logger stays.
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
-    logger: new DefaultLogger('WARN'),
-  });
+let bundle: Promise<PrebuiltBundle> | undefined;
+/** The bundle the workers load, brought up to date by mocha's global setup (test/support/workflow-bundle.ts). */
+export function workflowBundle(): Promise<PrebuiltBundle> {
+  bundle ??= loadWorkflowBundle();
   return bundle;
 }
 
