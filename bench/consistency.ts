@@ -26,6 +26,7 @@ import { percentile } from '../stores/projection-lag';
 import { ensureQueryIndexes } from '../stores/pushdown';
 import { ensureReadModelIndexes, readModel } from '../stores/read-model';
 import { grpcClient } from '../test/support/grpc';
+import { loadWorkflowBundle } from '../workers/bundle';
 import { consistencyCheckWorkflow } from '../workflows/consistency-check';
 import type { ConsistencyCheckInput } from '../workflows/contracts/operations';
 import { TASK_QUEUES } from '../workflows/shared';
@@ -57,13 +58,14 @@ async function main(): Promise<void> {
     ...createProjectionActivities({ db, graph, config, logger }),
     ...createOperationsActivities({ db, temporal, config, logger }),
   };
+  const workflowBundle = await loadWorkflowBundle();
   const workers = await Promise.all(
     [TASK_QUEUES.projection, TASK_QUEUES.priority].map((q) =>
       Worker.create({
         connection,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: prefix + q,
-        workflowsPath: require.resolve('../workflows'),
+        workflowBundle,
         activities,
       }),
     ),

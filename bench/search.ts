@@ -19,6 +19,7 @@ import { connectSearch, createSearchIndex, type SearchIndex, searchDocOf } from 
 import { postQueryBody } from '../stores/search-query';
 import { writeModel } from '../stores/write-model';
 import { grpcClient } from '../test/support/grpc';
+import { loadWorkflowBundle } from '../workers/bundle';
 import { TASK_QUEUES } from '../workflows/shared';
 import { failures, ghz, percentileMs } from './ghz';
 
@@ -174,7 +175,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TASK_QUEUE_PREFIX + TASK_QUEUES.search,
-    workflowsPath: require.resolve('../workflows'),
+    workflowBundle: await loadWorkflowBundle(),
     activities: createSearchActivities({ db, search, logger }),
   });
   const running = worker.run();
