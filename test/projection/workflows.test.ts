@@ -18,7 +18,7 @@ import {
 } from '../../workflows/contracts/projection';
 import { SEARCH_ATTRIBUTES } from '../../workflows/shared';
 import { testConfig, temporalEnv, uniqueId } from '../support/env';
-import { runWorkers } from './support';
+import { runWorkers } from '../support/workers';
 
 type FanoutActivities = ReturnType<typeof createFanoutActivities>;
 type PostActivities = ReturnType<typeof createPostActivities>;

@@ -10,9 +10,11 @@ import type { Graph } from '../../stores/graph';
 import { readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
 import type { PullTransitionResult } from '../../workflows/contracts/projection';
-import { feedOf as pushedOf, historyToFixture, runProjectionWorkers, type RunningWorkers } from '../projection/support';
+import { historyToFixture } from '../support/bundle';
 import { temporalEnv } from '../support/env';
+import { feedOf as pushedOf } from '../support/projection';
 import { startQueryHarness, type QueryHarness } from '../support/query';
+import { runProjectionWorkers, type RunningWorkers } from '../support/workers';
 
 type Receipt = { receipt?: { consistencyToken: string } };
 const token = (r: Receipt) => r.receipt!.consistencyToken;

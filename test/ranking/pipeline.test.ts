@@ -11,20 +11,12 @@ import { writeModel } from '../../stores/write-model';
 import type { ModelRolloutResult, RescorePostResult } from '../../workflows/contracts/ranking';
 import { RANKING_WORKFLOW_TYPES } from '../../workflows/registry';
 import { TASK_QUEUES } from '../../workflows/shared';
-import {
-  historyFromFixture,
-  historyToFixture,
-  runProjectionWorkers,
-  runWorkers,
-  type RunningWorkers,
-  seedAudience,
-  seedPost,
-  startFanout,
-  waitFor,
-  workflowBundle,
-} from '../projection/support';
+import { historyFromFixture, historyToFixture, workflowBundle } from '../support/bundle';
 import { type CommandHarness, startCommandHarness } from '../support/command';
 import { uniqueId } from '../support/env';
+import { seedAudience, seedPost, startFanout } from '../support/projection';
+import { waitFor } from '../support/wait';
+import { runProjectionWorkers, runWorkers, type RunningWorkers } from '../support/workers';
 
 const FIXTURES = resolve(__dirname, '../fixtures/histories');
 const DEBOUNCE_MS = 1_000;
@@ -76,11 +68,10 @@ describe('Ranking in the projection pipeline (real workers, real model)', functi
     const model = await createRankingActivities({ db: h.stores.db }).modelVersion();
 
     // Scoring runs on its own queue behind the fan-out; give a loaded 2-core machine room.
-    const scored = await waitFor(
-      'every item scored',
-      async () => allScored(await items(input.postId!), 1 + audience.length),
-      90_000,
-    );
+    const scored = await waitFor(async () => allScored(await items(input.postId!), 1 + audience.length), {
+      message: 'every item scored',
+      timeoutMs: 90_000,
+    });
     for (const d of scored) {
       assert.equal(d.modelVersion, model);
       assert.ok(d.score > 0 && d.score < 1, `score ${d.score} is a probability`);
@@ -118,11 +109,10 @@ describe('Ranking in the projection pipeline (real workers, real model)', functi
       visibility: Visibility.PUBLIC,
       postType: PostType.TEXT,
     });
-    const before = await waitFor(
-      'first scores',
-      async () => allScored(await items(postId), 1 + members.length),
-      90_000,
-    );
+    const before = await waitFor(async () => allScored(await items(postId), 1 + members.length), {
+      message: 'first scores',
+      timeoutMs: 90_000,
+    });
     engagedPostId = postId;
     const scoreBefore = new Map(before.map((d) => [d.viewerId, d.score]));
 
@@ -134,11 +124,10 @@ describe('Ranking in the projection pipeline (real workers, real model)', functi
         ...(i % 3 ? [] : [c.recordEngagement({ userId: m, postId, kind: EngagementKind.SHARE })]),
       ]),
     );
-    const after = await waitFor(
-      'scores after the burst',
-      async () => allScored(await items(postId), 1 + members.length, burstAt),
-      DEBOUNCE_MS + 15_000,
-    );
+    const after = await waitFor(async () => allScored(await items(postId), 1 + members.length, burstAt), {
+      message: 'scores after the burst',
+      timeoutMs: DEBOUNCE_MS + 15_000,
+    });
     const elapsed = Date.now() - burstAt.getTime();
     for (const d of after) {
       assert.ok(d.score > scoreBefore.get(d.viewerId)!, `${d.viewerId}: ${scoreBefore.get(d.viewerId)} → ${d.score}`);
@@ -195,12 +184,11 @@ describe('Ranking in the projection pipeline (real workers, real model)', functi
     const model = await createRankingActivities({ db: h.stores.db }).modelVersion();
     const rm = readModel(h.stores.db);
     const backfilled = await waitFor(
-      'backfilled items scored',
       async () => {
         const docs = await rm.feedItems.find({ viewerId: joe, postId: { $in: posts } }).toArray();
         return docs.length === posts.length && docs.every((d) => d.modelVersion === model) ? docs : undefined;
       },
-      90_000,
+      { message: 'backfilled items scored', timeoutMs: 90_000 },
     );
     for (const d of backfilled) {
       assert.equal(d.reason, 'backfill');
