@@ -167,11 +167,16 @@ describe('Consistency checks and OperationsService (real servers)', function () 
     // deleted: p4 was deleted; one item of it is back.
     await items.insertOne({ ...template, _id: feedItemId(m.cat, posts.p4), viewerId: m.cat, postId: posts.p4 });
     // unscored: two items lost their model score.
-    await items.updateMany(
-      { _id: { $in: [feedItemId(m.cat, posts.p2), feedItemId(m.dan, posts.p2)] } },
-      { $set: { modelVersion: null }, $unset: { scoredAt: '' } },
+    const unscored = [feedItemId(m.cat, posts.p2), feedItemId(m.dan, posts.p2)];
+    await items.updateMany({ _id: { $in: unscored } }, { $set: { modelVersion: null }, $unset: { scoredAt: '' } });
+    // An unscored item is a finding only once it was projected longer ago than the scoring window (2 s here).
+    await waitFor(
+      async () => {
+        const docs = await items.find({ _id: { $in: unscored } }).toArray();
+        return docs.length === unscored.length && docs.every((d) => d.projectedAt.getTime() < Date.now() - 2_100);
+      },
+      { message: 'the unscored items past the scoring window', timeoutMs: 10_000 },
     );
-    await new Promise((r) => setTimeout(r, 2_100)); // past the scoring window
 
     const report = await check();
     const counts = countsOf(report);
