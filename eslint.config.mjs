@@ -189,6 +189,26 @@ export default tseslint.config(
     },
   },
   {
+    // Tests lean on the product, never the other way round: scripts and benchmarks call feedflow through client/.
+    files: ['**/*.ts'],
+    ignores: ['test/**'],
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          basePath: import.meta.dirname,
+          zones: [
+            {
+              target: './!(test)/**',
+              from: './test',
+              message: 'Nothing outside test/ imports test code; typed gRPC clients live in client/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

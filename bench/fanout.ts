@@ -16,9 +16,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
+import { createCommandClient, PostType, Visibility } from '../client';
 import { feedItemId } from '../domain/ids';
-import { CommandService } from '../gen/feedflow/v1/command_pb';
-import { PostType, Visibility } from '../gen/feedflow/v1/common_pb';
 import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
@@ -29,7 +28,6 @@ import { distribution, percentile, projectionLag } from '../stores/projection-la
 import { ensurePushdownIndexes, ensureQueryIndexes, PUSHDOWN_FIELDS } from '../stores/pushdown';
 import { ensureReadModelIndexes, type FeedItemDoc, readModel } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
-import { grpcClient } from '../test/support/grpc';
 
 const ROOT = resolve(__dirname, '..');
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000').split(',').filter(Boolean).map(Number);
@@ -145,7 +143,7 @@ async function main(): Promise<void> {
   await Promise.all([ensureReadModelIndexes(db), graph.ensureSchema()]);
   await ensureQueryIndexes(db, config);
   const server = await startCommandServer({ config, db, temporal, logger: createLogger('bench', 'warn'), port: 0 });
-  const client = grpcClient(CommandService, server.port, 'dev-commands');
+  const client = createCommandClient({ address: `127.0.0.1:${server.port}`, token: 'dev-commands' });
   const wm = writeModel(db);
   const rm = readModel(db);
   const seeded: string[] = [];

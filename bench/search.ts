@@ -8,8 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import { createSearchActivities } from '../activities/search';
-import { CommandService } from '../gen/feedflow/v1/command_pb';
-import { FeedService } from '../gen/feedflow/v1/feed_pb';
+import { createCommandClient, createQueryClient } from '../client';
 import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig, searchAliasOf, sharedNamespaceEnv } from '../lib/config';
 import { createLogger } from '../lib/logger';
@@ -18,7 +17,6 @@ import { startQueryServer } from '../services/query/server';
 import { connectSearch, createSearchIndex, type SearchIndex, searchDocOf } from '../stores/search';
 import { postQueryBody } from '../stores/search-query';
 import { writeModel } from '../stores/write-model';
-import { grpcClient } from '../test/support/grpc';
 import { loadWorkflowBundle } from '../workers/bundle';
 import { TASK_QUEUES } from '../workflows/shared';
 import { failures, ghz, percentileMs } from './ghz';
@@ -201,8 +199,8 @@ async function main(): Promise<void> {
     }
 
     // Indexing lag: accepted by CreatePost → found by SearchPosts (refresh every 1 s, as in production).
-    const cmd = grpcClient(CommandService, command.port, 'dev-commands');
-    const feed = grpcClient(FeedService, query.port, 'dev-queries');
+    const cmd = createCommandClient({ address: `127.0.0.1:${command.port}`, token: 'dev-commands' });
+    const feed = createQueryClient({ address: `127.0.0.1:${query.port}`, token: 'dev-queries' });
     const lags: number[] = [];
     // No projection worker runs here: the fan-outs these posts start are ended afterwards.
     const fanouts: string[] = [];

@@ -9,9 +9,9 @@ import { createGraph } from '../../stores/graph';
 import { ensureReadModelIndexes, readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
 import { type FirstHop, startFirstHopWorkers } from '../../workers/first-hop';
-import { seedAudience } from '../projection/support';
 import { openStores, type TestStores, uniqueId } from '../support/env';
 import { grpcClient } from '../support/grpc';
+import { seedAudience } from '../support/projection';
 
 const eagerStarts = async () =>
   (await metrics.projectionStarts.get()).values.find((v) => v.labels.outcome === 'eager')?.value ?? 0;

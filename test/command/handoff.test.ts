@@ -14,22 +14,16 @@ import type { ProjectionInput } from '../../workflows/contracts/projection';
 import { PROJECTIONS } from '../../workflows/shared';
 import { startCommandHarness, type CommandHarness } from '../support/command';
 import { codeOf, grpcClient } from '../support/grpc';
+import { waitFor } from '../support/wait';
+
+/** The hand-off's waits: a server start, a sweep. */
+const HANDOFF_WAIT = { timeoutMs: 15_000, intervalMs: 100 };
 
 async function startedInput(h: CommandHarness, workflowId: string): Promise<ProjectionInput> {
   const history = await h.temporal.workflow.getHandle(workflowId).fetchHistory();
   const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   assert.ok(payload, `workflow ${workflowId} has a start input`);
   return defaultPayloadConverter.fromPayload(payload);
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('Durable hand-off to Temporal', function () {
@@ -221,7 +215,7 @@ describe('Durable hand-off to Temporal', function () {
     const exited = once(child, 'exit');
     const doomed = grpcClient(CommandService, port, 'dev-commands');
     const probe = grpcClient(DiagnosticsService, port, 'dev-commands');
-    await waitFor('the doomed server to listen', () => probe.echo({ message: 'up?' }));
+    await waitFor(() => probe.echo({ message: 'up?' }), { message: 'the doomed server to listen', ...HANDOFF_WAIT });
     const code = await codeOf(
       doomed.createPost({
         authorId: a,
@@ -248,11 +242,15 @@ describe('Durable hand-off to Temporal', function () {
 
     // A sweep starts it: the outbox Schedule's, run here once through the surviving server's hook.
     await h.server.sweep(0);
-    const desc = await waitFor('the swept workflow', () => h.temporal.workflow.getHandle(workflowId).describe());
+    const desc = await waitFor(() => h.temporal.workflow.getHandle(workflowId).describe(), {
+      message: 'the swept workflow',
+      ...HANDOFF_WAIT,
+    });
     assert.equal(desc.type, 'fanoutPostWorkflow');
-    await waitFor('status started', async () =>
-      (await wm.events.findOne({ _id: eventId }))?.status === 'started' ? true : undefined,
-    );
+    await waitFor(async () => (await wm.events.findOne({ _id: eventId }))?.status === 'started', {
+      message: 'status started',
+      ...HANDOFF_WAIT,
+    });
 
     // The client's retry with the same request id gets the original answer.
     const retry = await h.client.createPost({

@@ -1,9 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { NativeConnection } from '@temporalio/worker';
 import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
-import { feedOf, runProjectionWorkers } from '../projection/support';
 import { startCommandHarness } from '../support/command';
 import { testConfig, uniqueId } from '../support/env';
+import { feedOf } from '../support/projection';
+import { runProjectionWorkers } from '../support/workers';
 
 /**
  * Event ids repeat: a member's id derives from their email, and a relationship's from its two members. A database

@@ -16,17 +16,13 @@ import { createGraph } from '../../stores/graph';
 import { readModel } from '../../stores/read-model';
 import { WORKFLOW_TYPES } from '../../workflows/registry';
 import { replayChildId, TASK_QUEUES } from '../../workflows/shared';
-import {
-  feedOf,
-  runProjectionWorkers,
-  runWorkers,
-  type RunningWorkers,
-  waitFor,
-  workflowBundle,
-} from '../projection/support';
+import { workflowBundle } from '../support/bundle';
 import { type CommandHarness, startCommandHarness } from '../support/command';
 import { uniqueId } from '../support/env';
 import { codeOf, grpcClient } from '../support/grpc';
+import { feedOf } from '../support/projection';
+import { waitFor } from '../support/wait';
+import { runProjectionWorkers, runWorkers, type RunningWorkers } from '../support/workers';
 
 /** A projection run this deployment bounds; the fan-outs of a store outage time out after it. */
 const PROJECTION_TIMEOUT_MS = 6_000;
@@ -71,12 +67,11 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
   };
   const settled = (id: string) =>
     waitFor(
-      `${id} closed`,
       async () => {
         const { operation } = await ops.getOperation({ workflowId: id });
         return operation?.state === OperationState.RUNNING ? undefined : operation;
       },
-      120_000,
+      { message: `${id} closed`, timeoutMs: 120_000 },
     );
 
   before(async () => {
@@ -238,10 +233,13 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
     // Listing: paged, and narrowed by kind, post, time window and failure text.
     const list = (filter: object, pageSize = 20, pageToken = '') =>
       ops.listFailedProjections({ filter, pageSize, pageToken });
-    const all = await waitFor('the failures in visibility', async () => {
-      const res = await list({ kind: 'fanout' });
-      return res.projections.length === FAILED_POSTS ? res : undefined;
-    });
+    const all = await waitFor(
+      async () => {
+        const res = await list({ kind: 'fanout' });
+        return res.projections.length === FAILED_POSTS ? res : undefined;
+      },
+      { message: 'the failures in visibility' },
+    );
     assert.deepEqual(all.projections.map((p) => p.workflowId).sort(), [...failedEvents].sort());
     assert.ok(all.projections.every((p) => ENDED.includes(p.state) && p.kind === 'fanout'));
     const first = await list({ kind: 'fanout' }, 3);
@@ -314,9 +312,9 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
     // Replaying again changes nothing: the same call joins its batch, a new one finds nothing left to replay.
     const again = await ops.replayFailedProjections(req);
     assert.deepEqual([again.workflowId, again.started], [batch.workflowId, false]);
-    await waitFor('the replayed runs superseding the failures in visibility', async () =>
-      (await list({ kind: 'fanout' })).projections.length === 0 ? true : undefined,
-    );
+    await waitFor(async () => (await list({ kind: 'fanout' })).projections.length === 0, {
+      message: 'the replayed runs superseding the failures in visibility',
+    });
     const second = await ops.replayFailedProjections({ ...req, requestId: 'incident-1-again' });
     assert.ok(second.started);
     assert.equal(second.operation?.state, OperationState.COMPLETED);
@@ -335,7 +333,8 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
         history: await h.temporal.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory(),
       });
     }
-    assert.equal(histories.length, 2);
+    // The two batches of the test before: this check needs it (with --grep, select both).
+    assert.equal(histories.length, 2, 'the replay batches of the failed fan-outs test ran');
     const failures: string[] = [];
     for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
       if (r.error) failures.push(`${r.workflowId}: ${String(r.error)}`);

@@ -15,9 +15,11 @@ import type { GrpcServer } from '../../services/shared/grpc-server';
 import { createGraph } from '../../stores/graph';
 import { readModel } from '../../stores/read-model';
 import { TASK_QUEUES } from '../../workflows/shared';
-import { feedOf, runWorkers, type RunningWorkers, waitFor } from '../projection/support';
 import { type CommandHarness, startCommandHarness } from '../support/command';
 import { grpcClient } from '../support/grpc';
+import { feedOf } from '../support/projection';
+import { waitFor } from '../support/wait';
+import { runWorkers, type RunningWorkers } from '../support/workers';
 
 /** The test deployment's bound: a fan-out failing for longer is stuck. */
 const STUCK_AFTER_MS = 3_000;
@@ -131,13 +133,12 @@ describe('Operations: stuck projections are listed, counted and replayed (real s
       await h.server.drain();
 
       const listed = await waitFor(
-        'the fan-outs listed as stuck',
         async () => {
           const res = await ops.listFailedProjections({ filter: { kind: 'fanout' } });
           const stuck = res.projections.filter((p) => p.attempts >= 2);
           return stuck.length === STUCK_POSTS ? res.projections : undefined;
         },
-        120_000,
+        { message: 'the fan-outs listed as stuck', timeoutMs: 120_000 },
       );
       assert.deepEqual(listed.map((p) => p.workflowId).sort(), [...events].sort());
       for (const p of listed) {

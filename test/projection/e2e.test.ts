@@ -5,7 +5,8 @@ import { readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
 import { progressQuery } from '../../workflows/contracts/projection';
 import { startCommandHarness, type CommandHarness } from '../support/command';
-import { feedOf, runProjectionWorkers, type RunningWorkers } from './support';
+import { feedOf } from '../support/projection';
+import { runProjectionWorkers, type RunningWorkers } from '../support/workers';
 
 /**
  * End to end over gRPC: commands through the real CommandService, projections on real workers (both queues) with

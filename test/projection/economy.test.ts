@@ -4,7 +4,8 @@ import { NativeConnection } from '@temporalio/worker';
 import { EngagementKind, PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import { readModel } from '../../stores/read-model';
 import { startCommandHarness, type CommandHarness } from '../support/command';
-import { type RunningWorkers, runProjectionWorkers, seedAudience, seedPost } from './support';
+import { seedAudience, seedPost } from '../support/projection';
+import { type RunningWorkers, runProjectionWorkers } from '../support/workers';
 
 /**
  * Round trips per projection, counted in the histories of real runs (commands over gRPC, the real activities):

@@ -13,10 +13,12 @@ import { EngagementKind, PostType, Visibility } from '../../gen/feedflow/v1/comm
 import { writeModel } from '../../stores/write-model';
 import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 import { trimFeedsWorkflow } from '../../workflows/trim-feeds';
+import { historyToFixture } from '../support/bundle';
 import { startCommandHarness } from '../support/command';
 import { uniqueId } from '../support/env';
+import { seedAudience, seedPost, startFanout } from '../support/projection';
 import { runSearchWorker } from '../support/search';
-import { historyToFixture, runProjectionWorkers, seedAudience, seedPost, startFanout } from './support';
+import { runProjectionWorkers } from '../support/workers';
 
 const OUT = resolve(__dirname, '../fixtures/histories');
 

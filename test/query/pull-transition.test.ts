@@ -10,9 +10,12 @@ import type { Graph } from '../../stores/graph';
 import { readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
 import type { PullTransitionResult } from '../../workflows/contracts/projection';
-import { feedOf as pushedOf, historyToFixture, runProjectionWorkers, type RunningWorkers } from '../projection/support';
+import { historyToFixture } from '../support/bundle';
 import { temporalEnv } from '../support/env';
+import { feedOf as pushedOf } from '../support/projection';
 import { startQueryHarness, type QueryHarness } from '../support/query';
+import { waitFor } from '../support/wait';
+import { runProjectionWorkers, type RunningWorkers } from '../support/workers';
 
 type Receipt = { receipt?: { consistencyToken: string } };
 const token = (r: Receipt) => r.receipt!.consistencyToken;
@@ -215,7 +218,12 @@ describe('pull author transitions after a long pull period', function () {
     await read(extra, await h.client.follow({ followerId: extra, followeeId: cal }));
     const aged = await post(cal, 'pulled, then aged out of the lookback');
     assert.deepEqual(await read(fan, aged), [aged.postId]);
-    await new Promise((r) => setTimeout(r, LOOKBACK_MS + 2_000));
+    const agedAt = (await writeModel(h.stores.db).posts.findOne({ _id: aged.postId }))!.createdAt.getTime();
+    await waitFor(() => Date.now() > agedAt + LOOKBACK_MS + 2_000, {
+      message: 'the first post to age out of the lookback',
+      timeoutMs: LOOKBACK_MS + 10_000,
+      intervalMs: 250,
+    });
     const recent = await post(cal, 'pulled, recent');
     assert.deepEqual(await read(fan, recent), [recent.postId], 'the aged post is out of the lookback');
     const left = await h.client.unfollow({ followerId: extra, followeeId: cal });

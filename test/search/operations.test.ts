@@ -8,9 +8,9 @@ import { writeModel } from '../../stores/write-model';
 import type { SearchCheckResult } from '../../workflows/contracts/search';
 import { searchCheckWorkflow } from '../../workflows/search-check';
 import { TASK_QUEUES } from '../../workflows/shared';
-import { seedPost } from '../projection/support';
 import { temporalEnv, uniqueId } from '../support/env';
 import { grpcClient } from '../support/grpc';
+import { seedPost } from '../support/projection';
 import { startQueryHarness, type QueryHarness } from '../support/query';
 import { runSearchWorker, type SearchWorker } from '../support/search';
 
