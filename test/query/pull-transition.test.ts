@@ -125,6 +125,8 @@ describe('pull author transitions', function () {
     const q1 = await post(bob, 'first pulled');
     const q2 = await post(bob, 'second pulled');
     for (const f of fans) await feed(f, q2);
+    // Both pulled posts' fan-outs are done with the pull record (a read carrying q2's token may answer first).
+    await Promise.all([q1, q2].map((q) => h.projected(q.receipt?.eventId)));
     const record = await readModel(h.stores.db).pullAuthors.findOne({ _id: bob });
     assert.ok(record, 'Bob is a pull author');
     for (const f of fans)
