@@ -24,7 +24,11 @@ COPY activities ./activities
 COPY workers ./workers
 COPY models ./models
 COPY ranking ./ranking
+# The workflow bundle, built once here as root: the workers (user node) load it and cannot replace it, and refuse
+# to start if it does not match the workflow sources beside it (workers/bundle.ts).
+COPY scripts/build-bundle.ts ./scripts/build-bundle.ts
+RUN node --require tsx/cjs scripts/build-bundle.ts
 USER node
-# tsx runs the TypeScript sources directly; workers bundle workflows at start.
+# tsx runs the TypeScript sources directly.
 ENTRYPOINT ["node", "--require", "tsx/cjs"]
 CMD ["services/command/server.ts"]

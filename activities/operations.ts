@@ -1,5 +1,6 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Db } from 'mongodb';
+import { eventIdOfWorkflowId } from '../domain/events';
 import type { ConsistencyReport } from '../domain/findings';
 import { createOutbox, type OutboxDeps, projectionStart } from '../handoff/index';
 import type { Config } from '../lib/config';
@@ -73,7 +74,12 @@ export function createOperationsActivities({ db, temporal, config, logger }: Ope
         page.runs.filter((r) => r.status === 'RUNNING').map((r) => terminateStuck(r.workflowId, r.runId)),
       );
       // Point reads: an `_id` equality is the one filter every supported store pushes down.
-      const events = await Promise.all(page.runs.map((r) => wm.events.findOne({ _id: r.workflowId })));
+      const events = await Promise.all(
+        page.runs.map((r) => {
+          const eventId = eventIdOfWorkflowId(config.TASK_QUEUE_PREFIX, r.workflowId);
+          return eventId ? wm.events.findOne({ _id: eventId }) : null;
+        }),
+      );
       const restarts = events.map((ev) => ev && projectionStart(ev, config)).filter((r): r is ProjectionRestart => !!r);
       return {
         restarts,

@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { WorkflowStartOptions } from '@temporalio/client';
 import { type SearchAttributePair, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { DetachedStart } from '../pipeline/contracts/projection';
-import { siblingQueue } from '../pipeline/queues';
+import { deploymentPrefix, siblingQueue } from '../pipeline/queues';
 import { SEARCH_ATTRIBUTES } from '../pipeline/search-attributes';
 
 const KEYS = new Map(Object.values(SEARCH_ATTRIBUTES).map((key) => [key.name, key]));
@@ -22,17 +22,18 @@ export interface StartActivities {
 /**
  * Starts through the worker's own client (`Context.client`, over the worker's connection), so a projection hands
  * work to other queues in one local activity instead of child workflows, each of which would cost it a workflow
- * task and a server round trip. Needs no dependencies.
+ * task and a server round trip. Needs no dependencies. Workflow ids get the deployment's prefix here, as queue names
+ * do, so two databases on one namespace never meet in a detached start.
  */
 export function createStartActivities(): StartActivities {
   return {
-    /** Starts each workflow unless its id is already taken; returns how many it started (signalled, for signals). */
+    /** Starts each workflow (`{prefix}{workflowId}`) unless its id is already taken; returns how many it started (signalled, for signals). */
     async startDetached(starts: DetachedStart[]): Promise<number> {
       const { client, info } = Context.current();
       const results = await Promise.all(
         starts.map(async (s) => {
           const options: WorkflowStartOptions = {
-            workflowId: s.workflowId,
+            workflowId: deploymentPrefix(info.taskQueue) + s.workflowId,
             taskQueue: siblingQueue(info.taskQueue, s.queue),
             args: s.args,
             workflowIdReusePolicy: s.signal

@@ -4,12 +4,11 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CommandService } from '../gen/feedflow/v1/command_pb';
+import { createCommandClient } from '../client';
 import { connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { startCommandServer } from '../services/command/server';
-import { grpcClient } from '../test/support/grpc';
 import { failures, ghz as runGhz, percentileMs, TOOLS, type GhzReport } from './ghz';
 
 const run = promisify(execFile);
@@ -34,7 +33,7 @@ async function main(): Promise<void> {
   await db.dropDatabase();
   const temporal = await connectTemporal(config);
   const server = await startCommandServer({ config, db, temporal, logger: createLogger('bench', 'warn'), port: 0 });
-  const client = grpcClient(CommandService, server.port, 'dev-commands');
+  const client = createCommandClient({ address: `127.0.0.1:${server.port}`, token: 'dev-commands' });
   const { userId } = await client.registerUser({ email: `bench-${Date.now()}@example.com`, displayName: 'Bench' });
 
   console.log(`# CreatePost vs Echo, ${TOTAL} requests per row, command server on :${server.port}`);

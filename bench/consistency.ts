@@ -13,10 +13,9 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createProjectionActivities } from '../activities';
 import { createOperationsActivities } from '../activities/operations';
+import { createCommandClient, PostType, Visibility } from '../client';
 import type { ConsistencyReport } from '../domain/findings';
 import { feedItemId } from '../domain/ids';
-import { CommandService } from '../gen/feedflow/v1/command_pb';
-import { PostType, Visibility } from '../gen/feedflow/v1/common_pb';
 import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
@@ -27,7 +26,7 @@ import { createGraph } from '../stores/graph';
 import { percentile } from '../stores/projection-lag';
 import { ensureQueryIndexes } from '../stores/pushdown';
 import { ensureReadModelIndexes, readModel } from '../stores/read-model';
-import { grpcClient } from '../test/support/grpc';
+import { loadWorkflowBundle } from '../workers/bundle';
 import { consistencyCheckWorkflow } from '../workflows/consistency-check';
 
 const AUTHORS = Number(process.env.BENCH_AUTHORS ?? 20);
@@ -57,20 +56,21 @@ async function main(): Promise<void> {
     ...createProjectionActivities({ db, graph, config, logger }),
     ...createOperationsActivities({ db, temporal, config, logger }),
   };
+  const workflowBundle = await loadWorkflowBundle();
   const workers = await Promise.all(
     [TASK_QUEUES.projection, TASK_QUEUES.priority].map((q) =>
       Worker.create({
         connection,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: prefix + q,
-        workflowsPath: require.resolve('../workflows'),
+        workflowBundle,
         activities,
       }),
     ),
   );
   const running = workers.map((w) => w.run());
   const server = await startCommandServer({ config, db, temporal, logger, port: 0 });
-  const commands = grpcClient(CommandService, server.port, 'dev-commands');
+  const commands = createCommandClient({ address: `127.0.0.1:${server.port}`, token: 'dev-commands' });
 
   // Authors register through the API; their followers are seeded straight into the graph.
   const authors: string[] = [];

@@ -16,9 +16,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
+import { createCommandClient, PostType, Visibility } from '../client';
 import { feedItemId } from '../domain/ids';
-import { CommandService } from '../gen/feedflow/v1/command_pb';
-import { PostType, Visibility } from '../gen/feedflow/v1/common_pb';
 import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
@@ -29,7 +28,6 @@ import { distribution, percentile, projectionLag } from '../stores/projection-la
 import { ensurePushdownIndexes, ensureQueryIndexes, PUSHDOWN_FIELDS } from '../stores/pushdown';
 import { ensureReadModelIndexes, type FeedItemDoc, readModel } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
-import { grpcClient } from '../test/support/grpc';
 
 const ROOT = resolve(__dirname, '..');
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000').split(',').filter(Boolean).map(Number);
@@ -145,7 +143,7 @@ async function main(): Promise<void> {
   await Promise.all([ensureReadModelIndexes(db), graph.ensureSchema()]);
   await ensureQueryIndexes(db, config);
   const server = await startCommandServer({ config, db, temporal, logger: createLogger('bench', 'warn'), port: 0 });
-  const client = grpcClient(CommandService, server.port, 'dev-commands');
+  const client = createCommandClient({ address: `127.0.0.1:${server.port}`, token: 'dev-commands' });
   const wm = writeModel(db);
   const rm = readModel(db);
   const seeded: string[] = [];
@@ -164,7 +162,7 @@ async function main(): Promise<void> {
       postType: PostType.TEXT,
     });
     const ev = await wm.events.findOne({ _id: res.receipt!.eventId });
-    return { postId: res.postId, eventId: ev!._id, acceptedAt: ev!.at.getTime() };
+    return { postId: res.postId, workflowId: ev!.workflowId!, acceptedAt: ev!.at.getTime() };
   };
 
   try {
@@ -196,7 +194,7 @@ async function main(): Promise<void> {
       const visibleAt = Date.now();
       reads.push(visibleAt - readStarted);
       lags.push(visibleAt - post.acceptedAt);
-      const history = await temporal.workflow.getHandle(post.eventId).fetchHistory();
+      const history = await temporal.workflow.getHandle(post.workflowId).fetchHistory();
       const time = (attrs: 'workflowExecutionStartedEventAttributes' | 'workflowTaskStartedEventAttributes') => {
         const t = (history.events ?? []).find((e) => e[attrs])?.eventTime;
         return t ? Number(String(t.seconds)) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : NaN;
@@ -254,7 +252,7 @@ async function main(): Promise<void> {
       let peakRss = 0;
       const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssKb(worker.pid!, 'VmRSS'))), 100);
       const post = await createPost(author);
-      const result = await temporal.workflow.getHandle(post.eventId).result();
+      const result = await temporal.workflow.getHandle(post.workflowId).result();
       const seconds = (Date.now() - post.acceptedAt) / 1000;
       clearInterval(sampler);
       const items = await rm.feedItems.countDocuments({ postId: post.postId });

@@ -8,8 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import { createSearchActivities } from '../activities/search';
-import { CommandService } from '../gen/feedflow/v1/command_pb';
-import { FeedService } from '../gen/feedflow/v1/feed_pb';
+import { createCommandClient, createQueryClient } from '../client';
 import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig, searchAliasOf, sharedNamespaceEnv } from '../lib/config';
 import { createLogger } from '../lib/logger';
@@ -18,7 +17,8 @@ import { startCommandServer } from '../services/command/server';
 import { startQueryServer } from '../services/query/server';
 import { connectSearch, createSearchIndex, type SearchIndex, searchDocOf } from '../stores/search';
 import { postQueryBody } from '../stores/search-query';
-import { grpcClient } from '../test/support/grpc';
+import { writeModel } from '../stores/write-model';
+import { loadWorkflowBundle } from '../workers/bundle';
 import { failures, ghz, percentileMs } from './ghz';
 
 const POSTS = Number(process.env.BENCH_POSTS ?? 20_000);
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TASK_QUEUE_PREFIX + TASK_QUEUES.search,
-    workflowsPath: require.resolve('../workflows'),
+    workflowBundle: await loadWorkflowBundle(),
     activities: createSearchActivities({ db, search, logger }),
   });
   const running = worker.run();
@@ -199,8 +199,8 @@ async function main(): Promise<void> {
     }
 
     // Indexing lag: accepted by CreatePost → found by SearchPosts (refresh every 1 s, as in production).
-    const cmd = grpcClient(CommandService, command.port, 'dev-commands');
-    const feed = grpcClient(FeedService, query.port, 'dev-queries');
+    const cmd = createCommandClient({ address: `127.0.0.1:${command.port}`, token: 'dev-commands' });
+    const feed = createQueryClient({ address: `127.0.0.1:${query.port}`, token: 'dev-queries' });
     const lags: number[] = [];
     // No projection worker runs here: the fan-outs these posts start are ended afterwards.
     const fanouts: string[] = [];
@@ -214,7 +214,10 @@ async function main(): Promise<void> {
       }
       lags.push(performance.now() - s);
     }
-    await Promise.allSettled(fanouts.map((id) => temporal.workflow.getHandle(id).terminate('search bench done')));
+    const started = await Promise.all(fanouts.map((id) => writeModel(db).events.findOne({ _id: id })));
+    await Promise.allSettled(
+      started.map((ev) => temporal.workflow.getHandle(ev!.workflowId!).terminate('search bench done')),
+    );
     const lagP50 = pct(lags, 50);
     const lagP99 = pct(lags, 99);
     console.log(`\n# indexing lag over ${LAG_SAMPLES} posts: p50 ${lagP50.toFixed(0)} ms, p99 ${lagP99.toFixed(0)} ms`);

@@ -2,12 +2,14 @@ import type { DescService } from '@bufbuild/protobuf';
 import { type Client, createClient, type Interceptor, type Transport } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { CommandService } from '../gen/feedflow/v1/command_pb';
+import { DiagnosticsService } from '../gen/feedflow/v1/diagnostics_pb';
 import { FeedService } from '../gen/feedflow/v1/feed_pb';
 import { OperationsService } from '../gen/feedflow/v1/operations_pb';
 
 /**
- * Typed clients of feedflow's three services for internal callers, over connect-es speaking gRPC: every call carries
- * the caller's bearer token and a deadline (the default unless the call passes its own `timeoutMs`).
+ * Typed clients of feedflow's three services, and of the Echo every server answers, for internal callers and the
+ * project's own scripts and benchmarks, over connect-es speaking gRPC: every call carries the caller's bearer token
+ * and a deadline (the default unless the call passes its own `timeoutMs`).
  *
  *   const feed = createQueryClient({ address: 'feed.internal:50052', token: process.env.FEEDFLOW_TOKEN! });
  *   const page = await feed.getFeed({ viewerId, pageSize: 20 }, { timeoutMs: 500 });
@@ -16,6 +18,7 @@ import { OperationsService } from '../gen/feedflow/v1/operations_pb';
 // The messages and enums of the API, for building requests and reading answers.
 export * from '../gen/feedflow/v1/common_pb';
 export * from '../gen/feedflow/v1/command_pb';
+export * from '../gen/feedflow/v1/diagnostics_pb';
 export * from '../gen/feedflow/v1/feed_pb';
 export * from '../gen/feedflow/v1/operations_pb';
 export { Code, ConnectError } from '@connectrpc/connect';
@@ -34,6 +37,7 @@ export interface FeedflowClientOptions {
 export type CommandClient = Client<typeof CommandService>;
 export type QueryClient = Client<typeof FeedService>;
 export type OperationsClient = Client<typeof OperationsService>;
+export type DiagnosticsClient = Client<typeof DiagnosticsService>;
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -72,3 +76,7 @@ export const createQueryClient = (opts: FeedflowClientOptions | Transport): Quer
 /** feedflow.v1.OperationsService (token scope `operations`). */
 export const createOperationsClient = (opts: FeedflowClientOptions | Transport): OperationsClient =>
   clientOf(OperationsService, opts);
+
+/** feedflow.v1.DiagnosticsService, served by every feedflow server to any token: an Echo that does no work. */
+export const createDiagnosticsClient = (opts: FeedflowClientOptions | Transport): DiagnosticsClient =>
+  clientOf(DiagnosticsService, opts);

@@ -65,6 +65,30 @@ export function eventIdFor(
 const EVENT_ID = /^[a-z]+\/[A-Za-z0-9_-]+\/v\d+\/[a-z]+$/;
 const TOKEN_PREFIX = 'ct1.';
 
+/** True for an id eventIdFor could have made. */
+export function isEventId(id: string): boolean {
+  return EVENT_ID.test(id);
+}
+
+/**
+ * The workflow that projects an event (or, with `search`, indexes it): the deployment's prefix, the event id and
+ * the event's time in base 36. Event ids repeat across databases (member ids derive from emails), so the prefix
+ * keeps two databases on one namespace apart, and the time keeps a database made again under the same name (a
+ * reset demo) from meeting the finished workflows of the one before.
+ */
+export type EventWorkflowKind = 'projection' | 'search';
+
+export function eventWorkflowId(prefix: string, eventId: string, at: Date, kind: EventWorkflowKind): string {
+  return `${prefix}${kind === 'search' ? 'search/' : ''}${eventId}:${at.getTime().toString(36)}`;
+}
+
+/** The event a projection's workflow id names, or undefined; ids from before the prefix are the event id itself. */
+export function eventIdOfWorkflowId(prefix: string, workflowId: string): string | undefined {
+  const rest = workflowId.startsWith(prefix) ? workflowId.slice(prefix.length) : workflowId;
+  const id = rest.replace(/:[0-9a-z]+$/, '');
+  return EVENT_ID.test(id) ? id : undefined;
+}
+
 /** Opaque to callers; the query side decodes it to wait for the event's projection. */
 export function consistencyToken(eventId: string): string {
   return TOKEN_PREFIX + Buffer.from(eventId, 'utf8').toString('base64url');

@@ -1,9 +1,11 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, type SearchAttributePair } from '@temporalio/common';
+import { eventWorkflowId } from '../domain/events';
 import type { Config } from '../lib/config';
 import type { ProjectionRestart } from '../pipeline/contracts/operations';
 import type { ProjectionInput } from '../pipeline/contracts/projection';
 import { TASK_QUEUES } from '../pipeline/queues';
+import { isWorkflowType } from '../pipeline/registry';
 import { PROJECTIONS, SEARCH_PROJECTIONS } from '../pipeline/routing';
 import { SEARCH_ATTRIBUTES } from '../pipeline/search-attributes';
 import type { EventDoc } from '../stores/write-model';
@@ -46,24 +48,27 @@ function searchAttributes(ev: EventDoc, input: ProjectionInput): SearchAttribute
 }
 
 /**
- * How an event's projection starts: the event id as workflow id, its route's type and queue, the search attributes
- * operators find it by. Null for events that project nothing. A failed projection is started again the same way.
+ * How an event's projection starts: the route stored on the event at commit (workflow id, type and queue), the
+ * search attributes operators find it by. Null for events that project nothing. A failed projection is started
+ * again the same way.
  */
 export function projectionStart(ev: EventDoc, config: StartConfig): ProjectionRestart | null {
-  const route = PROJECTIONS[ev.type];
-  if (!route) return null;
+  if (!ev.workflowId) return null;
+  if (!isWorkflowType(ev.workflowType) || !ev.taskQueue) {
+    throw new Error(`event ${ev._id} names no startable route (${ev.workflowType} on ${ev.taskQueue})`);
+  }
   const input = projectionInput(ev);
   return {
-    workflowId: ev._id,
-    workflowType: route.workflowType,
-    taskQueue: config.TASK_QUEUE_PREFIX + TASK_QUEUES[route.queue],
+    workflowId: ev.workflowId,
+    workflowType: ev.workflowType,
+    taskQueue: ev.taskQueue,
     args: [input],
     searchAttributes: Object.fromEntries(searchAttributes(ev, input).map((p) => [p.key.name, String(p.value)])),
     executionTimeoutMs: config.PROJECTION_TIMEOUT_MS,
   };
 }
 
-/** Starts the event's projection, if it has one. The event id is the workflow id, so a second start is a no-op. */
+/** Starts the event's projection, if it has one. Its workflow id is stored on the event, so a second start is a no-op. */
 export async function startProjection(temporal: Client, ev: EventDoc, config: StartConfig): Promise<StartOutcome> {
   const start = projectionStart(ev, config);
   if (!start) return 'none';
@@ -86,7 +91,8 @@ export async function startProjection(temporal: Client, ev: EventDoc, config: St
 }
 
 /**
- * Starts the event's search indexing on the search queue, if it changes what search finds, as `search/{eventId}`:
+ * Starts the event's search indexing on the search queue, if it changes what search finds, as
+ * `{prefix}search/{eventId}:{time}`:
  * beside the projection, never inside it, so OpenSearch being slow or down never delays a feed.
  */
 export async function startSearchIndexing(temporal: Client, ev: EventDoc, config: StartConfig): Promise<void> {
@@ -97,7 +103,7 @@ export async function startSearchIndexing(temporal: Client, ev: EventDoc, config
   try {
     await temporal.workflow.start(workflowType, {
       taskQueue: config.TASK_QUEUE_PREFIX + TASK_QUEUES.search,
-      workflowId: `search/${ev._id}`,
+      workflowId: eventWorkflowId(config.TASK_QUEUE_PREFIX, ev._id, ev.at, 'search'),
       args: [input],
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
       typedSearchAttributes: [

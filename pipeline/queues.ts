@@ -16,11 +16,16 @@ export const TASK_QUEUES = {
 export type TaskQueueName = keyof typeof TASK_QUEUES;
 
 /**
- * The same deployment's queue of another kind: a workflow on `{prefix}projection` finds `{prefix}ranking`. Queue
- * names carry the deployment's TASK_QUEUE_PREFIX, which workflows cannot read from config.
+ * The deployment's TASK_QUEUE_PREFIX, read off one of its queue names: workflows cannot read it from config, and
+ * activities started from them see only their queue.
  */
-export function siblingQueue(taskQueue: string, kind: TaskQueueName): string {
+export function deploymentPrefix(taskQueue: string): string {
   const known = Object.values(TASK_QUEUES).sort((a, b) => b.length - a.length);
   const own = known.find((q) => taskQueue.endsWith(q));
-  return (own ? taskQueue.slice(0, taskQueue.length - own.length) : '') + TASK_QUEUES[kind];
+  return own ? taskQueue.slice(0, taskQueue.length - own.length) : '';
+}
+
+/** The same deployment's queue of another kind: a workflow on `{prefix}projection` finds `{prefix}ranking`. */
+export function siblingQueue(taskQueue: string, kind: TaskQueueName): string {
+  return deploymentPrefix(taskQueue) + TASK_QUEUES[kind];
 }

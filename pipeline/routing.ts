@@ -68,7 +68,8 @@ export function eventsProjectedAs(kind: ProjectionKind): ReadonlySet<EventType> 
 
 /**
  * The events that change what search finds, and the workflow that indexes them on the search queue. The hand-off
- * starts it beside the event's projection (handoff/start.ts), as `search/{eventId}`, so neither waits for the other.
+ * starts it beside the event's projection (handoff/start.ts), as `{prefix}search/{eventId}:{time}`, so neither
+ * waits for the other.
  */
 export const SEARCH_PROJECTIONS: Partial<Record<EventType, WorkflowType>> = {
   PostCreated: WORKFLOW_TYPES.searchIndex,

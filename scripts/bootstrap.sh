@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what a fresh machine lacks: node modules (offline-safe) and the pinned local-stack tools.
-# Both are cached: node_modules is reused while package-lock.json is unchanged, tools while present in .tools/.
+# Installs what a fresh machine lacks: node modules (offline-safe), the workflow bundle every worker loads, and the
+# pinned local-stack tools. All are cached: node_modules is reused while package-lock.json is unchanged, the bundle
+# while its sources are (scripts/build-bundle.ts), tools while present in .tools/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -20,5 +21,7 @@ else
   echo "$want" > "$stamp"
   echo "[bootstrap] node modules: done in $((SECONDS - t0))s"
 fi
+
+node --require tsx/cjs scripts/build-bundle.ts
 
 bash scripts/install-tools.sh "${1:-all}"

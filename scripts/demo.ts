@@ -3,18 +3,24 @@
  * skewed degree distribution and one high-follower author, runs a short story, and prints two members' feeds.
  * Every command carries a request id, so running the demo again replays instead of duplicating.
  */
-import { Code, ConnectError } from '@connectrpc/connect';
 import { measureTemporalCeiling } from '../bench/temporal';
-import { CommandService } from '../gen/feedflow/v1/command_pb';
-import { PostType, Visibility } from '../gen/feedflow/v1/common_pb';
-import { DiagnosticsService } from '../gen/feedflow/v1/diagnostics_pb';
-import { FeedReason, FeedService, FeedView } from '../gen/feedflow/v1/feed_pb';
-import { CheckScope, OperationsService } from '../gen/feedflow/v1/operations_pb';
+import {
+  CheckScope,
+  Code,
+  ConnectError,
+  createCommandClient,
+  createDiagnosticsClient,
+  createOperationsClient,
+  createQueryClient,
+  FeedReason,
+  FeedView,
+  PostType,
+  Visibility,
+} from '../client';
 import { connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig } from '../lib/config';
 import { TASK_QUEUES } from '../pipeline/queues';
 import { writeModel } from '../stores/write-model';
-import { grpcClient } from '../test/support/grpc';
 import { pingWorkflow } from '../workflows/ping';
 import { searchScene } from './demo-search';
 import { demoEmail, demoRequest } from './demo-seed';
@@ -24,14 +30,20 @@ const config = loadConfig();
 const MEMBERS = Number(process.env.DEMO_MEMBERS ?? 300);
 const t0 = Date.now();
 const log = (msg: string): void => console.log(`[demo +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
-const cmd = grpcClient(CommandService, config.COMMAND_PORT, 'dev-commands');
-const feed = grpcClient(FeedService, config.QUERY_PORT, 'dev-queries');
-const ops = grpcClient(OperationsService, config.OPERATIONS_PORT, 'dev-ops');
+const local = (port: number): string => `127.0.0.1:${port}`;
+const cmd = createCommandClient({ address: local(config.COMMAND_PORT), token: 'dev-commands' });
+const feed = createQueryClient({ address: local(config.QUERY_PORT), token: 'dev-queries' });
 /** The app processes demo.sh started; the story stops as soon as one exits. */
 const apps = supervise(appsFromArgs(process.argv.slice(2)));
 /** Time for a cold process to come up (workers bundle their workflows at start) on a loaded 2-core machine. */
 const START_DEADLINE_MS = Number(process.env.DEMO_START_DEADLINE_MS ?? 180_000);
 const CHECK_DEADLINE_MS = 300_000;
+/** A consistency check answers once its report is in, so its calls get the check's own deadline. */
+const ops = createOperationsClient({
+  address: local(config.OPERATIONS_PORT),
+  token: 'dev-ops',
+  defaultTimeoutMs: CHECK_DEADLINE_MS,
+});
 /** Seeding a fresh demo starts about 1,200 projections; the story waits until they have all run. */
 const SEED_DRAIN_DEADLINE_MS = Number(process.env.DEMO_SEED_DRAIN_DEADLINE_MS ?? 900_000);
 
@@ -47,7 +59,7 @@ async function idempotent<T>(call: Promise<T>): Promise<T | undefined> {
 }
 
 async function serverUp(port: number): Promise<void> {
-  const echo = grpcClient(DiagnosticsService, port, 'dev-commands');
+  const echo = createDiagnosticsClient({ address: local(port), token: 'dev-commands' });
   while (
     !(await echo.echo({ message: 'ready?' }).then(
       () => true,

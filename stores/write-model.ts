@@ -93,7 +93,10 @@ export interface EventDoc {
   caller: string;
   /** Compact: ids and the changed fields only. */
   payload: Record<string, unknown>;
-  /** The workflow that projects this event; absent for audit-only events. */
+  /**
+   * The event's projection route, stored once at commit (domain/events.ts eventWorkflowId) and read by every start
+   * and replay; absent for audit-only events.
+   */
   workflowId?: string;
   workflowType?: string;
   taskQueue?: string;

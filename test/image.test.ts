@@ -4,12 +4,12 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, sta
 import { tmpdir } from 'node:os';
 import { basename, join, posix, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { loadWorkflowBundle } from '../workers/bundle';
 
 /**
  * The production image without a Docker engine: its file set is assembled the way the Dockerfile's final stage
- * copies it (honouring .dockerignore), and every process entry point is loaded from that set alone. The only
- * thing taken from outside is node_modules, which the image builds in its own stage.
+ * copies it (honouring .dockerignore), its RUN steps run in it, and every process entry point is loaded from that
+ * set alone. The only thing taken from outside is node_modules, which the image builds in its own stage.
  */
 
 const run = promisify(execFile);
@@ -20,8 +20,8 @@ interface Copy {
   dest: string;
 }
 
-/** The COPY instructions of the final stage that take files from the build context. */
-function contextCopies(dockerfile: string): { workdir: string; copies: Copy[]; cmd: string[] } {
+/** The COPY instructions of the final stage that take files from the build context, and its RUN commands. */
+function contextCopies(dockerfile: string): { workdir: string; copies: Copy[]; runs: string[]; cmd: string[] } {
   const lines = dockerfile
     .replace(/\\\n/g, ' ')
     .split('\n')
@@ -32,6 +32,7 @@ function contextCopies(dockerfile: string): { workdir: string; copies: Copy[]; c
   let workdir = '/';
   let cmd: string[] = [];
   const copies: Copy[] = [];
+  const runs: string[] = [];
   for (const line of last) {
     const [instruction, ...rest] = line.split(/\s+/);
     const args = rest.join(' ');
@@ -42,9 +43,14 @@ function contextCopies(dockerfile: string): { workdir: string; copies: Copy[]; c
       case 'CMD':
         cmd = JSON.parse(args) as string[];
         break;
+      case 'RUN':
+        if (args.startsWith('[')) throw new Error(`exec-form RUN is not modelled here: ${line}`);
+        runs.push(args);
+        break;
       case 'ADD':
         throw new Error(`ADD is not modelled here; use COPY: ${line}`);
       case 'COPY': {
+        if (runs.length) throw new Error(`a COPY after a RUN is not modelled here: ${line}`);
         const words = args.startsWith('[') ? (JSON.parse(args) as string[]) : args.split(/\s+/);
         if (words.some((w) => w.startsWith('--from'))) break;
         const paths = words.filter((w) => !w.startsWith('--'));
@@ -53,7 +59,7 @@ function contextCopies(dockerfile: string): { workdir: string; copies: Copy[]; c
       }
     }
   }
-  return { workdir, copies, cmd };
+  return { workdir, copies, runs, cmd };
 }
 
 /** .dockerignore as a predicate over context-relative paths (no `!` exceptions: none are used). */
@@ -98,8 +104,8 @@ function copyInto(src: string, dest: string, ignored: (p: string) => boolean): v
 }
 
 /** Builds the image's /app in a temp dir; returns it and the Dockerfile's default command. */
-function assembleImage(): { app: string; cmd: string[] } {
-  const { workdir, copies, cmd } = contextCopies(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+async function assembleImage(): Promise<{ app: string; cmd: string[] }> {
+  const { workdir, copies, runs, cmd } = contextCopies(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
   const ignored = ignoredBy(
     existsSync(join(ROOT, '.dockerignore')) ? readFileSync(join(ROOT, '.dockerignore'), 'utf8') : '',
   );
@@ -117,6 +123,8 @@ function assembleImage(): { app: string; cmd: string[] } {
   }
   // The deps stage's `npm ci --omit=dev`; the shared install also holds dev dependencies.
   symlinkSync(join(ROOT, 'node_modules'), at(posix.join(workdir, 'node_modules')));
+  // The RUN steps, which all follow the copies, in the working directory as Docker runs them.
+  for (const step of runs) await run('sh', ['-c', step], { cwd: at(workdir) });
   return { app: at(workdir), cmd };
 }
 
@@ -134,7 +142,7 @@ function entryPoints(cmd: string[]): string[] {
 describe('the production image', function () {
   this.timeout(180_000);
   let image: { app: string; cmd: string[] };
-  before(() => (image = assembleImage()));
+  before(async () => (image = await assembleImage()));
   after(() => image && rmSync(resolve(image.app, '..'), { recursive: true, force: true }));
 
   it('loads every process entry point from the files the Dockerfile copies', async () => {
@@ -171,11 +179,8 @@ describe('the production image', function () {
     }
   });
 
-  it('bundles the workflows from the image', async () => {
-    const bundle = await bundleWorkflowCode({
-      workflowsPath: join(image.app, 'workflows'),
-      logger: new DefaultLogger('WARN'),
-    });
+  it('builds the workflow bundle its workers load, up to date with its workflow sources', async () => {
+    const bundle = await loadWorkflowBundle(image.app);
     assert.ok(bundle.code.includes('fanoutPostWorkflow'));
   });
 

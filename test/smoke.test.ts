@@ -14,9 +14,11 @@ import { createLogger } from '../lib/logger';
 import { authInterceptor } from '../services/shared/auth';
 import { errorInterceptor } from '../services/shared/errors';
 import { serve, startGrpcServer, type GrpcServer } from '../services/shared/grpc-server';
+import { loadWorkflowBundle } from '../workers/bundle';
 import { pingWorkflow } from '../workflows/ping';
 import { openStores, temporalEnv, uniqueId, type TestStores } from './support/env';
 import { codeOf, grpcClient } from './support/grpc';
+import { observationWindow, waitFor } from './support/wait';
 
 const run = promisify(execFile);
 const TOOLS = process.env.FEEDFLOW_TOOLS_DIR ?? `${__dirname}/../.tools`;
@@ -57,7 +59,7 @@ describe('the local stack', function () {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowsPath: require.resolve('../workflows'),
+      workflowBundle: await loadWorkflowBundle(),
       activities: createSystemActivities({ db: stores.db, graph: stores.graph }),
     });
     const message = uniqueId('ping');
@@ -71,7 +73,7 @@ describe('the local stack', function () {
 
 describe('the gRPC server skeleton', function () {
   let server: GrpcServer;
-  let release: () => void = () => undefined;
+  let release: (() => void) | undefined;
   before(async () => {
     const config = loadConfig({});
     server = await startGrpcServer({
@@ -140,11 +142,11 @@ describe('the gRPC server skeleton', function () {
   it('drains: an in-flight call completes after close begins, and health turns NOT_SERVING', async () => {
     const client = grpcClient(DiagnosticsService, server.port, 'dev-queries');
     const slow = client.echo({ message: 'slow' });
-    await new Promise((r) => setTimeout(r, 100));
+    const inHandler = await waitFor(() => release, { message: 'the slow call to reach its handler' });
     const closing = server.close();
     assert.equal(server.health.get(''), Status.NOT_SERVING);
-    await new Promise((r) => setTimeout(r, 100));
-    release();
+    await observationWindow(100, 'the in-flight call is not cut off while the server closes');
+    inHandler();
     assert.equal((await slow).message, 'slow');
     await closing;
     await codeOf(grpcClient(DiagnosticsService, server.port, 'dev-queries').echo({ message: 'late' }));
@@ -163,17 +165,7 @@ describe('the gRPC server skeleton', function () {
       stdio: 'ignore',
     });
     const probe = grpcClient(DiagnosticsService, port, 'dev-commands');
-    for (let i = 0; ; i++) {
-      if (
-        await probe.echo({ message: 'up' }).then(
-          () => true,
-          () => false,
-        )
-      )
-        break;
-      if (i > 200) throw new Error('server did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor(() => probe.echo({ message: 'up' }), { message: 'the command server to start', timeoutMs: 20_000 });
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
     assert.equal(code, 0);

@@ -1,10 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, openSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appsFromArgs, isAlive, supervise, SupervisionError, type Watched } from '../scripts/supervise';
+import { waitFor } from './support/wait';
 
 /** The demo's fail-fast waiting, against real processes that log to files the way demo.sh starts its apps. */
 describe('waiting on app processes (demo, benchmarks)', function () {
@@ -62,7 +63,9 @@ describe('waiting on app processes (demo, benchmarks)', function () {
     const query = app('query', runs);
     const apps = supervise([projection, query]);
     try {
-      await new Promise((r) => setTimeout(r, 300)); // let the log line land
+      await waitFor(() => readFileSync(projection.log, 'utf8').includes('bundling workflows'), {
+        message: 'the log line to land',
+      });
       await assert.rejects(
         apps.waitFor('the smoke workflow', forever, { deadlineMs: 500, on: ['worker-projection'] }),
         (err: Error) => {

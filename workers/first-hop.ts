@@ -1,12 +1,13 @@
 import { Client } from '@temporalio/client';
-import { bundleWorkflowCode, type NativeConnection, Worker } from '@temporalio/worker';
+import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import { createProjectionActivities } from '../activities';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { TASK_QUEUES } from '../pipeline/queues';
 import type { Graph } from '../stores/graph';
-import { activityInterceptors, temporalLogger } from './observability';
+import { loadWorkflowBundle } from './bundle';
+import { activityInterceptors } from './observability';
 
 export interface FirstHop {
   /** A client over the workers' connection: its projection starts are eager. */
@@ -30,10 +31,7 @@ export async function startFirstHopWorkers(deps: {
   logger: Logger;
 }): Promise<FirstHop> {
   const { connection, config, db, graph, logger } = deps;
-  const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
-    logger: temporalLogger(logger),
-  });
+  const workflowBundle = await loadWorkflowBundle();
   const activities = createProjectionActivities({ db, graph, config, logger });
   const workers = await Promise.all(
     [TASK_QUEUES.projection, TASK_QUEUES.priority].map((queue) =>
@@ -49,7 +47,10 @@ export async function startFirstHopWorkers(deps: {
     ),
   );
   const running = workers.map((w) => w.run());
-  logger.info({ queues: workers.map((w) => w.options.taskQueue) }, 'first-hop workers started');
+  logger.info(
+    { queues: workers.map((w) => w.options.taskQueue), workflowBundle: workflowBundle.sha256 },
+    'first-hop workers started',
+  );
   return {
     client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
     async stop() {

@@ -11,6 +11,7 @@ import { closeFeedCacheWriter } from '../stores/feed-cache';
 import { createGraph } from '../stores/graph';
 import { closeEngagementModels, loadEngagementModel } from '../stores/model';
 import { modelRolloutWorkflow } from '../workflows/model-rollout';
+import { loadWorkflowBundle } from './bundle';
 import { activityInterceptors, installRuntimeLogger } from './observability';
 
 /** The ranking worker: scoring after fan-out, re-scoring on engagement and model rollouts, one ONNX session. */
@@ -18,8 +19,10 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('worker-ranking', config.LOG_LEVEL);
   installRuntimeLogger(logger);
-  // Loaded before anything connects: a model whose schema does not match the serving code stops the process here.
+  // Loaded before anything connects: a model whose schema does not match the serving code, or a workflow bundle
+  // older than the workflow sources, stops the process here.
   const model = await loadEngagementModel(config.RANKING_MODEL_PATH);
+  const workflowBundle = await loadWorkflowBundle();
   const { mongo, db } = await connectMongo(config);
   const driver = connectGraph(config);
   const graph = createGraph(driver, config.GRAPH_DIALECT);
@@ -32,12 +35,18 @@ async function main(): Promise<void> {
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue,
-      workflowsPath: require.resolve('../workflows'),
+      workflowBundle,
       activities: { ...createRankingActivities(deps), ...createScoringActivities(deps) },
       interceptors: { activity: [activityInterceptors(logger)] },
     });
     logger.info(
-      { taskQueue, pid: process.pid, modelVersion: model.info.modelVersion, metricsPort: metricsServer.port },
+      {
+        taskQueue,
+        pid: process.pid,
+        modelVersion: model.info.modelVersion,
+        metricsPort: metricsServer.port,
+        workflowBundle: workflowBundle.sha256,
+      },
       'worker started',
     );
     await startRollout(config, taskQueue, model.info.modelVersion, logger);

@@ -12,6 +12,7 @@ import { SCHEDULES } from '../pipeline/schedules';
 import { closeFeedCacheWriter } from '../stores/feed-cache';
 import { connectSearch, createSearchIndex } from '../stores/search';
 import { searchCheckWorkflow } from '../workflows/search-check';
+import { loadWorkflowBundle } from './bundle';
 import { activityInterceptors, installRuntimeLogger } from './observability';
 
 type CheckConfig = Pick<
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('worker-search', config.LOG_LEVEL);
   installRuntimeLogger(logger);
+  // Before anything connects: a bundle older than the workflow sources stops the process here, naming the file.
+  const workflowBundle = await loadWorkflowBundle();
   const { mongo, db } = await connectMongo(config);
   const client = connectSearch(config);
   const search = createSearchIndex(client, searchAliasOf(config));
@@ -67,13 +70,19 @@ async function main(): Promise<void> {
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue,
-      workflowsPath: require.resolve('../workflows'),
+      workflowBundle,
       activities: createSearchActivities({ db, search, logger }),
       interceptors: { activity: [activityInterceptors(logger)] },
     });
     if (config.SCHEDULES_ENABLED) await ensureSearchCheckSchedule(temporal, config, logger);
     logger.info(
-      { taskQueue, alias: search.alias, pid: process.pid, metricsPort: metricsServer.port },
+      {
+        taskQueue,
+        alias: search.alias,
+        pid: process.pid,
+        metricsPort: metricsServer.port,
+        workflowBundle: workflowBundle.sha256,
+      },
       'worker started',
     );
     await worker.run();

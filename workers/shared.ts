@@ -12,6 +12,7 @@ import { closeFeedCacheWriter } from '../stores/feed-cache';
 import { createGraph } from '../stores/graph';
 import { ensureQueryIndexes } from '../stores/pushdown';
 import { ensureReadModelIndexes } from '../stores/read-model';
+import { loadWorkflowBundle } from './bundle';
 import { activityInterceptors, installRuntimeLogger } from './observability';
 import { ensureSchedules } from './schedules';
 
@@ -35,6 +36,8 @@ export async function runProjectionWorker(
   const config = loadConfig();
   const logger = createLogger(name, config.LOG_LEVEL);
   installRuntimeLogger(logger);
+  // Before anything connects: a bundle older than the workflow sources stops the process here, naming the file.
+  const workflowBundle = await loadWorkflowBundle();
   const { mongo, db } = await connectMongo(config);
   const driver = connectGraph(config);
   const graph = createGraph(driver, config.GRAPH_DIALECT);
@@ -53,7 +56,7 @@ export async function runProjectionWorker(
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue,
-      workflowsPath: require.resolve('../workflows'),
+      workflowBundle,
       activities: {
         ...extraActivities({ db, driver }),
         ...createProjectionActivities({ db, graph, config, logger }),
@@ -63,7 +66,10 @@ export async function runProjectionWorker(
     });
     // The projection queue runs the scheduled checks and sweeps, so its worker owns their schedules.
     if (queue === 'projection' && config.SCHEDULES_ENABLED) await ensureSchedules(temporal, config, logger);
-    logger.info({ taskQueue, pid: process.pid, metricsPort: metricsServer.port }, 'worker started');
+    logger.info(
+      { taskQueue, pid: process.pid, metricsPort: metricsServer.port, workflowBundle: workflowBundle.sha256 },
+      'worker started',
+    );
     await worker.run();
   } finally {
     await metricsServer.close();

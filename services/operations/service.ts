@@ -4,6 +4,7 @@ import { type Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle 
 import type { Workflow } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { DomainError, invalid, notFound } from '../../domain/errors';
+import { isEventId } from '../../domain/events';
 import type { CheckScope as Scope, ConsistencyReport } from '../../domain/findings';
 import { OPERATOR_ID, requireId } from '../../domain/ids';
 import {
@@ -130,14 +131,14 @@ const closedBadly = (view: OperationView): boolean =>
 
 /** Replays and rebuilds: one post's fan-out again, one member's feed from the truth. */
 function replayRpcs(ops: OperationsContext): Pick<Impl, 'replayFanout' | 'rebuildFeed'> {
-  const { wm, runs } = ops;
+  const { wm, config, runs } = ops;
   return {
     /** Starts (or joins) the replay of the post's latest version; with `wait`, answers when it is done. */
     async replayFanout(req, ctx) {
       const postId = requireId(req.postId, 'post_id', OPERATOR_ID);
       const post = await wm.posts.findOne({ _id: postId }, { projection: { version: 1 } });
       if (!post) throw notFound(`post ${postId} does not exist`);
-      const workflowId = `replay/post/${postId}/v${post.version}`;
+      const workflowId = `${config.TASK_QUEUE_PREFIX}replay/post/${postId}/v${post.version}`;
       const { started } = await startOrJoin(ops, replayFanoutWorkflow, workflowId, [{ postId }], 'replay', { postId });
       const view = req.wait
         ? await runs.waitFor(workflowId, waitBudgetMs(ctx, req.waitSeconds), ctx.signal)
@@ -150,7 +151,7 @@ function replayRpcs(ops: OperationsContext): Pick<Impl, 'replayFanout' | 'rebuil
       const userId = requireId(req.userId, 'user_id', OPERATOR_ID);
       const user = await wm.users.findOne({ _id: userId }, { projection: { _id: 1 } });
       if (!user) throw notFound(`member ${userId} does not exist`);
-      const workflowId = `rebuild/feed/${userId}`;
+      const workflowId = `${config.TASK_QUEUE_PREFIX}rebuild/feed/${userId}`;
       await startOrJoin(ops, rebuildFeedWorkflow, workflowId, [{ viewerId: userId }], 'rebuild', {
         viewerId: userId,
       });
@@ -263,7 +264,11 @@ function statusRpcs(
 
     /** The operation's state, items written, error and times, from its latest run. */
     async getOperation(req) {
-      return { operation: (await runs.describe(req.workflowId, req.runId)).operation };
+      // An event id (from a command's receipt) names its projection: the workflow id stored on the event.
+      const event = isEventId(req.workflowId)
+        ? await wm.events.findOne({ _id: req.workflowId }, { projection: { workflowId: 1 } })
+        : null;
+      return { operation: (await runs.describe(event?.workflowId ?? req.workflowId, req.runId)).operation };
     },
 
     /** One page of the failed projections the filter matches, newest first. */

@@ -51,7 +51,7 @@ export function createConsistencyWaiter(deps: { db: Db; temporal: Client; pollMs
             const item = await feed.findOne({ _id: feedItemId(viewerId, ev.aggregateId) }, { projection: { _id: 1 } });
             if (!item) return true;
           }
-          if (ev.status === 'started' && (await closed(ev._id))) return true;
+          if (ev.status === 'started' && (await closed(ev.workflowId ?? ev._id))) return true;
         } else if (Date.now() > until) {
           throw invalid('min_consistency_token refers to no known event', 'UNKNOWN_CONSISTENCY_TOKEN');
         }

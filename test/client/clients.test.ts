@@ -7,6 +7,7 @@ import {
   Code,
   ConnectError,
   createCommandClient,
+  createDiagnosticsClient,
   createFeedflowTransport,
   createOperationsClient,
   createQueryClient,
@@ -90,6 +91,15 @@ describe('Clients for internal callers (real servers)', function () {
     assert.ok(Date.now() - t0 < 3_000, `answered after ${Date.now() - t0} ms`);
     assert.equal((await operations.getOperation({ workflowId: rebuild.workflowId })).operation?.kind, 'rebuild');
     await h.temporal.workflow.getHandle(rebuild.workflowId).terminate('client test finished');
+
+    // Every server answers Echo to any token: how scripts wait for a server to listen.
+    for (const [port, token] of [
+      [h.server.port, 'dev-commands'],
+      [ops.port, 'dev-queries'],
+    ] as const) {
+      const echo = await createDiagnosticsClient({ address: address(port), token }).echo({ message: 'up?' });
+      assert.equal(echo.message, 'up?');
+    }
   });
 
   it('sends the token it was given and enforces its deadline', async () => {

@@ -7,10 +7,11 @@ import { metrics } from '../../lib/metrics';
 import { startCommandServer, type CommandServer } from '../../services/command/server';
 import { createGraph } from '../../stores/graph';
 import { ensureReadModelIndexes, readModel } from '../../stores/read-model';
+import { writeModel } from '../../stores/write-model';
 import { type FirstHop, startFirstHopWorkers } from '../../workers/first-hop';
-import { seedAudience } from '../projection/support';
 import { openStores, type TestStores, uniqueId } from '../support/env';
 import { grpcClient } from '../support/grpc';
+import { seedAudience } from '../support/projection';
 
 const eagerStarts = async () =>
   (await metrics.projectionStarts.get()).values.find((v) => v.labels.outcome === 'eager')?.value ?? 0;
@@ -67,7 +68,8 @@ describe('First-hop workers: eager projection starts in the command server', fun
     );
     await server.drain();
     for (const p of posts) {
-      const handle = firstHop.client.workflow.getHandle(p.receipt!.eventId);
+      const ev = await writeModel(stores.db).events.findOne({ _id: p.receipt!.eventId });
+      const handle = firstHop.client.workflow.getHandle(ev!.workflowId!);
       await handle.result();
       const history = await handle.fetchHistory();
       assert.equal(history.events!.filter((e) => e.workflowTaskCompletedEventAttributes).length, 1);

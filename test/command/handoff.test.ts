@@ -14,22 +14,16 @@ import { startCommandServer } from '../../services/command/server';
 import { writeModel } from '../../stores/write-model';
 import { startCommandHarness, type CommandHarness } from '../support/command';
 import { codeOf, grpcClient } from '../support/grpc';
+import { waitFor } from '../support/wait';
+
+/** The hand-off's waits: a server start, a sweep. */
+const HANDOFF_WAIT = { timeoutMs: 15_000, intervalMs: 100 };
 
 async function startedInput(h: CommandHarness, workflowId: string): Promise<ProjectionInput> {
   const history = await h.temporal.workflow.getHandle(workflowId).fetchHistory();
   const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   assert.ok(payload, `workflow ${workflowId} has a start input`);
   return defaultPayloadConverter.fromPayload(payload);
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('Durable hand-off to Temporal', function () {
@@ -89,16 +83,18 @@ describe('Durable hand-off to Temporal', function () {
     assert.equal(del.receipt?.eventId, `post/${post.postId}/v3/deleted`);
     for (const { eventId, expected } of receipts) {
       const route = PROJECTIONS[expected.type!]!;
-      const desc = await h.temporal.workflow.getHandle(eventId).describe();
+      const ev = await writeModel(h.stores.db).events.findOne({ _id: eventId });
+      // The route stored at commit: the deployment's prefix, the event id and the event's time.
+      const workflowId = `${h.prefix}${eventId}:${ev!.at.getTime().toString(36)}`;
+      assert.equal(ev?.workflowId, workflowId);
+      const desc = await h.temporal.workflow.getHandle(workflowId).describe();
       assert.equal(desc.type, route.workflowType, eventId);
       assert.equal(desc.taskQueue, h.prefix + (route.queue === 'priority' ? 'projection-priority' : 'projection'));
-      const input = await startedInput(h, eventId);
+      const input = await startedInput(h, workflowId);
       assert.equal(input.eventId, eventId);
       for (const [k, v] of Object.entries(expected))
         assert.deepEqual(input[k as keyof ProjectionInput], v, `${eventId} ${k}`);
-      const ev = await writeModel(h.stores.db).events.findOne({ _id: eventId });
-      assert.equal(ev?.status, 'started');
-      assert.equal(ev?.workflowId, eventId);
+      assert.equal((await writeModel(h.stores.db).events.findOne({ _id: eventId }))?.status, 'started');
     }
     // Audit-only events start nothing.
     const requested = await writeModel(h.stores.db).events.findOne({
@@ -106,14 +102,14 @@ describe('Durable hand-off to Temporal', function () {
       aggregateId: conn.connectionId,
     });
     assert.equal(requested?.status, 'none');
-    await assert.rejects(h.temporal.workflow.getHandle(requested!._id).describe(), WorkflowNotFoundError);
+    assert.equal(requested?.workflowId, undefined);
   });
 
   it('sets the search attributes operators find fan-outs by', async () => {
     const a = await h.register();
     const id = await h.post(a);
     await h.server.drain();
-    const desc = await h.temporal.workflow.getHandle(`post/${id}/v1/created`).describe();
+    const desc = await h.temporal.workflow.getHandle(await h.workflowIdOf(`post/${id}/v1/created`)).describe();
     const sa = desc.searchAttributes as Record<string, unknown[]>;
     assert.deepEqual(sa.PostId, [id]);
     assert.deepEqual(sa.AuthorId, [a]);
@@ -139,8 +135,8 @@ describe('Durable hand-off to Temporal', function () {
     assert.equal(answers.filter((r) => !r.receipt?.replayed).length, 1, 'exactly one original answer');
     await h.server.drain();
     const runs = [];
-    for await (const wf of h.temporal.workflow.list({ query: `WorkflowId = 'post/${postId}/v1/created'` }))
-      runs.push(wf);
+    const workflowId = await h.workflowIdOf(`post/${postId}/v1/created`);
+    for await (const wf of h.temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(wf);
     assert.equal(runs.length, 1);
   });
 
@@ -176,7 +172,8 @@ describe('Durable hand-off to Temporal', function () {
       await wm.events.updateMany({ aggregateId: { $in: posts.map((p) => p.postId) } }, { $set: { at: new Date(0) } });
       assert.equal(await h.server.sweep(0), 3);
       for (const p of posts) {
-        assert.equal((await h.temporal.workflow.getHandle(p.receipt!.eventId).describe()).type, 'fanoutPostWorkflow');
+        const workflowId = await h.workflowIdOf(p.receipt!.eventId);
+        assert.equal((await h.temporal.workflow.getHandle(workflowId).describe()).type, 'fanoutPostWorkflow');
         assert.equal((await wm.events.findOne({ _id: p.receipt!.eventId }))?.status, 'started');
       }
     } finally {
@@ -193,7 +190,8 @@ describe('Durable hand-off to Temporal', function () {
     await writeModel(h.stores.db).events.updateOne({ _id: ev!._id }, { $set: { status: 'pending', at: new Date(0) } });
     assert.ok((await h.server.sweep(0)) >= 1);
     const runs = [];
-    for await (const wf of h.temporal.workflow.list({ query: `WorkflowId = '${ev!._id}'` })) runs.push(wf);
+    // The sweep starts it under the stored id, not one worked out again from the event's (changed) time.
+    for await (const wf of h.temporal.workflow.list({ query: `WorkflowId = '${ev!.workflowId}'` })) runs.push(wf);
     assert.equal(runs.length, 1);
   });
 
@@ -217,7 +215,7 @@ describe('Durable hand-off to Temporal', function () {
     const exited = once(child, 'exit');
     const doomed = grpcClient(CommandService, port, 'dev-commands');
     const probe = grpcClient(DiagnosticsService, port, 'dev-commands');
-    await waitFor('the doomed server to listen', () => probe.echo({ message: 'up?' }));
+    await waitFor(() => probe.echo({ message: 'up?' }), { message: 'the doomed server to listen', ...HANDOFF_WAIT });
     const code = await codeOf(
       doomed.createPost({
         authorId: a,
@@ -239,15 +237,20 @@ describe('Durable hand-off to Temporal', function () {
     assert.ok(post, 'the write model was committed before the crash');
     const eventId = `post/${post._id}/v1/created`;
     assert.equal((await wm.events.findOne({ _id: eventId }))?.status, 'pending');
-    await assert.rejects(h.temporal.workflow.getHandle(eventId).describe(), WorkflowNotFoundError);
+    const workflowId = await h.workflowIdOf(eventId);
+    await assert.rejects(h.temporal.workflow.getHandle(workflowId).describe(), WorkflowNotFoundError);
 
     // A sweep starts it: the outbox Schedule's, run here once through the surviving server's hook.
     await h.server.sweep(0);
-    const desc = await waitFor('the swept workflow', () => h.temporal.workflow.getHandle(eventId).describe());
+    const desc = await waitFor(() => h.temporal.workflow.getHandle(workflowId).describe(), {
+      message: 'the swept workflow',
+      ...HANDOFF_WAIT,
+    });
     assert.equal(desc.type, 'fanoutPostWorkflow');
-    await waitFor('status started', async () =>
-      (await wm.events.findOne({ _id: eventId }))?.status === 'started' ? true : undefined,
-    );
+    await waitFor(async () => (await wm.events.findOne({ _id: eventId }))?.status === 'started', {
+      message: 'status started',
+      ...HANDOFF_WAIT,
+    });
 
     // The client's retry with the same request id gets the original answer.
     const retry = await h.client.createPost({

@@ -4,9 +4,11 @@ import { NativeConnection } from '@temporalio/worker';
 import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import { readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
-import { runProjectionWorkers, seedAudience, waitFor } from '../projection/support';
 import { startCommandHarness, type CommandHarness } from '../support/command';
 import { startPrivateStack, type PrivateStack, type StackServer } from '../support/private-stack';
+import { seedAudience } from '../support/projection';
+import { waitFor } from '../support/wait';
+import { runProjectionWorkers } from '../support/workers';
 
 const AUDIENCE = 2_000;
 
@@ -49,9 +51,9 @@ describe('Fan-out through a store killed with kill -9 (private PostgreSQL and Fe
       seeded.push(author, ...(await seedAudience(workers.graph, author, AUDIENCE)));
       const items = readModel(h.stores.db).feedItems;
       const first = (await createPost(author, 'before the outage')).postId;
-      await waitFor('a few pages', async () =>
-        (await items.countDocuments({ postId: first })) >= 300 ? true : undefined,
-      );
+      await waitFor(async () => (await items.countDocuments({ postId: first })) >= 300, {
+        message: 'a few pages',
+      });
 
       await stack.kill(server);
       const accepted = [first];
@@ -67,11 +69,10 @@ describe('Fan-out through a store killed with kill -9 (private PostgreSQL and Fe
       await stack.up(server);
 
       for (const postId of accepted) {
-        await waitFor(
-          `post ${postId} in every feed`,
-          async () => ((await items.countDocuments({ postId })) === AUDIENCE + 1 ? true : undefined),
-          180_000,
-        );
+        await waitFor(async () => (await items.countDocuments({ postId })) === AUDIENCE + 1, {
+          message: `post ${postId} in every feed`,
+          timeoutMs: 180_000,
+        });
       }
       const posts = await writeModel(h.stores.db).posts.find({ authorId: author }).toArray();
       assert.deepEqual(posts.map((p) => p._id).sort(), [...accepted].sort(), `${refused} refused, none stored`);

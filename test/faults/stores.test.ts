@@ -2,9 +2,9 @@ import { strict as assert } from 'node:assert';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb';
-import { waitFor } from '../projection/support';
 import { freePort, startPrivateStack, type PrivateStack } from '../support/private-stack';
 import { startQueryHarness, type QueryHarness } from '../support/query';
+import { waitFor } from '../support/wait';
 
 /**
  * Each store down under a running deployment, on servers of its own (never the shared stack). A call made with a
@@ -112,7 +112,7 @@ describe('Store faults: the graph down (private server, killed)', function () {
     const ann = await h.register('Ann');
     const pushed = await h.post(ann);
     // The graph answers while up (its first queries, on a cold server, may take longer than the read bound).
-    await waitFor('the graph to answer', () => h.feed.getNetwork({ userId: ann, degree: 2 }, DEADLINE));
+    await waitFor(() => h.feed.getNetwork({ userId: ann, degree: 2 }, DEADLINE), { message: 'the graph to answer' });
     await stack.kill('graph');
     for (const noDiscovery of [false, true]) {
       // A viewer per request, so neither page comes from the other's cached session.

@@ -6,8 +6,8 @@ import type { createOperationsActivities } from '../../activities/operations';
 import type { createRepairActivities } from '../../activities/repairs';
 import type { createScoringActivities } from '../../activities/scoring';
 import type { ConsistencyReport, Finding } from '../../domain/findings';
-import { runWorkers } from '../projection/support';
 import { temporalEnv, testConfig, uniqueId } from '../support/env';
+import { runWorkers } from '../support/workers';
 
 type Consistency = ReturnType<typeof createConsistencyActivities> & ReturnType<typeof createRepairActivities>;
 type Operations = ReturnType<typeof createOperationsActivities>;

@@ -15,17 +15,13 @@ import type { GrpcServer } from '../../services/shared/grpc-server';
 import { type FeedItemDoc, readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
 import { ensureSchedules } from '../../workers/schedules';
-import {
-  feedOf,
-  runProjectionWorkers,
-  runWorkers,
-  type RunningWorkers,
-  waitFor,
-  workflowBundle,
-} from '../projection/support';
+import { workflowBundle } from '../support/bundle';
 import { type CommandHarness, startCommandHarness } from '../support/command';
 import { uniqueId } from '../support/env';
 import { codeOf, grpcClient } from '../support/grpc';
+import { feedOf } from '../support/projection';
+import { waitFor } from '../support/wait';
+import { runProjectionWorkers, runWorkers, type RunningWorkers } from '../support/workers';
 
 // Interval schedules fire on multiples of their interval since the epoch: 30 days keeps them out of this suite.
 const RARELY = String(30 * 24 * 3_600_000);
@@ -105,11 +101,10 @@ describe('Consistency checks and OperationsService (real servers)', function () 
     await wait((await c.block({ blockerId: m.eve, blockedId: m.ann })).receipt);
     await wait((await c.unfollow({ followerId: m.fay, followeeId: m.ann })).receipt);
     await wait((await c.deletePost({ authorId: m.ann, postId: posts.p4, expectedVersion: 1 })).receipt);
-    await waitFor(
-      'every item scored',
-      async () => ((await rm().feedItems.countDocuments({ modelVersion: null })) === 0 ? true : undefined),
-      120_000,
-    );
+    await waitFor(async () => (await rm().feedItems.countDocuments({ modelVersion: null })) === 0, {
+      message: 'every item scored',
+      timeoutMs: 120_000,
+    });
   });
 
   after(async () => {
@@ -172,11 +167,16 @@ describe('Consistency checks and OperationsService (real servers)', function () 
     // deleted: p4 was deleted; one item of it is back.
     await items.insertOne({ ...template, _id: feedItemId(m.cat, posts.p4), viewerId: m.cat, postId: posts.p4 });
     // unscored: two items lost their model score.
-    await items.updateMany(
-      { _id: { $in: [feedItemId(m.cat, posts.p2), feedItemId(m.dan, posts.p2)] } },
-      { $set: { modelVersion: null }, $unset: { scoredAt: '' } },
+    const unscored = [feedItemId(m.cat, posts.p2), feedItemId(m.dan, posts.p2)];
+    await items.updateMany({ _id: { $in: unscored } }, { $set: { modelVersion: null }, $unset: { scoredAt: '' } });
+    // An unscored item is a finding only once it was projected longer ago than the scoring window (2 s here).
+    await waitFor(
+      async () => {
+        const docs = await items.find({ _id: { $in: unscored } }).toArray();
+        return docs.length === unscored.length && docs.every((d) => d.projectedAt.getTime() < Date.now() - 2_100);
+      },
+      { message: 'the unscored items past the scoring window', timeoutMs: 10_000 },
     );
-    await new Promise((r) => setTimeout(r, 2_100)); // past the scoring window
 
     const report = await check();
     const counts = countsOf(report);
@@ -225,7 +225,7 @@ describe('Consistency checks and OperationsService (real servers)', function () 
     await rm().feedItems.deleteOne({ _id: feedItemId(m.dan, posts.p1) });
     for (let i = 0; i < 2; i++) {
       const res = await ops.replayFanout({ postId: posts.p1 });
-      assert.equal(res.workflowId, `replay/post/${posts.p1}/v1`);
+      assert.equal(res.workflowId, `${h.prefix}replay/post/${posts.p1}/v1`);
       await h.temporal.workflow.getHandle(res.workflowId).result();
       assert.equal(await count(), before);
     }
@@ -236,7 +236,7 @@ describe('Consistency checks and OperationsService (real servers)', function () 
     assert.ok(before.length >= 4, before.join());
     await rm().feedItems.deleteMany({ viewerId: m.bob });
     const res = await ops.rebuildFeed({ userId: m.bob });
-    assert.equal(res.workflowId, `rebuild/feed/${m.bob}`);
+    assert.equal(res.workflowId, `${h.prefix}rebuild/feed/${m.bob}`);
     assert.equal(res.items, before.length);
     assert.equal(res.written, before.length);
     assert.deepEqual(await feedOf(h.stores, m.bob), before);
@@ -264,9 +264,9 @@ describe('Consistency checks and OperationsService (real servers)', function () 
     });
     const outbox = schedules.find((s) => s.endsWith('outbox-sweep'))!;
     await h.temporal.schedule.getHandle(outbox).trigger();
-    const started = await waitFor('the swept event started', async () =>
-      (await wm.events.findOne({ _id: eventId }))?.status === 'started' ? true : undefined,
-    );
+    const started = await waitFor(async () => (await wm.events.findOne({ _id: eventId }))?.status === 'started', {
+      message: 'the swept event started',
+    });
     assert.ok(started);
     assert.equal((await h.temporal.workflow.getHandle(eventId).describe()).type, 'profileWorkflow');
     assert.ok(await wm.users.findOne({ _id: userId }), 'the event was applied to the write model');

@@ -19,9 +19,10 @@ import { TASK_QUEUES } from '../../pipeline/queues';
 import { createGraph } from '../../stores/graph';
 import { ensureReadModelIndexes, readModel } from '../../stores/read-model';
 import { activityInterceptors, temporalLogger } from '../../workers/observability';
-import { waitFor, workflowBundle } from '../projection/support';
+import { workflowBundle } from '../support/bundle';
 import { uniqueId } from '../support/env';
 import { startQueryHarness, type QueryHarness } from '../support/query';
+import { waitFor } from '../support/wait';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -127,12 +128,11 @@ describe('Prometheus metrics and structured logs (real servers and workers)', fu
     const eve = await h.register('Eve');
     for (const viewerId of [bob, dan, eve, eve]) await read(viewerId);
     await waitFor(
-      'the post scored in all four feeds',
       async () => {
         const items = await readModel(h.stores.db).feedItems.find({ postId: post.postId }).toArray();
         return items.length === 4 && items.every((i) => i.modelVersion !== null) ? items : undefined;
       },
-      120_000,
+      { message: 'the post scored in all four feeds', timeoutMs: 120_000 },
     );
     // One outbox sweep publishes the pending gauge (nothing is pending: every command completed its event).
     await h.server.sweep(60_000);

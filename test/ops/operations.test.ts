@@ -17,17 +17,13 @@ import { startOperationsServer } from '../../services/operations/server';
 import type { GrpcServer } from '../../services/shared/grpc-server';
 import { createGraph } from '../../stores/graph';
 import { readModel } from '../../stores/read-model';
-import {
-  feedOf,
-  runProjectionWorkers,
-  runWorkers,
-  type RunningWorkers,
-  waitFor,
-  workflowBundle,
-} from '../projection/support';
+import { workflowBundle } from '../support/bundle';
 import { type CommandHarness, startCommandHarness } from '../support/command';
 import { uniqueId } from '../support/env';
 import { codeOf, grpcClient } from '../support/grpc';
+import { feedOf } from '../support/projection';
+import { waitFor } from '../support/wait';
+import { runProjectionWorkers, runWorkers, type RunningWorkers } from '../support/workers';
 
 /** A projection run this deployment bounds; the fan-outs of a store outage time out after it. */
 const PROJECTION_TIMEOUT_MS = 6_000;
@@ -50,6 +46,7 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
   let ops: ReturnType<typeof grpcClient<typeof OperationsService>>;
   const m: Record<string, string> = {};
   const posts: string[] = [];
+  // The failed projections' workflow ids.
   const failedEvents: string[] = [];
 
   const startProjection = async () => {
@@ -71,12 +68,11 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
   };
   const settled = (id: string) =>
     waitFor(
-      `${id} closed`,
       async () => {
         const { operation } = await ops.getOperation({ workflowId: id });
         return operation?.state === OperationState.RUNNING ? undefined : operation;
       },
-      120_000,
+      { message: `${id} closed`, timeoutMs: 120_000 },
     );
 
   before(async () => {
@@ -117,7 +113,10 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
 
   it('reports a fan-out by id once done, with its items, and refuses malformed or foreign ids', async () => {
     const res = await post('first');
+    // By the event id from the command's receipt: the projection's workflow id is stored on the event.
     const op = await settled(res.receipt!.eventId);
+    assert.equal(op.workflowId, await h.workflowIdOf(res.receipt!.eventId));
+    assert.ok(op.workflowId.startsWith(h.prefix), op.workflowId);
     assert.equal(op.state, OperationState.COMPLETED);
     assert.equal(op.workflowType, 'fanoutPostWorkflow');
     assert.equal(op.kind, 'fanout');
@@ -165,7 +164,7 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
       // A 3 s deadline: the wait and the progress query after it both fit inside it, so the answer is RUNNING.
       const deadline = await ops.replayFanout({ postId: third.postId, wait: true }, { timeoutMs: 3_000 });
       assert.equal(deadline.operation?.state, OperationState.RUNNING);
-      assert.equal(deadline.operation?.workflowId, `replay/post/${third.postId}/v1`);
+      assert.equal(deadline.operation?.workflowId, `${h.prefix}replay/post/${third.postId}/v1`);
 
       let t0 = Date.now();
       const bounded = await ops.replayFanout({ postId: second.postId, wait: true, waitSeconds: 1 });
@@ -181,16 +180,16 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
       await stale.terminate('test blocker');
       await startProjection();
     }
-    const thirdReplay = await settled(`replay/post/${third.postId}/v1`);
+    const thirdReplay = await settled(`${h.prefix}replay/post/${third.postId}/v1`);
     assert.equal(thirdReplay.state, OperationState.COMPLETED);
     // Its fan-out child is its own, named after the replay run, not the stale one of the old shared id.
     const child = h.temporal.workflow.getHandle(replayChildId(thirdReplay.workflowId, thirdReplay.runId));
     assert.equal((await child.describe()).type, WORKFLOW_TYPES.fanoutPost);
     assert.equal((await child.result()).itemsWritten, 4);
-    const replay = await settled(`replay/post/${second.postId}/v1`);
+    const replay = await settled(`${h.prefix}replay/post/${second.postId}/v1`);
     assert.equal(replay.state, OperationState.COMPLETED);
     assert.equal(replay.itemsWritten, 4);
-    const rebuilt = await settled(`rebuild/feed/${m.bob}`);
+    const rebuilt = await settled(`${h.prefix}rebuild/feed/${m.bob}`);
     assert.equal(rebuilt.state, OperationState.COMPLETED);
     assert.equal(rebuilt.kind, 'rebuild');
   });
@@ -214,7 +213,9 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
     );
     const outageStart = new Date();
     try {
-      for (let i = 0; i < FAILED_POSTS; i++) failedEvents.push((await post(`during the outage ${i}`)).receipt!.eventId);
+      for (let i = 0; i < FAILED_POSTS; i++) {
+        failedEvents.push(await h.workflowIdOf((await post(`during the outage ${i}`)).receipt!.eventId));
+      }
       for (const id of failedEvents) {
         // The run ends at its bound: timed out, or failed by its activity when the server will not schedule a retry
         // past the bound (the store's error is then the failure).
@@ -233,10 +234,13 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
     // Listing: paged, and narrowed by kind, post, time window and failure text.
     const list = (filter: object, pageSize = 20, pageToken = '') =>
       ops.listFailedProjections({ filter, pageSize, pageToken });
-    const all = await waitFor('the failures in visibility', async () => {
-      const res = await list({ kind: 'fanout' });
-      return res.projections.length === FAILED_POSTS ? res : undefined;
-    });
+    const all = await waitFor(
+      async () => {
+        const res = await list({ kind: 'fanout' });
+        return res.projections.length === FAILED_POSTS ? res : undefined;
+      },
+      { message: 'the failures in visibility' },
+    );
     assert.deepEqual(all.projections.map((p) => p.workflowId).sort(), [...failedEvents].sort());
     assert.ok(all.projections.every((p) => ENDED.includes(p.state) && p.kind === 'fanout'));
     const first = await list({ kind: 'fanout' }, 3);
@@ -309,9 +313,9 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
     // Replaying again changes nothing: the same call joins its batch, a new one finds nothing left to replay.
     const again = await ops.replayFailedProjections(req);
     assert.deepEqual([again.workflowId, again.started], [batch.workflowId, false]);
-    await waitFor('the replayed runs superseding the failures in visibility', async () =>
-      (await list({ kind: 'fanout' })).projections.length === 0 ? true : undefined,
-    );
+    await waitFor(async () => (await list({ kind: 'fanout' })).projections.length === 0, {
+      message: 'the replayed runs superseding the failures in visibility',
+    });
     const second = await ops.replayFailedProjections({ ...req, requestId: 'incident-1-again' });
     assert.ok(second.started);
     assert.equal(second.operation?.state, OperationState.COMPLETED);
@@ -330,7 +334,8 @@ describe('Operations: GetOperation, waits and bulk replay of failed projections 
         history: await h.temporal.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory(),
       });
     }
-    assert.equal(histories.length, 2);
+    // The two batches of the test before: this check needs it (with --grep, select both).
+    assert.equal(histories.length, 2, 'the replay batches of the failed fan-outs test ran');
     const failures: string[] = [];
     for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
       if (r.error) failures.push(`${r.workflowId}: ${String(r.error)}`);

@@ -7,9 +7,9 @@ import { createLogger } from '../../lib/logger';
 import { TASK_QUEUES } from '../../pipeline/queues';
 import { startOperationsServer } from '../../services/operations/server';
 import type { GrpcServer } from '../../services/shared/grpc-server';
-import { runProjectionWorkers, type RunningWorkers } from '../projection/support';
 import { grpcClient } from '../support/grpc';
 import { startQueryHarness, type QueryHarness } from '../support/query';
+import { runProjectionWorkers, type RunningWorkers } from '../support/workers';
 
 /**
  * RebuildFeed's counts add up to what GetFeed serves: commands over gRPC, the projection workers with the real

@@ -15,9 +15,11 @@ import { startOperationsServer } from '../../services/operations/server';
 import type { GrpcServer } from '../../services/shared/grpc-server';
 import { createGraph } from '../../stores/graph';
 import { readModel } from '../../stores/read-model';
-import { feedOf, runWorkers, type RunningWorkers, waitFor } from '../projection/support';
 import { type CommandHarness, startCommandHarness } from '../support/command';
 import { grpcClient } from '../support/grpc';
+import { feedOf } from '../support/projection';
+import { waitFor } from '../support/wait';
+import { runWorkers, type RunningWorkers } from '../support/workers';
 
 /** The test deployment's bound: a fan-out failing for longer is stuck. */
 const STUCK_AFTER_MS = 3_000;
@@ -114,6 +116,7 @@ describe('Operations: stuck projections are listed, counted and replayed (real s
     // The outage: projection workers whose MongoDB does not answer. Commands are still accepted.
     await stopProjection();
     const down = new MongoClient('mongodb://127.0.0.1:9/', { serverSelectionTimeoutMS: 200 });
+    // The projections' workflow ids.
     const events: string[] = [];
     try {
       await startProjection(new Set(), down.db(h.stores.config.MONGODB_DB));
@@ -125,18 +128,17 @@ describe('Operations: stuck projections are listed, counted and replayed (real s
           postType: PostType.TEXT,
         });
         posts.push(res.postId);
-        events.push(res.receipt!.eventId);
+        events.push(await h.workflowIdOf(res.receipt!.eventId));
       }
       await h.server.drain();
 
       const listed = await waitFor(
-        'the fan-outs listed as stuck',
         async () => {
           const res = await ops.listFailedProjections({ filter: { kind: 'fanout' } });
           const stuck = res.projections.filter((p) => p.attempts >= 2);
           return stuck.length === STUCK_POSTS ? res.projections : undefined;
         },
-        120_000,
+        { message: 'the fan-outs listed as stuck', timeoutMs: 120_000 },
       );
       assert.deepEqual(listed.map((p) => p.workflowId).sort(), [...events].sort());
       for (const p of listed) {

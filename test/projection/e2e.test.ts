@@ -5,7 +5,8 @@ import { progressQuery } from '../../pipeline/contracts/projection';
 import { readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
 import { startCommandHarness, type CommandHarness } from '../support/command';
-import { feedOf, runProjectionWorkers, type RunningWorkers } from './support';
+import { feedOf } from '../support/projection';
+import { runProjectionWorkers, type RunningWorkers } from '../support/workers';
 
 /**
  * End to end over gRPC: commands through the real CommandService, projections on real workers (both queues) with
@@ -108,8 +109,8 @@ describe('Projection pipeline end to end (gRPC commands, real workers)', functio
     for await (const wf of h.temporal.workflow.list({ query: `PostId = '${pub}' AND FeedOperation = 'fanout'` })) {
       found.push(wf.workflowId);
     }
-    assert.deepEqual(found, [event!._id]);
-    const progress = await h.temporal.workflow.getHandle(event!._id).query(progressQuery);
+    assert.deepEqual(found, [event!.workflowId]);
+    const progress = await h.temporal.workflow.getHandle(event!.workflowId!).query(progressQuery);
     assert.deepEqual(progress, { pagesDone: 1, itemsWritten: 5, cursor: null, audienceSize: 4, done: true });
 
     // Edit: every copy moves to version 2.

@@ -4,7 +4,8 @@ import { NativeConnection } from '@temporalio/worker';
 import { EngagementKind, PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import { readModel } from '../../stores/read-model';
 import { startCommandHarness, type CommandHarness } from '../support/command';
-import { type RunningWorkers, runProjectionWorkers, seedAudience, seedPost } from './support';
+import { seedAudience, seedPost } from '../support/projection';
+import { type RunningWorkers, runProjectionWorkers } from '../support/workers';
 
 /**
  * Round trips per projection, counted in the histories of real runs (commands over gRPC, the real activities):
@@ -46,7 +47,7 @@ describe('Projection economy: history events per small projection', function () 
   /** Waits for the event's projection to finish and returns the shape of its history. */
   async function projected(eventId: string) {
     await h.projected(eventId);
-    return shape(await h.temporal.workflow.getHandle(eventId).fetchHistory());
+    return shape(await h.temporal.workflow.getHandle(await h.workflowIdOf(eventId)).fetchHistory());
   }
 
   it('projects every kind in at most 2 workflow tasks and 12 events, with no child workflow', async () => {

@@ -11,7 +11,9 @@ import { TASK_QUEUES } from '../../pipeline/queues';
 import { createGraph, type Graph } from '../../stores/graph';
 import { ensureReadModelIndexes, readModel } from '../../stores/read-model';
 import { openStores, type TestStores, uniqueId } from '../support/env';
-import { runProjectionWorkers, seedAudience, seedPost, startFanout, waitFor } from './support';
+import { seedAudience, seedPost, startFanout } from '../support/projection';
+import { waitFor } from '../support/wait';
+import { runProjectionWorkers } from '../support/workers';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -130,7 +132,9 @@ describe('Fan-out at volume and under failure (real workers, real stores)', func
       await seed(author, 5_000);
       const input = await seedPost(stores, author);
       const handle = await startFanout(temporal, prefix, input);
-      await waitFor('two slices', async () => ((await handle.query(progressQuery)).pagesDone >= 20 ? true : undefined));
+      await waitFor(async () => (await handle.query(progressQuery)).pagesDone >= 20, {
+        message: 'two slices',
+      });
       const history = await handle.fetchHistory();
       // Completed activities: the plan, then slice 1, then slice 2. Reset to just after slice 1.
       const firstSlice = history.events!.filter((e) => e.activityTaskCompletedEventAttributes)[1];
@@ -193,11 +197,10 @@ describe('Fan-out at volume and under failure (real workers, real stores)', func
       // Three kills at random points of the audience (pages go in viewer id order), each later than the last.
       const marks = [randomInt(1_000, 6_000), randomInt(7_000, 12_000), randomInt(13_000, 18_500)];
       for (const mark of marks) {
-        await waitFor(
-          `viewer #${mark}`,
-          async () => ((await items.findOne({ _id: feedItemId(viewers[mark], input.postId!) })) ? true : undefined),
-          120_000,
-        );
+        await waitFor(async () => await items.findOne({ _id: feedItemId(viewers[mark], input.postId!) }), {
+          message: `viewer #${mark}`,
+          timeoutMs: 120_000,
+        });
         worker.kill('SIGKILL');
         await new Promise((r) => worker.once('exit', r));
         worker = await startWorker(prefix);
@@ -225,11 +228,11 @@ describe('Fan-out at volume and under failure (real workers, real stores)', func
       const input = await seedPost(stores, author);
       const handle = await startFanout(temporal, prefix, input);
       const items = readModel(stores.db).feedItems;
-      await waitFor('a quarter of the audience', async () =>
-        (await items.findOne({ _id: feedItemId(viewers[2_500], input.postId!) })) ? true : undefined,
-      );
+      await waitFor(async () => await items.findOne({ _id: feedItemId(viewers[2_500], input.postId!) }), {
+        message: 'a quarter of the audience',
+      });
       await promisify(execFile)('bash', ['scripts/stack.sh', 'restart', 'temporal'], { cwd: ROOT });
-      const result = await waitFor('the fan-out result', () => handle.result(), 180_000);
+      const result = await waitFor(() => handle.result(), { message: 'the fan-out result', timeoutMs: 180_000 });
       assert.equal(result.itemsWritten, 10_001);
       assert.equal(await itemsOf(input.postId!), 10_001);
     } finally {

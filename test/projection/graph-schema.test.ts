@@ -8,6 +8,7 @@ import type { Driver } from 'neo4j-driver';
 import { connectGraph } from '../../lib/clients';
 import { createGraph } from '../../stores/graph';
 import { openStores, type TestStores, uniqueId } from '../support/env';
+import { waitFor } from '../support/wait';
 
 /**
  * First boot on a fresh stack: every worker prepares the stores at start, all at once. The shared graph already
@@ -105,14 +106,13 @@ async function stop(w: RunningWorker): Promise<void> {
   clearTimeout(timer);
 }
 
+/** Until `probe` holds; fails at once, with the worker's output, if a worker exits first. */
 async function until(what: string, probe: () => boolean, workers: RunningWorker[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    const dead = workers.find((w) => w.child.exitCode !== null || w.child.signalCode !== null);
-    if (dead) await dead.ready;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const exited = (w: RunningWorker) => w.child.exitCode !== null || w.child.signalCode !== null;
+  const outcome = await waitFor(() => (probe() ? 'held' : workers.find(exited)), { message: what, timeoutMs });
+  if (outcome === 'held') return;
+  await outcome.ready;
+  throw new Error(`${outcome.name} exited while waiting for ${what}:\n${outcome.output.join('\n')}`);
 }
 
 describe('graph schema setup on a fresh graph', function () {

@@ -14,10 +14,12 @@ import { TASK_QUEUES } from '../../pipeline/queues';
 import { SEARCH_ATTRIBUTES } from '../../pipeline/search-attributes';
 import { writeModel } from '../../stores/write-model';
 import { trimFeedsWorkflow } from '../../workflows/trim-feeds';
+import { historyToFixture } from '../support/bundle';
 import { startCommandHarness } from '../support/command';
 import { uniqueId } from '../support/env';
+import { seedAudience, seedPost, startFanout } from '../support/projection';
 import { runSearchWorker } from '../support/search';
-import { historyToFixture, runProjectionWorkers, seedAudience, seedPost, startFanout } from './support';
+import { runProjectionWorkers } from '../support/workers';
 
 const OUT = resolve(__dirname, '../fixtures/histories');
 
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
     for (const e of events) if (e.workflowType && e.type !== 'UserRegistered') byType.set(e.workflowType, e._id);
     byType.set('fanoutPostWorkflow', big.eventId);
     // A post's search indexing, started by the hand-off beside its fan-out.
-    byType.set('searchIndexWorkflow', `search/${post.receipt!.eventId}`);
+    byType.set('searchIndexWorkflow', await h.workflowIdOf(post.receipt!.eventId, 'search'));
     // The cap sweep runs on a Schedule; one run started the way the Schedule starts it.
     const sweepId = uniqueId('trim/feeds/record-');
     await h.temporal.workflow.start(trimFeedsWorkflow, {

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { RANKING_WORKFLOW_TYPES } from '../../pipeline/registry';
 import { PROJECTIONS, SEARCH_PROJECTIONS } from '../../pipeline/routing';
-import { historyFromFixture, workflowBundle } from './support';
+import { historyFromFixture, workflowBundle } from '../support/bundle';
 
 const FIXTURES = resolve(__dirname, '../fixtures/histories');
 /** Histories of the shapes before patch `cheap-shapes`: runs started then must still replay and finish. */

@@ -18,7 +18,8 @@ import {
 } from '../../pipeline/contracts/projection';
 import { SEARCH_ATTRIBUTES } from '../../pipeline/search-attributes';
 import { testConfig, temporalEnv, uniqueId } from '../support/env';
-import { runWorkers } from './support';
+import { waitFor } from '../support/wait';
+import { runWorkers } from '../support/workers';
 
 type FanoutActivities = ReturnType<typeof createFanoutActivities>;
 type PostActivities = ReturnType<typeof createPostActivities>;
@@ -367,15 +368,15 @@ describe('Projection workflows (mocked activities)', function () {
   });
 });
 
-async function waitForProgress(
+function waitForProgress(
   handle: { query: (q: typeof progressQuery) => Promise<FanoutProgress> },
   done: (p: FanoutProgress) => boolean,
 ): Promise<FanoutProgress> {
-  const until = Date.now() + 20_000;
-  for (;;) {
-    const p = await handle.query(progressQuery).catch(() => undefined);
-    if (p && done(p)) return p;
-    if (Date.now() > until) throw new Error('progress never reached the expected state');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitFor(
+    async () => {
+      const p = await handle.query(progressQuery);
+      return done(p) ? p : undefined;
+    },
+    { message: 'the fan-out progress to reach the expected state', timeoutMs: 20_000 },
+  );
 }

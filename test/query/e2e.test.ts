@@ -2,9 +2,9 @@ import { strict as assert } from 'node:assert';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Visibility } from '../../gen/feedflow/v1/common_pb';
 import { FeedReason, FeedView } from '../../gen/feedflow/v1/feed_pb';
-import { runProjectionWorkers, type RunningWorkers } from '../projection/support';
 import { temporalEnv } from '../support/env';
 import { startQueryHarness, type QueryHarness } from '../support/query';
+import { runProjectionWorkers, type RunningWorkers } from '../support/workers';
 
 /** Commands in, projections by real workers, feeds out: everything over gRPC on real servers. */
 describe('feeds end to end', function () {

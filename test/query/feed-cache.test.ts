@@ -11,18 +11,13 @@ import { feedCacheKeys, invalidateFeeds } from '../../stores/feed-cache';
 import { writeModel } from '../../stores/write-model';
 import { grpcClient } from '../support/grpc';
 import { startQueryHarness, type QueryHarness } from '../support/query';
+import { waitFor } from '../support/wait';
 
 const ROOT = path.resolve(__dirname, '../..');
 const stack = (...args: string[]) => promisify(execFile)('bash', ['scripts/stack.sh', ...args], { cwd: ROOT });
 
-/** Until `done` holds (the invalidation channel is asynchronous: counts, not time, are asserted). */
-async function until(done: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await done()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting until ${what}`);
-}
+/** The invalidation channel is asynchronous: counts, not time, are asserted, once it has caught up. */
+const CHANNEL_WAIT = { timeoutMs: 10_000, intervalMs: 25 };
 
 /**
  * Runs `hook` once, right after the next read of `viewerId`'s pushed window has come back from the store and before
@@ -57,7 +52,7 @@ describe('Feed cache in Redis: lossless invalidation, outages, round trips', fun
     h = await startQueryHarness({ FEED_CAP: '50', FEED_WINDOW_SIZE: '30' });
     admin = new Redis(h.stores.config.REDIS_URL);
     admin.on('error', () => undefined); // while the Redis down test has it stopped
-    await until(() => h.query.channel.proven, 'the channel is caught up');
+    await waitFor(() => h.query.channel.proven, { message: 'the channel is caught up', ...CHANNEL_WAIT });
   });
   after(async () => {
     admin?.disconnect();
@@ -74,10 +69,13 @@ describe('Feed cache in Redis: lossless invalidation, outages, round trips', fun
     (await feed.getFeed({ viewerId, pageSize: 20 })).items.map((i) => i.post!.postId);
   /** Until this process's channel has applied an invalidation of the viewer newer than `than`. */
   const delivered = (q: QueryServer, viewerId: string, than?: string) =>
-    until(() => {
-      const seen = q.channel.viewerId(viewerId);
-      return !!seen && seen !== than;
-    }, `the invalidation of ${viewerId} reached the query process`);
+    waitFor(
+      () => {
+        const seen = q.channel.viewerId(viewerId);
+        return !!seen && seen !== than;
+      },
+      { message: `the invalidation of ${viewerId} reached the query process`, ...CHANNEL_WAIT },
+    );
 
   it('shows, on the next read, a post committed while the session was being built (L1 and a second process)', async () => {
     const [v, a] = [await h.register('V'), await h.register('A')];
@@ -105,7 +103,7 @@ describe('Feed cache in Redis: lossless invalidation, outages, round trips', fun
       port: 0,
     });
     try {
-      await until(() => other.channel.proven, 'the second process is caught up');
+      await waitFor(() => other.channel.proven, { message: 'the second process is caught up', ...CHANNEL_WAIT });
       assert.deepEqual(await ids(v, grpcClient(FeedService, other.port, 'dev-queries')), [p2, p1]);
     } finally {
       await other.close();
@@ -128,7 +126,7 @@ describe('Feed cache in Redis: lossless invalidation, outages, round trips', fun
     const p2 = await postFor(v, a);
     await invalidateFeeds(h.stores.db, [v]);
     await delivered(h.query, v, before);
-    await until(() => h.query.channel.proven, 'the channel caught up again');
+    await waitFor(() => h.query.channel.proven, { message: 'the channel caught up again', ...CHANNEL_WAIT });
     assert.deepEqual(await ids(v), [p2, p1]);
   });
 
@@ -155,7 +153,7 @@ describe('Feed cache in Redis: lossless invalidation, outages, round trips', fun
     } finally {
       await stack('up', 'redis');
     }
-    await until(() => h.query.channel.proven, 'the channel is back');
+    await waitFor(() => h.query.channel.proven, { message: 'the channel is back', ...CHANNEL_WAIT });
     const p3 = await postFor(v, a);
     await invalidateFeeds(h.stores.db, [v]); // the retried invalidation lands
     await delivered(h.query, v);

@@ -7,6 +7,7 @@ import { createGraph } from '../../stores/graph';
 import { writeModel } from '../../stores/write-model';
 import { codeOf, grpcClient } from '../support/grpc';
 import { startQueryHarness, type QueryHarness } from '../support/query';
+import { waitFor } from '../support/wait';
 
 describe('FeedService', function () {
   this.timeout(120_000);
@@ -27,13 +28,14 @@ describe('FeedService', function () {
     return id;
   };
   /** Polls until the first page satisfies `done`: invalidations reach the cache on the next tail tick. */
-  const eventually = async <T>(read: () => Promise<T>, done: (v: T) => boolean): Promise<T> => {
-    for (let i = 0; ; i++) {
-      const v = await read();
-      if (done(v) || i > 100) return v;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const eventually = <T>(read: () => Promise<T>, done: (v: T) => boolean): Promise<T> =>
+    waitFor(
+      async () => {
+        const v = await read();
+        return done(v) ? v : undefined;
+      },
+      { message: 'the invalidated first page', timeoutMs: 10_000 },
+    );
   const allPages = async (viewerId: string, pageSize: number, between?: (page: number) => Promise<void>) => {
     const ids: string[] = [];
     let cursor = '';

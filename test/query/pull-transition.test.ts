@@ -10,9 +10,12 @@ import type { PullTransitionResult } from '../../pipeline/contracts/projection';
 import type { Graph } from '../../stores/graph';
 import { readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
-import { feedOf as pushedOf, historyToFixture, runProjectionWorkers, type RunningWorkers } from '../projection/support';
+import { historyToFixture } from '../support/bundle';
 import { temporalEnv } from '../support/env';
+import { feedOf as pushedOf } from '../support/projection';
 import { startQueryHarness, type QueryHarness } from '../support/query';
+import { waitFor } from '../support/wait';
+import { runProjectionWorkers, type RunningWorkers } from '../support/workers';
 
 type Receipt = { receipt?: { consistencyToken: string } };
 const token = (r: Receipt) => r.receipt!.consistencyToken;
@@ -122,6 +125,8 @@ describe('pull author transitions', function () {
     const q1 = await post(bob, 'first pulled');
     const q2 = await post(bob, 'second pulled');
     for (const f of fans) await feed(f, q2);
+    // Both pulled posts' fan-outs are done with the pull record (a read carrying q2's token may answer first).
+    await Promise.all([q1, q2].map((q) => h.projected(q.receipt?.eventId)));
     const record = await readModel(h.stores.db).pullAuthors.findOne({ _id: bob });
     assert.ok(record, 'Bob is a pull author');
     for (const f of fans)
@@ -145,7 +150,7 @@ describe('pull author transitions', function () {
     }
 
     // The transition's business key names the author and the state of the pull record it ends.
-    const transition = `pull-transition/author/${bob}/${record.updatedAt.getTime()}`;
+    const transition = `${h.prefix}pull-transition/author/${bob}/${record.updatedAt.getTime()}`;
     await h.projected(q3.receipt?.eventId);
     const result = (await h.temporal.workflow.getHandle(transition).result()) as PullTransitionResult;
     if (process.env.RECORD_HISTORIES) {
@@ -215,7 +220,12 @@ describe('pull author transitions after a long pull period', function () {
     await read(extra, await h.client.follow({ followerId: extra, followeeId: cal }));
     const aged = await post(cal, 'pulled, then aged out of the lookback');
     assert.deepEqual(await read(fan, aged), [aged.postId]);
-    await new Promise((r) => setTimeout(r, LOOKBACK_MS + 2_000));
+    const agedAt = (await writeModel(h.stores.db).posts.findOne({ _id: aged.postId }))!.createdAt.getTime();
+    await waitFor(() => Date.now() > agedAt + LOOKBACK_MS + 2_000, {
+      message: 'the first post to age out of the lookback',
+      timeoutMs: LOOKBACK_MS + 10_000,
+      intervalMs: 250,
+    });
     const recent = await post(cal, 'pulled, recent');
     assert.deepEqual(await read(fan, recent), [recent.postId], 'the aged post is out of the lookback');
     const left = await h.client.unfollow({ followerId: extra, followeeId: cal });
@@ -227,7 +237,9 @@ describe('pull author transitions after a long pull period', function () {
 
     // The fan-out starts the transition after its first page: wait for the fan-out before looking for it.
     await h.projected(back.receipt?.eventId);
-    await h.temporal.workflow.getHandle(`pull-transition/author/${cal}/${record.updatedAt.getTime()}`).result();
+    await h.temporal.workflow
+      .getHandle(`${h.prefix}pull-transition/author/${cal}/${record.updatedAt.getTime()}`)
+      .result();
     assert.deepEqual(await pushedOf(h.stores, fan), [`${back.postId}@1`, `${recent.postId}@1`].sort());
     const gaps = await readModel(h.stores.db).pullGaps.find({ authorId: cal }).toArray();
     assert.equal(gaps.length, 1);

@@ -9,6 +9,7 @@ import { createGraph } from '../../stores/graph';
 import { writeModel } from '../../stores/write-model';
 import { grpcClient } from '../support/grpc';
 import { startQueryHarness, type QueryHarness } from '../support/query';
+import { waitFor } from '../support/wait';
 
 /**
  * Store round trips of one cold feed page, counted by the MongoDB driver's command monitoring and by the writes
@@ -73,7 +74,11 @@ describe('A cold feed page in at most three store round trips', function () {
       // A new post invalidates the cached session: the next first page is cold.
       const before = q.channel.viewerId(v);
       await invalidateFeeds(h.stores.db, [v]);
-      for (let i = 0; i < 400 && q.channel.viewerId(v) === before; i++) await new Promise((r) => setTimeout(r, 25));
+      await waitFor(() => q.channel.viewerId(v) !== before, {
+        message: 'the invalidation to reach the query process',
+        timeoutMs: 10_000,
+        intervalMs: 25,
+      });
       const page = await counted(() => feed.getFeed({ viewerId: v, pageSize: 20, view }));
       assert.equal(page.value.items.length, 20);
       const trips = page.mongo.length + page.redis;

@@ -11,20 +11,12 @@ import { RANKING_WORKFLOW_TYPES } from '../../pipeline/registry';
 import { PROVISIONAL_SCORES } from '../../ranking/provisional';
 import { type FeedItemDoc, readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
-import {
-  historyFromFixture,
-  historyToFixture,
-  runProjectionWorkers,
-  runWorkers,
-  type RunningWorkers,
-  seedAudience,
-  seedPost,
-  startFanout,
-  waitFor,
-  workflowBundle,
-} from '../projection/support';
+import { historyFromFixture, historyToFixture, workflowBundle } from '../support/bundle';
 import { type CommandHarness, startCommandHarness } from '../support/command';
 import { uniqueId } from '../support/env';
+import { seedAudience, seedPost, startFanout } from '../support/projection';
+import { waitFor } from '../support/wait';
+import { runProjectionWorkers, runWorkers, type RunningWorkers } from '../support/workers';
 
 const FIXTURES = resolve(__dirname, '../fixtures/histories');
 const DEBOUNCE_MS = 1_000;
@@ -41,8 +33,6 @@ describe('Ranking in the projection pipeline (real workers, real model)', functi
   let connection: NativeConnection;
   let projection: RunningWorkers & { graph: Awaited<ReturnType<typeof runProjectionWorkers>>['graph'] };
   let ranking: RunningWorkers;
-  const recorded = new Map<string, string>();
-  let engagedPostId = '';
 
   before(async () => {
     h = await startCommandHarness({ FANOUT_PAGE_SIZE: String(PAGE_SIZE), RESCORE_DEBOUNCE_MS: String(DEBOUNCE_MS) });
@@ -67,44 +57,34 @@ describe('Ranking in the projection pipeline (real workers, real model)', functi
       ? docs
       : undefined;
 
-  it('scores every item of a paged fan-out with the model, after a provisional score on its scale', async () => {
+  /**
+   * A scenario runs at most once per suite: its test asserts on what it returns, and the replay check runs whichever
+   * scenarios a filter (`--grep`) left out, so it never depends on the tests before it.
+   */
+  const once = <T>(run: () => Promise<T>): (() => Promise<T>) => {
+    let result: Promise<T> | undefined;
+    return () => (result ??= run());
+  };
+
+  /** A post fanned out to three pages of followers, every item scored by the model. */
+  const pagedFanout = once(async () => {
     const author = uniqueId('rank');
     const audience = await seedAudience(projection.graph, author, 2 * PAGE_SIZE + 37);
     const input = await seedPost(h.stores, author);
     const fanout = await startFanout(h.temporal, h.prefix, input);
     await fanout.result();
-    const model = await createRankingActivities({ db: h.stores.db }).modelVersion();
-
     // Scoring runs on its own queue behind the fan-out; give a loaded 2-core machine room.
-    const scored = await waitFor(
-      'every item scored',
-      async () => allScored(await items(input.postId!), 1 + audience.length),
-      90_000,
-    );
-    for (const d of scored) {
-      assert.equal(d.modelVersion, model);
-      assert.ok(d.score > 0 && d.score < 1, `score ${d.score} is a probability`);
-    }
-    // One scoring per written range, handed to the ranking queue (not as children): the first page (with the
-    // author's own item), then one per slice.
+    const scored = await waitFor(async () => allScored(await items(input.postId!), 1 + audience.length), {
+      message: 'every item scored',
+      timeoutMs: 90_000,
+    });
     const history = await fanout.fetchHistory();
-    assert.equal(history.events!.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).length, 0);
-    const ranges = [`score/post/${input.postId}/v1/p0`, `score/post/${input.postId}/v1/p1`];
-    for (const id of ranges) {
-      const desc = await h.temporal.workflow.getHandle(id).describe();
-      assert.equal(desc.taskQueue, h.prefix + TASK_QUEUES.ranking);
-    }
-    recorded.set('scoreFeedItemsWorkflow', ranges[1]);
-    recorded.set('fanoutPostWorkflow', input.eventId);
     await projection.graph.removeUsers([author, ...audience]);
+    return { input, scored, history };
   });
 
-  it('writes provisional scores on the model scale, by relationship', () => {
-    assert.ok(PROVISIONAL_SCORES.connection > PROVISIONAL_SCORES.follow);
-    for (const s of Object.values(PROVISIONAL_SCORES)) assert.ok(s > 0 && s < 1);
-  });
-
-  it('raises a post’s scores within the debounce interval after an engagement burst, coalescing the marks', async () => {
+  /** A connected post's first scores, then an engagement burst and the scores after it. */
+  const engagementBurst = once(async () => {
     const c = h.client;
     const ann = await h.register('Ann');
     const members = await Promise.all(['Bob', 'Cat', 'Dan', 'Eve', 'Fay', 'Gus'].map((n) => h.register(n)));
@@ -118,13 +98,10 @@ describe('Ranking in the projection pipeline (real workers, real model)', functi
       visibility: Visibility.PUBLIC,
       postType: PostType.TEXT,
     });
-    const before = await waitFor(
-      'first scores',
-      async () => allScored(await items(postId), 1 + members.length),
-      90_000,
-    );
-    engagedPostId = postId;
-    const scoreBefore = new Map(before.map((d) => [d.viewerId, d.score]));
+    const before = await waitFor(async () => allScored(await items(postId), 1 + members.length), {
+      message: 'first scores',
+      timeoutMs: 90_000,
+    });
 
     const burstAt = new Date();
     await Promise.all(
@@ -134,45 +111,76 @@ describe('Ranking in the projection pipeline (real workers, real model)', functi
         ...(i % 3 ? [] : [c.recordEngagement({ userId: m, postId, kind: EngagementKind.SHARE })]),
       ]),
     );
-    const after = await waitFor(
-      'scores after the burst',
-      async () => allScored(await items(postId), 1 + members.length, burstAt),
-      DEBOUNCE_MS + 15_000,
-    );
+    const after = await waitFor(async () => allScored(await items(postId), 1 + members.length, burstAt), {
+      message: 'scores after the burst',
+      timeoutMs: DEBOUNCE_MS + 15_000,
+    });
     const elapsed = Date.now() - burstAt.getTime();
-    for (const d of after) {
-      assert.ok(d.score > scoreBefore.get(d.viewerId)!, `${d.viewerId}: ${scoreBefore.get(d.viewerId)} → ${d.score}`);
-    }
-    assert.ok(elapsed >= DEBOUNCE_MS, `re-scored after ${elapsed} ms, before the debounce interval`);
-
-    // Every engagement marked the post; the marks of the burst coalesced into at most two passes.
-    const rescore = h.temporal.workflow.getHandle(`rescore/post/${postId}`);
-    const result = (await rescore.result()) as RescorePostResult;
-    assert.ok(result.passes >= 1 && result.passes <= 2, `${result.passes} passes`);
-    recorded.set('rescorePostWorkflow', `rescore/post/${postId}`);
+    const rescoreId = `${h.prefix}rescore/post/${postId}`;
+    const rescore = (await h.temporal.workflow.getHandle(rescoreId).result()) as RescorePostResult;
     const engagement = await writeModel(h.stores.db).events.findOne({ type: 'EngagementRecorded' });
-    recorded.set('engagementWorkflow', engagement!._id);
+    return { postId, before, after, elapsed, rescoreId, rescore, engagementId: engagement!.workflowId! };
   });
 
-  it('rolls a model version out over existing items, leaving items of that version alone', async () => {
+  /** A model rollout over the engaged post's items, five of them set back to an older model version. */
+  const rollout = once(async () => {
+    const { postId } = await engagementBurst();
     const rm = readModel(h.stores.db);
     const model = await createRankingActivities({ db: h.stores.db }).modelVersion();
     const stale = await rm.feedItems
-      .find({ postId: engagedPostId }, { projection: { _id: 1 } })
+      .find({ postId }, { projection: { _id: 1 } })
       .limit(5)
       .toArray();
     for (const { _id } of stale) await rm.feedItems.updateOne({ _id }, { $set: { modelVersion: 'engagement-v0' } });
     const total = await rm.feedItems.countDocuments({});
-
-    const id = `rollout/model/${model}/${uniqueId('t')}`;
+    const workflowId = `rollout/model/${model}/${uniqueId('t')}`;
     const result = (await h.temporal.workflow.execute('modelRolloutWorkflow', {
       taskQueue: h.prefix + TASK_QUEUES.ranking,
-      workflowId: id,
+      workflowId,
       args: [{ modelVersion: model, postsPerPage: 2, pauseMs: 10 }],
     })) as ModelRolloutResult;
+    return { stale, total, workflowId, result };
+  });
+
+  it('scores every item of a paged fan-out with the model, after a provisional score on its scale', async () => {
+    const { input, scored, history } = await pagedFanout();
+    const model = await createRankingActivities({ db: h.stores.db }).modelVersion();
+    for (const d of scored) {
+      assert.equal(d.modelVersion, model);
+      assert.ok(d.score > 0 && d.score < 1, `score ${d.score} is a probability`);
+    }
+    // One scoring per written range, handed to the ranking queue (not as children): the first page (with the
+    // author's own item), then one per slice.
+    assert.equal(history.events!.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).length, 0);
+    const ranges = [0, 1].map((p) => `${h.prefix}score/post/${input.postId}/v1/p${p}`);
+    for (const id of ranges) {
+      const desc = await h.temporal.workflow.getHandle(id).describe();
+      assert.equal(desc.taskQueue, h.prefix + TASK_QUEUES.ranking);
+    }
+  });
+
+  it('writes provisional scores on the model scale, by relationship', () => {
+    assert.ok(PROVISIONAL_SCORES.connection > PROVISIONAL_SCORES.follow);
+    for (const s of Object.values(PROVISIONAL_SCORES)) assert.ok(s > 0 && s < 1);
+  });
+
+  it('raises a post’s scores within the debounce interval after an engagement burst, coalescing the marks', async () => {
+    const { before, after, elapsed, rescore } = await engagementBurst();
+    const scoreBefore = new Map(before.map((d) => [d.viewerId, d.score]));
+    for (const d of after) {
+      assert.ok(d.score > scoreBefore.get(d.viewerId)!, `${d.viewerId}: ${scoreBefore.get(d.viewerId)} → ${d.score}`);
+    }
+    assert.ok(elapsed >= DEBOUNCE_MS, `re-scored after ${elapsed} ms, before the debounce interval`);
+    // Every engagement marked the post; the marks of the burst coalesced into at most two passes.
+    assert.ok(rescore.passes >= 1 && rescore.passes <= 2, `${rescore.passes} passes`);
+  });
+
+  it('rolls a model version out over existing items, leaving items of that version alone', async () => {
+    const { stale, total, result } = await rollout();
+    const rm = readModel(h.stores.db);
+    assert.ok(stale.length > 0, 'the rollout has stale items to re-score');
     assert.equal(result.written, stale.length, `${result.written} of ${total} items re-scored`);
     assert.equal(await rm.feedItems.countDocuments({ modelVersion: 'engagement-v0' }), 0);
-    recorded.set('modelRolloutWorkflow', id);
   });
 
   it('scores the items a backfill delivers when members connect after posting', async () => {
@@ -195,12 +203,11 @@ describe('Ranking in the projection pipeline (real workers, real model)', functi
     const model = await createRankingActivities({ db: h.stores.db }).modelVersion();
     const rm = readModel(h.stores.db);
     const backfilled = await waitFor(
-      'backfilled items scored',
       async () => {
         const docs = await rm.feedItems.find({ viewerId: joe, postId: { $in: posts } }).toArray();
         return docs.length === posts.length && docs.every((d) => d.modelVersion === model) ? docs : undefined;
       },
-      90_000,
+      { message: 'backfilled items scored', timeoutMs: 90_000 },
     );
     for (const d of backfilled) {
       assert.equal(d.reason, 'backfill');
@@ -209,7 +216,16 @@ describe('Ranking in the projection pipeline (real workers, real model)', functi
   });
 
   it('replays the ranking workflows and the scoring fan-out and engagement deterministically', async function () {
-    if (recorded.size < 5) this.skip();
+    // Runs the scenarios a filter left out, so the check stands on its own: give it their time too.
+    this.timeout(480_000);
+    const [fanout, burst, rolled] = [await pagedFanout(), await engagementBurst(), await rollout()];
+    const recorded = new Map([
+      ['scoreFeedItemsWorkflow', `${h.prefix}score/post/${fanout.input.postId}/v1/p1`],
+      ['fanoutPostWorkflow', fanout.input.eventId],
+      ['rescorePostWorkflow', burst.rescoreId],
+      ['engagementWorkflow', burst.engagementId],
+      ['modelRolloutWorkflow', rolled.workflowId],
+    ]);
     const live = await Promise.all(
       [...recorded].map(async ([type, workflowId]) => ({
         type,

@@ -8,9 +8,9 @@ import { startOperationsServer } from '../../services/operations/server';
 import type { GrpcServer } from '../../services/shared/grpc-server';
 import { writeModel } from '../../stores/write-model';
 import { searchCheckWorkflow } from '../../workflows/search-check';
-import { seedPost } from '../projection/support';
 import { temporalEnv, uniqueId } from '../support/env';
 import { grpcClient } from '../support/grpc';
+import { seedPost } from '../support/projection';
 import { startQueryHarness, type QueryHarness } from '../support/query';
 import { runSearchWorker, type SearchWorker } from '../support/search';
 

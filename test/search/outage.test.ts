@@ -5,11 +5,11 @@ import { promisify } from 'node:util';
 import { Code } from '@connectrpc/connect';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Visibility } from '../../gen/feedflow/v1/common_pb';
-import { waitFor } from '../projection/support';
 import { temporalEnv, uniqueId } from '../support/env';
 import { codeOf } from '../support/grpc';
 import { startQueryHarness, type QueryHarness } from '../support/query';
 import { runSearchWorker, type SearchWorker } from '../support/search';
+import { waitFor } from '../support/wait';
 
 const ROOT = resolve(__dirname, '../..');
 /** The stack script on this checkout's stack (FEEDFLOW_STACK_DIR when set): only the search server is touched. */
@@ -69,10 +69,14 @@ describe('Search outage: the search server down and back (real OpenSearch, stopp
       });
       assert.ok(feed.items !== undefined, 'the feed answers');
       // The indexing of the new post is failing and being retried, not dropped.
-      await waitFor('a retried search write', async () => {
-        const d = await h.temporal.workflow.getHandle(`search/${during.receipt!.eventId}`).describe();
-        return (d.raw.pendingActivities?.[0]?.attempt ?? 0) >= 2 ? true : undefined;
-      });
+      const indexing = await h.workflowIdOf(during.receipt!.eventId, 'search');
+      await waitFor(
+        async () => {
+          const d = await h.temporal.workflow.getHandle(indexing).describe();
+          return (d.raw.pendingActivities?.[0]?.attempt ?? 0) >= 2;
+        },
+        { message: 'a retried search write' },
+      );
       await stack('up', 'search');
       await sw.indexed(during.postId, 1);
       await sw.indexed(before.postId, 2);

@@ -12,7 +12,7 @@ import { startQueryHarness, type QueryHarness } from '../support/query';
 import { runSearchWorker, type SearchWorker } from '../support/search';
 
 /**
- * SearchPosts on the real stack: commands over gRPC, the hand-off starting `search/{eventId}` on the search queue,
+ * SearchPosts on the real stack: commands over gRPC, the hand-off starting `{prefix}search/{eventId}:{time}` on the search queue,
  * a search worker in this process writing to the suite's own OpenSearch alias, and the query server answering.
  */
 describe('SearchPosts: indexing through the pipeline, visibility at read time (real OpenSearch)', function () {
@@ -145,7 +145,7 @@ describe('SearchPosts: indexing through the pipeline, visibility at read time (r
       displayName: newName,
       expectedVersion: profile.profile!.version,
     });
-    await h.projected(`search/${res.receipt!.eventId}`);
+    await h.projected(res.receipt!.eventId, 'search');
     await sw.search.refresh();
     assert.deepEqual(await idsOf(ann, newName), ids.sort());
     assert.deepEqual(await idsOf(ann, `Oldname ${word}`), []);

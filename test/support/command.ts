@@ -1,5 +1,7 @@
+import assert from 'node:assert/strict';
 import type { Client } from '@connectrpc/connect';
 import type { Client as TemporalClient } from '@temporalio/client';
+import { eventWorkflowId, type EventWorkflowKind } from '../../domain/events';
 import { CommandService } from '../../gen/feedflow/v1/command_pb';
 import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import { connectTemporal } from '../../lib/clients';
@@ -21,7 +23,9 @@ export interface CommandHarness {
    * The result of the projection a command's event started. Commands answer before their workflow starts (the
    * hand-off starts it behind the answer), so this first waits for the server's starts in flight.
    */
-  projected<R = unknown>(eventId: string | undefined): Promise<R>;
+  projected<R = unknown>(eventId: string | undefined, kind?: EventWorkflowKind): Promise<R>;
+  /** The id of the workflow that projects (or indexes) the event, from the route stored on the event. */
+  workflowIdOf(eventId: string | undefined, kind?: EventWorkflowKind): Promise<string>;
   post(authorId: string, opts?: { visibility?: Visibility; requestId?: string; content?: string }): Promise<string>;
   close(): Promise<void>;
 }
@@ -45,9 +49,14 @@ export async function startCommandHarness(env: Record<string, string> = {}): Pro
     server,
     client,
     prefix,
-    async projected(eventId) {
+    async projected(eventId, kind = 'projection') {
       await server.drain();
-      return h.temporal.workflow.getHandle(eventId!).result();
+      return h.temporal.workflow.getHandle(await h.workflowIdOf(eventId, kind)).result();
+    },
+    async workflowIdOf(eventId, kind = 'projection') {
+      const ev = await writeModel(stores.db).events.findOne({ _id: eventId! });
+      assert.ok(ev?.workflowId, `event ${eventId} has no projection workflow`);
+      return kind === 'search' ? eventWorkflowId(stores.config.TASK_QUEUE_PREFIX, ev._id, ev.at, kind) : ev.workflowId;
     },
     async register(name = 'Member') {
       const res = await client.registerUser({ email: `${uniqueId('m')}@example.com`, displayName: name });
@@ -71,7 +80,9 @@ export async function startCommandHarness(env: Record<string, string> = {}): Pro
         .toArray();
       await Promise.allSettled(
         events.flatMap((e) =>
-          [e._id, `search/${e._id}`].map((id) => temporal.workflow.getHandle(id).terminate('command test finished')),
+          [e.workflowId!, eventWorkflowId(stores.config.TASK_QUEUE_PREFIX, e._id, e.at, 'search')].map((id) =>
+            temporal.workflow.getHandle(id).terminate('command test finished'),
+          ),
         ),
       );
       await temporal.connection.close();

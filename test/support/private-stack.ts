@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { waitFor } from './wait';
 
 const ROOT = resolve(__dirname, '../..');
 const run = promisify(execFile);
@@ -82,7 +83,7 @@ export async function startPrivateStack(names: StackServer[]): Promise<PrivateSt
     async kill(name) {
       const pid = Number((await readFile(join(dir, 'pids', `${name}.pid`), 'utf8')).trim());
       process.kill(pid, 'SIGKILL');
-      while (alive(pid)) await new Promise((r) => setTimeout(r, 50));
+      await waitFor(() => !alive(pid), { message: `${name} (pid ${pid}) to die after SIGKILL` });
     },
     async close() {
       await stack('down', ...names).catch(() => undefined);

@@ -5,8 +5,9 @@ import { searchAliasOf } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { TASK_QUEUES } from '../../pipeline/queues';
 import { connectSearch, createSearchIndex, type SearchIndex } from '../../stores/search';
-import { runWorkers, type RunningWorkers, waitFor } from '../projection/support';
 import type { TestStores } from './env';
+import { waitFor } from './wait';
+import { runWorkers, type RunningWorkers } from './workers';
 
 export interface SearchWorker extends RunningWorkers {
   client: Client;
@@ -39,11 +40,10 @@ export async function runSearchWorker(
     client,
     search,
     async indexed(postId, version) {
-      await waitFor(
-        `${postId} v${version} in the search index`,
-        async () => ((await search.versions([postId])).get(postId)?.version === version ? true : undefined),
-        60_000,
-      );
+      await waitFor(async () => (await search.versions([postId])).get(postId)?.version === version, {
+        message: `${postId} v${version} in the search index`,
+        timeoutMs: 60_000,
+      });
       await search.refresh();
     },
     async stop() {

@@ -7,6 +7,9 @@ import {
   EVENT_VERBS,
   type EventType,
   eventIdFor,
+  eventIdOfWorkflowId,
+  eventWorkflowId,
+  isEventId,
 } from '../../domain/events';
 
 // Ids shaped like the command side's: a prefix letter and hex (hashId/randomId), relationships joined by dashes.
@@ -78,5 +81,21 @@ describe('event ids and consistency tokens', () => {
     ]) {
       assert.equal(decodeConsistencyToken(token), undefined, JSON.stringify(token));
     }
+  });
+
+  it('names the workflows of an event by deployment prefix, event id and event time, and reads the event id back', () => {
+    const id = eventIdFor('user', 'u_1', 1, 'UserRegistered');
+    const at = new Date(1_780_000_000_000);
+    const wf = eventWorkflowId('feedflow_demo-', id, at, 'projection');
+    assert.equal(wf, `feedflow_demo-${id}:${at.getTime().toString(36)}`);
+    assert.equal(eventWorkflowId('p-', id, at, 'search'), `p-search/${id}:${at.getTime().toString(36)}`);
+    // The same event of a database made again later, or of another prefix, is another workflow.
+    assert.notEqual(eventWorkflowId('feedflow_demo-', id, new Date(at.getTime() + 1), 'projection'), wf);
+    assert.notEqual(eventWorkflowId('other-', id, at, 'projection'), wf);
+    assert.equal(eventIdOfWorkflowId('feedflow_demo-', wf), id);
+    assert.equal(eventIdOfWorkflowId('', id), id, 'an id from before the prefix is the event id');
+    assert.equal(eventIdOfWorkflowId('feedflow_demo-', 'feedflow_demo-replay/post/p1/v1'), undefined);
+    assert.equal(isEventId(id), true);
+    assert.equal(isEventId(wf), false);
   });
 });

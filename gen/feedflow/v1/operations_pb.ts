@@ -109,6 +109,9 @@ export const OperationSchema: GenMessage<Operation> = /*@__PURE__*/
  */
 export type GetOperationRequest = Message<"feedflow.v1.GetOperationRequest"> & {
   /**
+   * The workflow id; or an event id from a command's receipt, for the projection of that event (its workflow id is
+   * the deployment's prefix, the event id and the event's time).
+   *
    * @generated from field: string workflow_id = 1;
    */
   workflowId: string;
