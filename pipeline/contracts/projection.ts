@@ -249,7 +249,7 @@ export interface DetachedStart {
 
 /**
  * The pull transition's signature: the workflows that start it check their arguments against this, not against
- * the workflow itself, which imports them (workflows/pull-transition.ts holds itself to it).
+ * the workflow itself, which imports them (test/unit/registry.test.ts holds the workflow to it).
  */
 export type PullTransitionWorkflow = (
   input: PullTransitionInput,
