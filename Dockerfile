@@ -17,6 +17,7 @@ COPY lib ./lib
 COPY domain ./domain
 COPY stores ./stores
 COPY handoff ./handoff
+COPY pipeline ./pipeline
 COPY services ./services
 COPY workflows ./workflows
 COPY activities ./activities

@@ -4,6 +4,7 @@ import tseslint from 'typescript-eslint';
 import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 import prettier from 'eslint-config-prettier';
 import { builtinModules } from 'node:module';
+import importCycles from './lint/import-cycles.mjs';
 
 // Workflow code runs in Temporal's deterministic sandbox: no I/O clients, no Node built-ins, no service code.
 const workflowForbidden = [
@@ -18,9 +19,20 @@ const workflowForbidden = [
   'pino',
 ];
 
+// The factories whose objects cross a boundary: activities (proxied by workflows) and gRPC services.
+const exportedFactory = '/^create[A-Za-z]*(Activities|Service)$/';
+
 // A workflow's name as a string; 'startWorkflow' is the SDK's schedule action kind, not one of ours.
 const workflowName = '/^(?!startWorkflow$)[a-z][A-Za-z]*Workflow$/';
-const namedByRegistry = 'Name workflows through workflows/registry.ts (WORKFLOW_TYPES) or pass the workflow function.';
+const namedByRegistry = 'Name workflows through pipeline/registry.ts (WORKFLOW_TYPES) or pass the workflow function.';
+
+const pipelineOnly = 'pipeline/ imports only domain/ and itself.';
+
+// The SDK's own hygiene: its packages' lib/ folders are internals that change without notice.
+const sdkInternals = {
+  group: ['@temporalio/*/lib/*', '@temporalio/*/lib/**'],
+  message: "Temporal's lib/ folders are internal; use the package's public exports.",
+};
 
 export default tseslint.config(
   { ignores: ['gen/**', 'node_modules/**', '.tools/**', '.stack/**', 'graph/target/**', 'ranking/.venv/**'] },
@@ -33,7 +45,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
-    plugins: { 'import-x': importX },
+    plugins: { 'import-x': importX, feedflow: importCycles },
     settings: {
       'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.mjs', '.json'] })],
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
@@ -44,7 +56,10 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // import-x/no-cycle skips type-only imports; feedflow/no-import-cycle counts them too (lint/import-cycles.mjs).
       'import-x/no-cycle': 'error',
+      'feedflow/no-import-cycle': 'error',
+      'no-restricted-imports': ['error', { patterns: [sdkInternals] }],
       'import-x/order': [
         'error',
         {
@@ -111,6 +126,7 @@ export default tseslint.config(
               allowTypeImports: true,
               message: 'Workflows may import only types from activities, services, stores and ranking.',
             },
+            sdkInternals,
           ],
         },
       ],
@@ -125,17 +141,18 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/services/**', '**/activities/**', '**/workers/**'],
-              message: 'The hand-off may use domain, stores, lib and workflow routing only.',
+              group: ['**/services/**', '**/activities/**', '**/workers/**', '**/workflows/**'],
+              message: 'The hand-off may use domain, stores, lib and the pipeline (routing, contracts) only.',
             },
+            sdkInternals,
           ],
         },
       ],
     },
   },
   {
-    // Stores are adapters under every room: they may know the domain, the ranking schema and the workflow routing
-    // (Temporal visibility is read by search attribute), never a service, an activity, the hand-off or a worker.
+    // Stores are adapters under every room: they may know the domain, the ranking schema and the pipeline (Temporal
+    // visibility is read by search attribute), never a service, an activity, the hand-off, a worker or a workflow.
     files: ['stores/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -143,15 +160,10 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/services/**', '**/activities/**', '**/handoff/**', '**/workers/**'],
-              message:
-                'Stores may import domain/, lib/, ranking/ and workflow routing (workflows/shared, contracts) only.',
+              group: ['**/services/**', '**/activities/**', '**/handoff/**', '**/workers/**', '**/workflows/**'],
+              message: 'Stores may import domain/, lib/, ranking/ and pipeline/ only.',
             },
-            {
-              regex: '(^|/)workflows(/(?!(shared|contracts/[a-z-]+)$).*)?$',
-              message:
-                'Stores may import domain/, lib/, ranking/ and workflow routing (workflows/shared, contracts) only.',
-            },
+            sdkInternals,
           ],
         },
       ],
@@ -165,18 +177,46 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/services/**'],
-              message: 'Activities run in workers; shared code lives in handoff/, stores/ or domain/.',
+              group: ['**/services/**', '**/workflows/**'],
+              message:
+                'Activities run in workers under the workflows; shared code lives in pipeline/, handoff/, stores/ or domain/.',
             },
+            sdkInternals,
           ],
         },
       ],
     },
   },
   {
+    // The pipeline's vocabulary sits under workflows, activities and stores: it knows the domain and nothing else.
+    files: ['pipeline/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^\\.\\./(?!domain/)', message: pipelineOnly }, sdkInternals] },
+      ],
+    },
+  },
+  {
+    files: ['pipeline/contracts/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^\\.\\./\\.\\./(?!domain/)', message: pipelineOnly }, sdkInternals] },
+      ],
+    },
+  },
+  {
+    // The registry is imported by everyone, so it imports nothing.
+    files: ['pipeline/registry.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '.', message: 'The registry imports nothing.' }] }],
+    },
+  },
+  {
     // One registry of workflow names, so a renamed workflow fails the type check instead of a start at run time.
     files: ['**/*.ts'],
-    ignores: ['workflows/registry.ts', 'test/**'],
+    ignores: ['pipeline/registry.ts', 'test/**'],
     rules: {
       'no-restricted-syntax': [
         'error',
@@ -184,6 +224,12 @@ export default tseslint.config(
         {
           selector: `TemplateLiteral[expressions.length=0] > TemplateElement[value.cooked=${workflowName}]`,
           message: namedByRegistry,
+        },
+        {
+          // The SDK's own hygiene: a factory's boundary is its return type, written out, not inferred.
+          selector: `ExportNamedDeclaration > FunctionDeclaration[id.name=${exportedFactory}]:not([returnType])`,
+          message:
+            'Give an exported activity or service factory an explicit return type (an interface or ServiceImpl).',
         },
       ],
     },
@@ -207,6 +253,11 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // Keep functions short where the I/O lives; a factory returning many methods is split into named pieces.
+    files: ['services/**/*.ts', 'activities/**/*.ts', 'stores/**/*.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] },
   },
   {
     files: ['**/*.mjs', '**/*.js'],

@@ -1,15 +1,16 @@
-import { Context } from '@temporalio/activity';
-import type { Finding, FindingKind } from '../domain/consistency';
+import { EDGE_ENDING_EVENTS } from '../domain/events';
+import type { Finding, FindingKind } from '../domain/findings';
 import { feedItemId } from '../domain/ids';
 import { audienceScopeOf } from '../domain/visibility';
+import type { CheckMembersInput, CheckRecentInput, CheckResult } from '../pipeline/contracts/operations';
 import { lookupFor } from '../stores/lookup';
 import { type FeedItemDoc, readModel } from '../stores/read-model';
+import { isBlocked, loadPair, visibleTo } from '../stores/relations';
 import type { PostDoc } from '../stores/write-model';
 import { writeModel } from '../stores/write-model';
-import type { CheckMembersInput, CheckRecentInput, CheckResult } from '../workflows/contracts/operations';
 import type { ProjectionDeps } from './deps';
 import { exclusionOf, expectedFeed } from './expected-feed';
-import { isBlocked, loadPair, visibleTo } from './sources';
+import { heartbeat } from './heartbeat';
 
 /** Findings listed per check run; more are counted and left to the next run, so payloads stay small. */
 export const MAX_FINDINGS = 2_000;
@@ -35,9 +36,6 @@ const FANOUT_GRACE_MS = 3_600_000;
 /** Posts (or pairs) whose items one read fetches. */
 const POSTS_PER_READ = 200;
 
-/** Relationship events whose purge a check verifies. */
-const PURGE_EVENTS = new Set(['Blocked', 'Unfollowed', 'ConnectionRemoved']);
-
 /** Collects findings once per item (the first kind found wins) up to MAX_FINDINGS. */
 class Findings {
   readonly list: Finding[] = [];
@@ -52,11 +50,11 @@ class Findings {
   }
 }
 
-/**
- * Checking the read models against the write model and the graph, and repairing what drifted. Checks only read;
- * repairs re-derive the truth before they write, so a stale finding repairs nothing and a repeat changes nothing.
- */
-export function createConsistencyActivities({ db, graph, config }: ProjectionDeps) {
+const unscored = (item: CheckedItem, scoreWindowMs: number): boolean =>
+  item.modelVersion === null && item.projectedAt.getTime() < Date.now() - scoreWindowMs;
+
+/** The post checks: each post's items against its push audience now. */
+function createPostChecks({ db, graph, config }: ProjectionDeps) {
   const ids = () => lookupFor(db);
   const wm = writeModel(db);
   const rm = readModel(db);
@@ -79,9 +77,6 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
     const transition = !!pull?.demoting && pull.demoting.at.getTime() > Date.now() - FANOUT_GRACE_MS;
     return { audience, transition };
   }
-
-  const unscored = (item: CheckedItem, scoreWindowMs: number) =>
-    item.modelVersion === null && item.projectedAt.getTime() < Date.now() - scoreWindowMs;
 
   /** One post against its audience: missing, extra, stale and unscored items, or any item of a deleted post. */
   async function checkPost(postId: string, items: CheckedItem[], scoreWindowMs: number, out: Findings): Promise<void> {
@@ -128,6 +123,15 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
     }
   }
 
+  return checkPosts;
+}
+
+/** The purge checks: what each member of a pair still holds of the other. */
+function createPairChecks({ db }: Pick<ProjectionDeps, 'db'>) {
+  const ids = () => lookupFor(db);
+  const wm = writeModel(db);
+  const rm = readModel(db);
+
   /** Purges are complete when neither member of a pair holds an item of the other that the pair no longer allows. */
   async function checkPairs(pairs: Array<[string, string]>, out: Findings): Promise<void> {
     const lookup = await ids();
@@ -158,13 +162,26 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
     }
   }
 
-  const heartbeat = (details: unknown) => {
-    try {
-      Context.current().heartbeat(details);
-    } catch {
-      // Called outside an activity (tests of the functions): nothing to beat.
-    }
-  };
+  return checkPairs;
+}
+
+/** The activities of createConsistencyActivities, as workflows proxy them. */
+export interface ConsistencyActivities {
+  checkPosts(input: { postIds: string[]; scoreWindowMs: number }): Promise<CheckResult>;
+  checkRecentEvents(input: CheckRecentInput): Promise<CheckResult>;
+  checkMemberFeeds(input: CheckMembersInput): Promise<CheckResult>;
+}
+
+/**
+ * Checking the read models against the write model and the graph, and repairing what drifted. Checks only read;
+ * repairs re-derive the truth before they write, so a stale finding repairs nothing and a repeat changes nothing.
+ */
+export function createConsistencyActivities(deps: ProjectionDeps): ConsistencyActivities {
+  const { config } = deps;
+  const wm = writeModel(deps.db);
+  const rm = readModel(deps.db);
+  const checkPosts = createPostChecks(deps);
+  const checkPairs = createPairChecks(deps);
 
   return {
     /** Checks these posts as the recent-events check does (a replay's reconcile). */
@@ -188,7 +205,7 @@ export function createConsistencyActivities({ db, graph, config }: ProjectionDep
       const pairs = new Map<string, [string, string]>();
       for (const ev of events) {
         if (ev.aggregateType === 'post') posts.add(ev.aggregateId);
-        if (PURGE_EVENTS.has(ev.type)) {
+        if (EDGE_ENDING_EVENTS.has(ev.type)) {
           const [a, b] = [String(ev.payload.from), String(ev.payload.to)].sort();
           pairs.set(`${a}/${b}`, [a, b]);
         }

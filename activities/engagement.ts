@@ -1,8 +1,8 @@
+import type { EngagementResult } from '../pipeline/contracts/projection';
 import { cacheEngagement } from '../stores/feed-cache';
 import { setEngagement } from '../stores/post-summaries';
 import { type EngagementCounts, readModel } from '../stores/read-model';
 import { type EngagementKind, writeModel } from '../stores/write-model';
-import type { EngagementResult } from '../workflows/contracts/projection';
 import type { ProjectionDeps } from './deps';
 
 const COUNTER: Record<EngagementKind, keyof EngagementCounts> = {
@@ -12,8 +12,13 @@ const COUNTER: Record<EngagementKind, keyof EngagementCounts> = {
   view: 'views',
 };
 
+/** The activities of createEngagementActivities, as workflows proxy them. */
+export interface EngagementActivities {
+  recountEngagement(postId: string): Promise<EngagementResult>;
+}
+
 /** Engagement counters per post, recounted from the write model so a replay or a lost event cannot skew them. */
-export function createEngagementActivities({ db }: ProjectionDeps) {
+export function createEngagementActivities({ db }: ProjectionDeps): EngagementActivities {
   const wm = writeModel(db);
   const rm = readModel(db);
 

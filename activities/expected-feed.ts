@@ -1,11 +1,12 @@
 import type { PushedReason, ScoringReason } from '../domain/reasons';
+import { DAY_MS } from '../domain/time';
 import { NO_RELATION, pushedVisibilities } from '../domain/visibility';
 import type { Config } from '../lib/config';
-import { lookupFor } from '../stores/lookup';
-import type { ActorSnapshot, ReadModel } from '../stores/read-model';
+import { type IdLookup, lookupFor } from '../stores/lookup';
+import { type ActorSnapshot, actorSnapshot, type ReadModel } from '../stores/read-model';
+import { isBlocked, loadPair, type PairState, visibleTo } from '../stores/relations';
 import { newestFirst, type PostDoc, type RelationshipDoc, type UserDoc, type WriteModel } from '../stores/write-model';
 import { BACKFILL_DAYS, BACKFILL_LIMIT } from './relationships';
-import { actorSnapshot, isBlocked, loadPair, type PairState, visibleTo } from './sources';
 
 const CONNECTED = { ...NO_RELATION, connected: true };
 const FOLLOWING = { ...NO_RELATION, follows: true };
@@ -37,21 +38,8 @@ interface Span {
   to: number;
 }
 
-const DAY_MS = 24 * 3600 * 1000;
-
-/**
- * The feed the projections would have built for a member, derived from the write model (and the pull periods the
- * fan-outs and pull transitions recorded): their own posts; for each author they are connected to or follow, the
- * posts pushed since the relationship began (for a follow, none a pull period left to be pulled) plus the backfill
- * of the 7 days before it (at most 200); nothing across a block; newest first, up to the cap. Used by the deep check
- * to diff a feed and by RebuildFeed to restore one.
- */
-export async function expectedFeed(
-  deps: { wm: WriteModel; rm: ReadModel; config: Pick<Config, 'FEED_CAP'> },
-  viewerId: string,
-): Promise<{ items: ExpectedItem[] }> {
-  const { wm, rm, config } = deps;
-  const lookup = await lookupFor(wm.posts.db);
+/** Every member the viewer stands in a relationship with, and the pair's documents. */
+async function pairsOf(lookup: IdLookup, wm: WriteModel, viewerId: string): Promise<Map<string, PairState>> {
   // Either side by its own equality read (FerretDB pushes down no `$or`).
   const rels = (
     await Promise.all(
@@ -73,9 +61,11 @@ export async function expectedFeed(
     else if (r.type === 'follow') p.follows[mine ? 'ab' : 'ba'] = r;
     else p.blocks[mine ? 'ab' : 'ba'] = r;
   }
+  return pairs;
+}
 
+async function unpushedSpans(lookup: IdLookup, rm: ReadModel, followees: string[]): Promise<Map<string, Span[]>> {
   // Pull periods as the fan-outs and pull transitions recorded them: one read of each for every followee.
-  const followees = [...pairs].filter(([, p]) => p.follows.ab).map(([author]) => author);
   const unpushed = new Map<string, Span[]>();
   if (followees.length) {
     const [records, gaps] = await Promise.all([
@@ -87,6 +77,25 @@ export async function expectedFeed(
     for (const r of records) add(r._id, { from: r.since?.getTime() ?? 0, to: Infinity });
     for (const g of gaps) add(g.authorId, { from: g.from.getTime(), to: g.to.getTime() });
   }
+  return unpushed;
+}
+
+/**
+ * The feed the projections would have built for a member, derived from the write model (and the pull periods the
+ * fan-outs and pull transitions recorded): their own posts; for each author they are connected to or follow, the
+ * posts pushed since the relationship began (for a follow, none a pull period left to be pulled) plus the backfill
+ * of the 7 days before it (at most 200); nothing across a block; newest first, up to the cap. Used by the deep check
+ * to diff a feed and by RebuildFeed to restore one.
+ */
+export async function expectedFeed(
+  deps: { wm: WriteModel; rm: ReadModel; config: Pick<Config, 'FEED_CAP'> },
+  viewerId: string,
+): Promise<{ items: ExpectedItem[] }> {
+  const { wm, rm, config } = deps;
+  const lookup = await lookupFor(wm.posts.db);
+  const pairs = await pairsOf(lookup, wm, viewerId);
+  const followees = [...pairs].filter(([, p]) => p.follows.ab).map(([author]) => author);
+  const unpushed = await unpushedSpans(lookup, rm, followees);
   // Each relationship grants what the visibility rule pushes for it alone; a viewer holds the union of their grants.
   const grants = new Map<string, Grant[]>();
   for (const [author, p] of pairs) {

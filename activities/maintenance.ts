@@ -1,14 +1,20 @@
+import type { TrimFeedsResult } from '../pipeline/contracts/projection';
 import { trimFeedsToCap } from '../stores/feed-cap';
 import { readModel } from '../stores/read-model';
-import type { TrimFeedsResult } from '../workflows/contracts/projection';
 import type { ProjectionDeps } from './deps';
-import { whileHeartbeating } from './sources';
+import { whileHeartbeating } from './heartbeat';
 
 /** Pause per 1,000 items read by the cap sweep, so it yields the store to foreground projections. */
 const SWEEP_PAUSE_MS = 20;
 
+/** The activities of createMaintenanceActivities, as workflows proxy them. */
+export interface MaintenanceActivities {
+  trimSweepScope(): Promise<string>;
+  trimFeeds(input: { since: string }): Promise<TrimFeedsResult>;
+}
+
 /** Read-model upkeep that no single event owns. */
-export function createMaintenanceActivities({ db, config, logger }: ProjectionDeps) {
+export function createMaintenanceActivities({ db, config, logger }: ProjectionDeps): MaintenanceActivities {
   const rm = readModel(db);
 
   return {

@@ -1,21 +1,21 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Db } from 'mongodb';
-import type { ConsistencyReport } from '../domain/consistency';
 import { eventIdOfWorkflowId } from '../domain/events';
+import type { ConsistencyReport } from '../domain/findings';
 import { createOutbox, type OutboxDeps, projectionStart } from '../handoff/index';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { metrics } from '../lib/metrics';
-import { reportsOf } from '../stores/consistency-reports';
-import { failedProjectionPage, failedProjectionQuery } from '../stores/workflow-runs';
-import { writeModel } from '../stores/write-model';
 import type {
   ProjectionRestart,
   FailedProjectionFilter,
   FailedProjectionPage,
   OutboxSweepResult,
-} from '../workflows/contracts/operations';
-import { TASK_QUEUES } from '../workflows/shared';
+} from '../pipeline/contracts/operations';
+import { TASK_QUEUES } from '../pipeline/queues';
+import { reportsOf } from '../stores/consistency-reports';
+import { failedProjectionPage, failedProjectionQuery } from '../stores/workflow-runs';
+import { writeModel } from '../stores/write-model';
 
 export interface OperationsDeps {
   db: Db;
@@ -24,8 +24,19 @@ export interface OperationsDeps {
   logger: Logger;
 }
 
+/** The activities of createOperationsActivities, as workflows proxy them. */
+export interface OperationsActivities {
+  failedProjectionRestarts(input: {
+    filter: FailedProjectionFilter;
+    pageToken?: string;
+    pageSize: number;
+  }): Promise<FailedProjectionPage>;
+  sweepOutbox(input: { olderThanMs: number }): Promise<OutboxSweepResult>;
+  saveReport(input: { id: string; report: ConsistencyReport }): Promise<void>;
+}
+
 /** The operations side of the pipeline: the scheduled outbox sweep, and the record of consistency checks. */
-export function createOperationsActivities({ db, temporal, config, logger }: OperationsDeps) {
+export function createOperationsActivities({ db, temporal, config, logger }: OperationsDeps): OperationsActivities {
   const wm = writeModel(db);
   const outbox = createOutbox({ wm, temporal, config, logger });
   const queues = [TASK_QUEUES.projection, TASK_QUEUES.priority].map((q) => config.TASK_QUEUE_PREFIX + q);

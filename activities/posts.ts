@@ -1,15 +1,24 @@
+import type { ReplayProjection } from '../pipeline/contracts/operations';
+import type { PostDeleteResult, PostUpdateResult, ProjectionInput } from '../pipeline/contracts/projection';
 import { invalidateFeeds } from '../stores/feed-cache';
 import { deletePostItems, updatePostItems } from '../stores/feed-items';
 import { tombstonePost, upsertPostSummary } from '../stores/post-summaries';
+import { requirePost } from '../stores/projection-sources';
 import { readModel } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
-import type { ReplayProjection } from '../workflows/contracts/operations';
-import type { PostDeleteResult, PostUpdateResult, ProjectionInput } from '../workflows/contracts/projection';
 import type { ProjectionDeps } from './deps';
-import { requirePost, whileHeartbeating } from './sources';
+import { whileHeartbeating } from './heartbeat';
+
+/** The activities of createPostActivities, as workflows proxy them. */
+export interface PostActivities {
+  replayInput(postId: string): Promise<ReplayProjection | null>;
+  applyPostUpdate(input: ProjectionInput): Promise<PostUpdateResult>;
+  markPostDeleted(input: ProjectionInput): Promise<void>;
+  purgePost(input: ProjectionInput): Promise<PostDeleteResult>;
+}
 
 /** Post updated and post deleted: propagate a new version to existing items, or tombstone and purge. */
-export function createPostActivities({ db }: ProjectionDeps) {
+export function createPostActivities({ db }: ProjectionDeps): PostActivities {
   const wm = writeModel(db);
   const rm = readModel(db);
 

@@ -1,12 +1,19 @@
+import type { ProfileResult, ProjectionInput } from '../pipeline/contracts/projection';
 import { refreshActorItems } from '../stores/feed-items';
+import { requireUser } from '../stores/projection-sources';
 import { readModel } from '../stores/read-model';
+import { actorSnapshot } from '../stores/read-model';
 import { writeModel } from '../stores/write-model';
-import type { ProfileResult, ProjectionInput } from '../workflows/contracts/projection';
 import type { ProjectionDeps } from './deps';
-import { actorSnapshot, requireUser, whileHeartbeating } from './sources';
+import { whileHeartbeating } from './heartbeat';
+
+/** The activities of createProfileActivities, as workflows proxy them. */
+export interface ProfileActivities {
+  syncProfile(input: ProjectionInput): Promise<ProfileResult>;
+}
 
 /** Registration and profile changes: a graph node, and a fresh actor snapshot in every item by the member. */
-export function createProfileActivities({ db, graph }: ProjectionDeps) {
+export function createProfileActivities({ db, graph }: ProjectionDeps): ProfileActivities {
   const wm = writeModel(db);
   const rm = readModel(db);
 

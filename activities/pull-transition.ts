@@ -1,20 +1,20 @@
 import { Context } from '@temporalio/activity';
 import { MongoServerError } from 'mongodb';
-import { invalidateFeeds } from '../stores/feed-cache';
-import { writeFeedItems } from '../stores/feed-items';
-import { lookupFor } from '../stores/lookup';
-import { type FeedItemDoc, readModel } from '../stores/read-model';
-import { writeModel } from '../stores/write-model';
+import { DAY_MS } from '../domain/time';
 import type {
   PullTransitionInput,
   PullTransitionPlan,
   PullTransitionSliceInput,
   PullTransitionSliceResult,
-} from '../workflows/contracts/projection';
+} from '../pipeline/contracts/projection';
+import { invalidateFeeds } from '../stores/feed-cache';
+import { writeFeedItems } from '../stores/feed-items';
+import { lookupFor } from '../stores/lookup';
+import { type FeedItemDoc, readModel } from '../stores/read-model';
+import { actorSnapshot, feedItem } from '../stores/read-model';
+import { writeModel } from '../stores/write-model';
 import type { ProjectionDeps } from './deps';
-import { actorSnapshot, feedItem } from './sources';
-
-const DAY_MS = 24 * 3600 * 1000;
+import { heartbeat, lastHeartbeat } from './heartbeat';
 
 interface SliceCheckpoint {
   cursor: string;
@@ -22,41 +22,62 @@ interface SliceCheckpoint {
   written: number;
 }
 
+async function planPullTransition(
+  { db, config }: ProjectionDeps,
+  input: PullTransitionInput,
+): Promise<PullTransitionPlan> {
+  const wm = writeModel(db);
+  const rm = readModel(db);
+  const lookbackMs = config.PULL_LOOKBACK_DAYS * DAY_MS;
+  const record = await rm.pullAuthors.findOne({ _id: input.authorId });
+  let windowStart = new Date(new Date(input.at).getTime() - lookbackMs);
+  const pulledSince = (record?.since ?? new Date(0)).toISOString();
+  if (!record || record.updatedAt.getTime() !== input.stamp) {
+    return { superseded: true, postIds: [], windowStart: windowStart.toISOString(), pulledSince };
+  }
+  const posts = await wm.posts
+    .find(
+      { authorId: input.authorId, deleted: false, visibility: 'public', createdAt: { $gte: windowStart } },
+      { projection: { _id: 1, createdAt: 1 } },
+    )
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(config.FEED_CAP)
+    .toArray();
+  // A feed holds no more than the cap; past it, the window starts at the oldest post pushed.
+  if (posts.length === config.FEED_CAP) windowStart = posts[posts.length - 1].createdAt;
+  return {
+    superseded: false,
+    postIds: posts.map((p) => p._id),
+    windowStart: windowStart.toISOString(),
+    pulledSince,
+  };
+}
+
+/** The activities of createPullTransitionActivities, as workflows proxy them. */
+export interface PullTransitionActivities {
+  planPullTransition(input: PullTransitionInput): Promise<PullTransitionPlan>;
+  pullTransitionSlice(req: PullTransitionSliceInput): Promise<PullTransitionSliceResult>;
+  finishPullTransition(req: {
+    authorId: string;
+    stamp: number;
+    plan: PullTransitionPlan;
+  }): Promise<{ recordRemoved: boolean }>;
+}
+
 /**
  * A pull author's demotion: the public posts their followers were pulling (the query side's lookback window) are
  * pushed to every follower, page by page like a fan-out, and only then the pull record goes. Until then the query
  * side keeps pulling, so no follower ever misses a post; pulled and pushed copies of one post are merged there.
  */
-export function createPullTransitionActivities({ db, graph, config }: ProjectionDeps) {
+export function createPullTransitionActivities(deps: ProjectionDeps): PullTransitionActivities {
+  const { db, graph, config } = deps;
   const wm = writeModel(db);
   const rm = readModel(db);
-  const lookbackMs = config.PULL_LOOKBACK_DAYS * DAY_MS;
 
   return {
     /** Decides once which posts the transition pushes: the author's live public posts of the lookback window. */
     async planPullTransition(input: PullTransitionInput): Promise<PullTransitionPlan> {
-      const record = await rm.pullAuthors.findOne({ _id: input.authorId });
-      let windowStart = new Date(new Date(input.at).getTime() - lookbackMs);
-      const pulledSince = (record?.since ?? new Date(0)).toISOString();
-      if (!record || record.updatedAt.getTime() !== input.stamp) {
-        return { superseded: true, postIds: [], windowStart: windowStart.toISOString(), pulledSince };
-      }
-      const posts = await wm.posts
-        .find(
-          { authorId: input.authorId, deleted: false, visibility: 'public', createdAt: { $gte: windowStart } },
-          { projection: { _id: 1, createdAt: 1 } },
-        )
-        .sort({ createdAt: -1, _id: -1 })
-        .limit(config.FEED_CAP)
-        .toArray();
-      // A feed holds no more than the cap; past it, the window starts at the oldest post pushed.
-      if (posts.length === config.FEED_CAP) windowStart = posts[posts.length - 1].createdAt;
-      return {
-        superseded: false,
-        postIds: posts.map((p) => p._id),
-        windowStart: windowStart.toISOString(),
-        pulledSince,
-      };
+      return planPullTransition(deps, input);
     },
 
     /**
@@ -65,7 +86,7 @@ export function createPullTransitionActivities({ db, graph, config }: Projection
      */
     async pullTransitionSlice(req: PullTransitionSliceInput): Promise<PullTransitionSliceResult> {
       const ctx = Context.current();
-      const resumed = ctx.info.heartbeatDetails as SliceCheckpoint | undefined;
+      const resumed = lastHeartbeat<SliceCheckpoint>();
       let { cursor, pages, written } = resumed ?? { cursor: req.cursor, pages: 0, written: 0 };
       const author = await wm.users.findOne({ _id: req.authorId });
       if (!author) throw new Error(`author ${req.authorId} not found; retrying`);
@@ -85,14 +106,14 @@ export function createPullTransitionActivities({ db, graph, config }: Projection
         }
         for (let i = 0; i < items.length; i += config.FANOUT_PAGE_SIZE) {
           await writeFeedItems(rm, items.slice(i, i + config.FANOUT_PAGE_SIZE));
-          ctx.heartbeat({ cursor, pages, written } satisfies SliceCheckpoint);
+          heartbeat({ cursor, pages, written } satisfies SliceCheckpoint);
         }
         await invalidateFeeds(db, followers);
         pages++;
         written += items.length;
         if (page.next === null) return { cursor: null, pages, written };
         cursor = page.next;
-        ctx.heartbeat({ cursor, pages, written } satisfies SliceCheckpoint);
+        heartbeat({ cursor, pages, written } satisfies SliceCheckpoint);
       }
       return { cursor, pages, written };
     },

@@ -1,4 +1,4 @@
-import { ApplicationFailure, asyncLocalStorage } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import type { ScoringPair, SkipReason } from '../ranking/features';
 import { buildFeatureMatrix, type FeatureInputs, InvalidFeatureRowError } from '../ranking/schema';
@@ -11,6 +11,7 @@ import {
 } from '../stores/model';
 import { assembleFeatureInputs } from '../stores/ranking-inputs';
 import { writeModel } from '../stores/write-model';
+import { heartbeat } from './heartbeat';
 
 export interface RankingDeps {
   db: Db;
@@ -40,20 +41,6 @@ export interface ScoreItemsResult {
   skipped: Array<ScoringPair & { reason: SkipReason }>;
 }
 
-export interface ScoreFeaturesInput {
-  rows: FeatureInputs[];
-}
-
-export interface ScoreFeaturesResult {
-  modelVersion: string;
-  scores: number[];
-}
-
-/** Heartbeats when running as an activity, so long batches stay alive; a no-op in plain calls (bench, tests). */
-function heartbeat(done: number): void {
-  asyncLocalStorage.getStore()?.heartbeat({ done });
-}
-
 /**
  * A bad row is permanent: retrying the same features fails the same way, so the batch fails at once with a
  * typed failure the Temporal UI shows. A model/schema mismatch is a deploy error: retried, typed, until fixed.
@@ -75,11 +62,17 @@ function toFailure(err: unknown): unknown {
 
 async function scoreRows(model: EngagementModel, rows: readonly FeatureInputs[]): Promise<Float32Array> {
   const features = buildFeatureMatrix(rows, model.schema);
-  return model.score(features, rows.length, { onBatch: heartbeat });
+  return model.score(features, rows.length, { onBatch: (done) => heartbeat({ done }) });
+}
+
+/** The activities of createRankingActivities, as workflows proxy them. */
+export interface RankingActivities {
+  scoreItems(input: ScoreItemsInput): Promise<ScoreItemsResult>;
+  modelVersion(): Promise<string>;
 }
 
 /** Scoring activities for the `ranking` task queue. */
-export function createRankingActivities(deps: RankingDeps) {
+export function createRankingActivities(deps: RankingDeps): RankingActivities {
   const wm = writeModel(deps.db);
   const model = () => loadEngagementModel(deps.modelPath ?? DEFAULT_MODEL_PATH, deps.model);
 
@@ -107,17 +100,6 @@ export function createRankingActivities(deps: RankingDeps) {
           scores: rows.map((r, i) => ({ viewerId: r.viewerId, postId: r.postId, score: scores[i] })),
           skipped,
         };
-      } catch (err) {
-        throw toFailure(err);
-      }
-    },
-
-    /** Scores feature inputs assembled elsewhere (for example from the read models), in the given order. */
-    async scoreFeatures(input: ScoreFeaturesInput): Promise<ScoreFeaturesResult> {
-      try {
-        const m = await model();
-        const scores = await scoreRows(m, input.rows);
-        return { modelVersion: m.info.modelVersion, scores: Array.from(scores) };
       } catch (err) {
         throw toFailure(err);
       }

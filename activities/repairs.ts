@@ -1,28 +1,22 @@
-import type { Finding, FindingKind } from '../domain/consistency';
+import type { Db } from 'mongodb';
+import type { Finding, FindingKind } from '../domain/findings';
 import { feedItemId } from '../domain/ids';
+import { DAY_MS } from '../domain/time';
+import type { RebuildFeedInput, RebuildFeedResult, RepairResult } from '../pipeline/contracts/operations';
 import { invalidateFeeds } from '../stores/feed-cache';
 import { writeFeedItems } from '../stores/feed-items';
 import { lookupFor } from '../stores/lookup';
 import { type FeedItemDoc, readModel } from '../stores/read-model';
+import { actorSnapshot, feedItem } from '../stores/read-model';
 import { createReadTimeSources } from '../stores/read-time';
+import { isConnected, loadPair } from '../stores/relations';
 import { writeModel } from '../stores/write-model';
-import type { RebuildFeedInput, RebuildFeedResult, RepairResult } from '../workflows/contracts/operations';
 import type { ProjectionDeps } from './deps';
 import { exclusionOf, expectedFeed, type ExpectedItem } from './expected-feed';
-import { actorSnapshot, feedItem, isConnected, loadPair } from './sources';
 
-/**
- * Repairing what a consistency check found, and rebuilding a member's feed. Every repair re-derives the truth from
- * the write model and the graph before it writes, so a stale finding repairs nothing and a repeat changes nothing.
- */
-export function createRepairActivities({ db, graph, config }: ProjectionDeps) {
-  const wm = writeModel(db);
+/** Writes expected items where the read model lacks them or holds another version or content. */
+function createItemPutter(db: Db) {
   const rm = readModel(db);
-  const readTime = createReadTimeSources(db, graph, {
-    pullLookbackMs: config.PULL_LOOKBACK_DAYS * 86_400_000,
-    secondDegreeAuthors: config.FEED_SECOND_DEGREE_AUTHORS,
-  });
-
   const ids = () => lookupFor(db);
 
   /** Loads each viewer's current item of this post, by id (point reads on FerretDB, `$in` on MongoDB). */
@@ -65,6 +59,29 @@ export function createRepairActivities({ db, graph, config }: ProjectionDeps) {
     }
     return written;
   }
+  return putItems;
+}
+
+/** The activities of createRepairActivities, as workflows proxy them. */
+export interface RepairActivities {
+  repairPostItems(input: { postId: string; findings: Finding[] }): Promise<RepairResult>;
+  rebuildFeed(input: RebuildFeedInput): Promise<RebuildFeedResult & { postIds: string[] }>;
+}
+
+/**
+ * Repairing what a consistency check found, and rebuilding a member's feed. Every repair re-derives the truth from
+ * the write model and the graph before it writes, so a stale finding repairs nothing and a repeat changes nothing.
+ */
+export function createRepairActivities({ db, graph, config }: ProjectionDeps): RepairActivities {
+  const wm = writeModel(db);
+  const rm = readModel(db);
+  const readTime = createReadTimeSources(db, graph, {
+    pullLookbackMs: config.PULL_LOOKBACK_DAYS * DAY_MS,
+    secondDegreeAuthors: config.FEED_SECOND_DEGREE_AUTHORS,
+  });
+
+  const ids = () => lookupFor(db);
+  const putItems = createItemPutter(db);
 
   return {
     /**
@@ -95,7 +112,7 @@ export function createRepairActivities({ db, graph, config }: ProjectionDeps) {
           if (!(await exclusionOf(wm, post, f.viewerId))) {
             const own = f.viewerId === post.authorId;
             const pair = own ? null : await loadPair(wm, f.viewerId, post.authorId);
-            const rel = pair && isConnected(pair) ? 'connection' : 'follow';
+            const rel = pair && isConnected(pair.connection) ? 'connection' : 'follow';
             put.push({ post, actor, viewerId: f.viewerId, reason: own ? 'own' : rel, scoredAs: own ? 'own' : rel });
           }
         } else if (f.kind !== 'unscored') continue;

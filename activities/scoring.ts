@@ -4,17 +4,18 @@ import { feedItemId } from '../domain/ids';
 import { audienceScopeOf } from '../domain/visibility';
 import type { Config } from '../lib/config';
 import { metrics, recordLag } from '../lib/metrics';
-import { invalidateFeeds } from '../stores/feed-cache';
-import type { Graph, PushScope } from '../stores/graph';
-import { type IdLookup, lookupFor } from '../stores/lookup';
-import { type FeedItemDoc, readModel } from '../stores/read-model';
-import { writeModel } from '../stores/write-model';
 import type {
   ScoreRangeInput,
   ScoreRangeResult,
   ScoreViewerItemsInput,
   ScoreViewerItemsResult,
-} from '../workflows/contracts/ranking';
+} from '../pipeline/contracts/ranking';
+import { invalidateFeeds } from '../stores/feed-cache';
+import type { Graph, PushScope } from '../stores/graph';
+import { type IdLookup, lookupFor } from '../stores/lookup';
+import { type FeedItemDoc, readModel } from '../stores/read-model';
+import { writeModel } from '../stores/write-model';
+import { heartbeat, lastHeartbeat, whileHeartbeating } from './heartbeat';
 import { createRankingActivities, type RankingDeps } from './ranking';
 
 export interface ScoringDeps extends RankingDeps {
@@ -37,16 +38,10 @@ const STORED = { _id: 1, viewerId: 1, postId: 1, modelVersion: 1, scoredAt: 1, a
 /** Point updates in flight per page. */
 const WRITE_LANES = 16;
 
-/**
- * Writing model scores into the feed items the fan-out wrote with a provisional score: the audience is paged from
- * the graph as the fan-out paged it, items are read and written by `_id` only (the one lookup FerretDB pushes
- * down), and a score never replaces one taken at a later time.
- */
-export function createScoringActivities(deps: ScoringDeps) {
-  const { db, graph, config } = deps;
-  const wm = writeModel(db);
+/** Scoring (viewer, post) pairs: reads their items by id, scores them, writes the newer scores one by one. */
+function createPairScorer(deps: ScoringDeps, ranking: ReturnType<typeof createRankingActivities>) {
+  const { db } = deps;
   const rm = readModel(db);
-  const ranking = createRankingActivities(deps);
   const ids = () => (deps.lookup ? Promise.resolve(deps.lookup) : lookupFor(db));
 
   /** Scores the post's items of these viewers and writes the scores; returns [items read, scores written]. */
@@ -111,6 +106,87 @@ export function createScoringActivities(deps: ScoringDeps) {
     }
     return [found.length, ops.length];
   }
+  return { scorePairs, scoreViewers };
+}
+
+async function scoreRange(
+  { db, graph, config }: ScoringDeps,
+  ranking: ReturnType<typeof createRankingActivities>,
+  scoreViewers: PairScorer['scoreViewers'],
+  input: ScoreRangeInput,
+): Promise<ScoreRangeResult> {
+  const wm = writeModel(db);
+  const rm = readModel(db);
+  const ctx = Context.current();
+  // The scorer heartbeats too (`{ done }`); only a range checkpoint resumes.
+  const details = lastHeartbeat<Partial<RangeCheckpoint>>();
+  const resumed = typeof details?.cursor === 'string' ? (details as RangeCheckpoint) : undefined;
+  let { cursor, pages, items, written } = resumed ?? { cursor: input.after, pages: 0, items: 0, written: 0 };
+  // A page's point writes can outlast the heartbeat timeout on a busy store: keep the checkpoint beating.
+  return whileHeartbeating(score, () => ({ cursor, pages, items, written }) satisfies RangeCheckpoint, 2_000);
+
+  async function score(): Promise<ScoreRangeResult> {
+    const modelVersion = await ranking.modelVersion();
+    const staleOnly = !!input.staleOnly;
+    const post = await wm.posts.findOne({ _id: input.postId });
+    if (!post || post.deleted) return { cursor: null, pages, items, written, modelVersion, gone: true };
+
+    if (input.includeAuthor && !resumed) {
+      const [n, w] = await scoreViewers(post._id, [post.authorId], staleOnly);
+      items += n;
+      written += w;
+    }
+    // Only a public post's audience depends on the pull record. A demoting author's posts are pushed to
+    // followers again (see activities/pull-transition.ts).
+    const pull =
+      post.visibility === 'public'
+        ? await rm.pullAuthors.findOne({ _id: post.authorId }, { projection: { _id: 1, demoting: 1 } })
+        : null;
+    const audience = audienceScopeOf(post.visibility, !!pull && !pull.demoting);
+    const scope: PushScope | null = audience === 'none' ? null : audience;
+    const maxPages = input.maxPages ?? 10;
+    for (let run = 0; scope && run < maxPages; run++) {
+      ctx.cancellationSignal.throwIfAborted();
+      const page = await graph.audiencePage(post.authorId, scope, cursor, config.FANOUT_PAGE_SIZE);
+      const inRange = page.members.filter((m) => input.until === null || m.id <= input.until);
+      const [n, w] = await scoreViewers(
+        post._id,
+        inRange.map((m) => m.id),
+        staleOnly,
+      );
+      items += n;
+      written += w;
+      pages++;
+      const done = page.next === null || (input.until !== null && page.next >= input.until);
+      if (done) return { cursor: null, pages, items, written, modelVersion, gone: false };
+      cursor = page.next!;
+      heartbeat({ cursor, pages, items, written } satisfies RangeCheckpoint);
+    }
+    return { cursor: scope ? cursor : null, pages, items, written, modelVersion, gone: false };
+  }
+}
+type PairScorer = ReturnType<typeof createPairScorer>;
+
+/** The activities of createScoringActivities, as workflows proxy them. */
+export interface ScoringActivities {
+  scoreRange(input: ScoreRangeInput): Promise<ScoreRangeResult>;
+  scoreViewerItems(input: ScoreViewerItemsInput): Promise<ScoreViewerItemsResult>;
+  scoreItemPairs(input: { pairs: Array<{ viewerId: string; postId: string }> }): Promise<ScoreViewerItemsResult>;
+  rescoreDebounceMs(): Promise<number>;
+  requireModelVersion(modelVersion: string): Promise<void>;
+  postsPage(req: { after: string; limit: number }): Promise<{ postIds: string[]; next: string | null }>;
+}
+
+/**
+ * Writing model scores into the feed items the fan-out wrote with a provisional score: the audience is paged from
+ * the graph as the fan-out paged it, items are read and written by `_id` only (the one lookup FerretDB pushes
+ * down), and a score never replaces one taken at a later time.
+ */
+export function createScoringActivities(deps: ScoringDeps): ScoringActivities {
+  const { db, config } = deps;
+  const rm = readModel(db);
+  const ranking = createRankingActivities(deps);
+  const { scorePairs, scoreViewers } = createPairScorer(deps, ranking);
 
   return {
     /**
@@ -118,58 +194,7 @@ export function createScoringActivities(deps: ScoringDeps) {
      * per heartbeat. Idempotent: a retry re-scores the same items, and the later score wins.
      */
     async scoreRange(input: ScoreRangeInput): Promise<ScoreRangeResult> {
-      const ctx = Context.current();
-      // The scorer heartbeats too (`{ done }`); only a range checkpoint resumes.
-      const details = ctx.info.heartbeatDetails as Partial<RangeCheckpoint> | undefined;
-      const resumed = typeof details?.cursor === 'string' ? (details as RangeCheckpoint) : undefined;
-      let { cursor, pages, items, written } = resumed ?? { cursor: input.after, pages: 0, items: 0, written: 0 };
-      // A page's point writes can outlast the heartbeat timeout on a busy store: keep the checkpoint beating.
-      const beat = setInterval(() => ctx.heartbeat({ cursor, pages, items, written } satisfies RangeCheckpoint), 2_000);
-      try {
-        return await score();
-      } finally {
-        clearInterval(beat);
-      }
-
-      async function score(): Promise<ScoreRangeResult> {
-        const modelVersion = await ranking.modelVersion();
-        const staleOnly = !!input.staleOnly;
-        const post = await wm.posts.findOne({ _id: input.postId });
-        if (!post || post.deleted) return { cursor: null, pages, items, written, modelVersion, gone: true };
-
-        if (input.includeAuthor && !resumed) {
-          const [n, w] = await scoreViewers(post._id, [post.authorId], staleOnly);
-          items += n;
-          written += w;
-        }
-        // Only a public post's audience depends on the pull record. A demoting author's posts are pushed to
-        // followers again (see activities/pull-transition.ts).
-        const pull =
-          post.visibility === 'public'
-            ? await rm.pullAuthors.findOne({ _id: post.authorId }, { projection: { _id: 1, demoting: 1 } })
-            : null;
-        const audience = audienceScopeOf(post.visibility, !!pull && !pull.demoting);
-        const scope: PushScope | null = audience === 'none' ? null : audience;
-        const maxPages = input.maxPages ?? 10;
-        for (let run = 0; scope && run < maxPages; run++) {
-          ctx.cancellationSignal.throwIfAborted();
-          const page = await graph.audiencePage(post.authorId, scope, cursor, config.FANOUT_PAGE_SIZE);
-          const inRange = page.members.filter((m) => input.until === null || m.id <= input.until);
-          const [n, w] = await scoreViewers(
-            post._id,
-            inRange.map((m) => m.id),
-            staleOnly,
-          );
-          items += n;
-          written += w;
-          pages++;
-          const done = page.next === null || (input.until !== null && page.next >= input.until);
-          if (done) return { cursor: null, pages, items, written, modelVersion, gone: false };
-          cursor = page.next!;
-          ctx.heartbeat({ cursor, pages, items, written } satisfies RangeCheckpoint);
-        }
-        return { cursor: scope ? cursor : null, pages, items, written, modelVersion, gone: false };
-      }
+      return scoreRange(deps, ranking, scoreViewers, input);
     },
 
     /** Scores one viewer's items of these posts: what a backfill delivered. Idempotent; the later score wins. */

@@ -1,8 +1,5 @@
-import { Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import type { Logger } from '../lib/logger';
-import { externalVersion, type SearchDoc, type SearchIndex, searchDocOf } from '../stores/search';
-import { type PostDoc, type UserDoc, writeModel } from '../stores/write-model';
 import type {
   AuthorPageInput,
   AuthorPageResult,
@@ -11,7 +8,10 @@ import type {
   SearchCheckInput,
   SearchCheckResult,
   SearchFindingKind,
-} from '../workflows/contracts/search';
+} from '../pipeline/contracts/search';
+import { externalVersion, type SearchDoc, type SearchIndex, searchDocOf } from '../stores/search';
+import { type PostDoc, type UserDoc, writeModel, type WriteModel } from '../stores/write-model';
+import { heartbeat } from './heartbeat';
 
 export interface SearchDeps {
   db: Db;
@@ -21,14 +21,8 @@ export interface SearchDeps {
 
 type Author = Pick<UserDoc, '_id' | 'displayName' | 'version'>;
 
-/**
- * The search index's side of the pipeline. Every write re-reads the post and its author from the write model and
- * writes what is true now at its version (see stores/search.ts), so any retry, replay or repair is idempotent and
- * order does not matter. OpenSearch being down is a plain error: Temporal retries until it is back.
- */
-export function createSearchActivities({ db, search, logger }: SearchDeps) {
-  const wm = writeModel(db);
-
+/** The write model's posts and authors as the index wants them. */
+function createPostReads(wm: WriteModel) {
   // Equality reads by id, in parallel: FerretDB serves each from an index but would scan for an `$in`.
   const postsByIds = async (ids: string[]): Promise<PostDoc[]> =>
     (await Promise.all([...new Set(ids)].map((id) => wm.posts.findOne({ _id: id })))).filter((p): p is PostDoc => !!p);
@@ -45,6 +39,28 @@ export function createSearchActivities({ db, search, logger }: SearchDeps) {
     const authors = await authorsOf(posts);
     return posts.map((p) => searchDocOf(p, authors.get(p.authorId) ?? null));
   };
+  return { postsByIds, authorsOf, docsOf };
+}
+
+/** The activities of createSearchActivities, as workflows proxy them. */
+export interface SearchActivities {
+  indexPosts(input: { postIds: string[] }): Promise<IndexResult>;
+  indexAuthorPage(input: AuthorPageInput): Promise<AuthorPageResult>;
+  beginSearchRebuild(input: { stamp: string }): Promise<{ index: string; total: number }>;
+  rebuildSearchPage(input: ReindexPageInput): Promise<AuthorPageResult>;
+  finishSearchRebuild(input: { index: string }): Promise<{ replaced: string[] }>;
+  checkSearchIndex(input: SearchCheckInput): Promise<SearchCheckResult>;
+}
+
+/**
+ * The search index's side of the pipeline. Every write re-reads the post and its author from the write model and
+ * writes what is true now at its version (see stores/search.ts), so any retry, replay or repair is idempotent and
+ * order does not matter. OpenSearch being down is a plain error: Temporal retries until it is back.
+ */
+export function createSearchActivities({ db, search, logger }: SearchDeps): SearchActivities {
+  const wm = writeModel(db);
+
+  const { postsByIds, authorsOf, docsOf } = createPostReads(wm);
 
   /** Re-indexes the given posts as the write model has them (missing ones are skipped) into the live index. */
   async function indexPosts(input: { postIds: string[] }): Promise<IndexResult> {
@@ -77,7 +93,7 @@ export function createSearchActivities({ db, search, logger }: SearchDeps) {
 
     /** Copies one page of posts, in id order, into the rebuild's index; heartbeats so a stuck page is retried. */
     async rebuildSearchPage(input: ReindexPageInput): Promise<AuthorPageResult> {
-      Context.current().heartbeat(input.after);
+      heartbeat(input.after);
       const posts = await wm.posts
         .find(input.after ? { _id: { $gt: input.after } } : {})
         .sort({ _id: 1 })

@@ -1,8 +1,9 @@
 import { Context } from '@temporalio/activity';
 import type { WorkflowStartOptions } from '@temporalio/client';
 import { type SearchAttributePair, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { DetachedStart } from '../workflows/contracts/projection';
-import { deploymentPrefix, SEARCH_ATTRIBUTES, siblingQueue } from '../workflows/shared';
+import type { DetachedStart } from '../pipeline/contracts/projection';
+import { deploymentPrefix, siblingQueue } from '../pipeline/queues';
+import { SEARCH_ATTRIBUTES } from '../pipeline/search-attributes';
 
 const KEYS = new Map(Object.values(SEARCH_ATTRIBUTES).map((key) => [key.name, key]));
 
@@ -13,13 +14,18 @@ function searchAttributes(named: Record<string, string> = {}): SearchAttributePa
   });
 }
 
+/** The activities of createStartActivities, as workflows proxy them. */
+export interface StartActivities {
+  startDetached(starts: DetachedStart[]): Promise<number>;
+}
+
 /**
  * Starts through the worker's own client (`Context.client`, over the worker's connection), so a projection hands
  * work to other queues in one local activity instead of child workflows, each of which would cost it a workflow
  * task and a server round trip. Needs no dependencies. Workflow ids get the deployment's prefix here, as queue names
  * do, so two databases on one namespace never meet in a detached start.
  */
-export function createStartActivities() {
+export function createStartActivities(): StartActivities {
   return {
     /** Starts each workflow (`{prefix}{workflowId}`) unless its id is already taken; returns how many it started (signalled, for signals). */
     async startDetached(starts: DetachedStart[]): Promise<number> {

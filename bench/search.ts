@@ -12,13 +12,13 @@ import { createCommandClient, createQueryClient } from '../client';
 import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig, searchAliasOf, sharedNamespaceEnv } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { TASK_QUEUES } from '../pipeline/queues';
 import { startCommandServer } from '../services/command/server';
 import { startQueryServer } from '../services/query/server';
 import { connectSearch, createSearchIndex, type SearchIndex, searchDocOf } from '../stores/search';
 import { postQueryBody } from '../stores/search-query';
 import { writeModel } from '../stores/write-model';
 import { loadWorkflowBundle } from '../workers/bundle';
-import { TASK_QUEUES } from '../workflows/shared';
 import { failures, ghz, percentileMs } from './ghz';
 
 const POSTS = Number(process.env.BENCH_POSTS ?? 20_000);

@@ -21,6 +21,13 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/** The relationship events that end an edge: each takes posts out of a feed, so the checks verify its purge. */
+export const EDGE_ENDING_EVENTS: ReadonlySet<EventType> = new Set<EventType>([
+  'ConnectionRemoved',
+  'Unfollowed',
+  'Blocked',
+]);
+
 export type AggregateType = 'user' | 'post' | 'relationship' | 'engagement';
 
 /** The last segment of an event's id, which is also its projecting workflow's id. */

@@ -14,12 +14,33 @@ export function feedItemId(viewerId: string, postId: string): string {
   return `${viewerId}:${postId}`;
 }
 
-// Ids are letters, digits and underscores, so the dash-joined relationship ids stay unambiguous.
-const ID = /^[A-Za-z0-9_]{1,64}$/;
+/** A kind of id: what it may hold, how an error describes that, and the reasons its two failures carry. */
+export interface IdFormat {
+  pattern: RegExp;
+  described: string;
+  missing: string;
+  malformed: string;
+}
+
+/** Member, post and event ids: letters, digits and underscores, so the dash-joined relationship ids stay unambiguous. */
+export const ENTITY_ID: IdFormat = {
+  pattern: /^[A-Za-z0-9_]{1,64}$/,
+  described: '1-64 letters, digits or underscores',
+  missing: 'MISSING_FIELD',
+  malformed: 'MALFORMED_ID',
+};
+
+/** The ids an operator passes to the operations service (request ids name runs, so they may carry `.:-`). */
+export const OPERATOR_ID: IdFormat = {
+  pattern: /^[A-Za-z0-9_.:-]{1,128}$/,
+  described: '1 to 128 letters, digits or _.:-',
+  missing: 'INVALID_ARGUMENT',
+  malformed: 'INVALID_ARGUMENT',
+};
 
 /** The id, or INVALID_ARGUMENT naming the field when it is missing or malformed. */
-export function requireId(value: string, field: string): string {
-  if (!value) throw invalid(`${field} is required`, 'MISSING_FIELD');
-  if (!ID.test(value)) throw invalid(`${field} must be 1-64 letters, digits or underscores`, 'MALFORMED_ID');
+export function requireId(value: string, field: string, format: IdFormat = ENTITY_ID): string {
+  if (!value) throw invalid(`${field} is required`, format.missing);
+  if (!format.pattern.test(value)) throw invalid(`${field} must be ${format.described}`, format.malformed);
   return value;
 }

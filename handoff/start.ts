@@ -2,11 +2,13 @@ import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, type SearchAttributePair } from '@temporalio/common';
 import { eventWorkflowId } from '../domain/events';
 import type { Config } from '../lib/config';
+import type { ProjectionRestart } from '../pipeline/contracts/operations';
+import type { ProjectionInput } from '../pipeline/contracts/projection';
+import { TASK_QUEUES } from '../pipeline/queues';
+import { isWorkflowType } from '../pipeline/registry';
+import { PROJECTIONS, SEARCH_PROJECTIONS } from '../pipeline/routing';
+import { SEARCH_ATTRIBUTES } from '../pipeline/search-attributes';
 import type { EventDoc } from '../stores/write-model';
-import type { ProjectionRestart } from '../workflows/contracts/operations';
-import type { ProjectionInput } from '../workflows/contracts/projection';
-import { isWorkflowType } from '../workflows/registry';
-import { PROJECTIONS, SEARCH_ATTRIBUTES, SEARCH_PROJECTIONS, TASK_QUEUES } from '../workflows/shared';
 
 export type StartConfig = Pick<Config, 'TASK_QUEUE_PREFIX' | 'PROJECTION_TIMEOUT_MS'> & {
   /** The client shares a NativeConnection with workers of the projection queues (workers/first-hop.ts). */

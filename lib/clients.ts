@@ -4,15 +4,6 @@ import neo4j, { type Driver } from 'neo4j-driver';
 import { useFeedCacheRedis } from '../stores/feed-cache';
 import type { Config } from './config';
 
-/** Long-lived clients a process builds once and closes on shutdown. */
-export interface Clients {
-  mongo: MongoClient;
-  db: Db;
-  graph: Driver;
-  temporal: Client;
-  close(): Promise<void>;
-}
-
 /**
  * Driver options: a store that is down fails an operation within about a second (the caller gets UNAVAILABLE),
  * instead of the driver's 30 s. No socket timeout: a long bulk write or scan is not an outage.
@@ -42,19 +33,4 @@ export function connectGraph(config: Config): Driver {
 export async function connectTemporal(config: Config): Promise<Client> {
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-}
-
-export async function connectAll(config: Config): Promise<Clients> {
-  const { mongo, db } = await connectMongo(config);
-  const graph = connectGraph(config);
-  const temporal = await connectTemporal(config);
-  return {
-    mongo,
-    db,
-    graph,
-    temporal,
-    async close() {
-      await Promise.allSettled([mongo.close(), graph.close(), temporal.connection.close()]);
-    },
-  };
 }

@@ -19,9 +19,9 @@ import {
 } from '../client';
 import { connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig } from '../lib/config';
+import { TASK_QUEUES } from '../pipeline/queues';
 import { writeModel } from '../stores/write-model';
 import { pingWorkflow } from '../workflows/ping';
-import { TASK_QUEUES } from '../workflows/shared';
 import { searchScene } from './demo-search';
 import { demoEmail, demoRequest } from './demo-seed';
 import { appsFromArgs, supervise } from './supervise';

@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import type { ConsistencyReport } from '../domain/consistency';
+import type { ConsistencyReport } from '../domain/findings';
 
 /** A stored check report; `_id` is the check's workflow id and run, `at` when it finished. */
 export type ReportDoc = ConsistencyReport & { _id: string; at: Date };

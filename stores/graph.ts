@@ -140,6 +140,53 @@ const PING = 'MERGE (p:Ping {id: $id}) RETURN p.id AS id';
 
 const toNumber = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 
+/** Reads in a managed read transaction of its own session. */
+type Reader = <T>(work: (tx: ManagedTransaction) => Promise<T>) => Promise<T>;
+
+async function ensureSchema(driver: Driver, dialect: GraphDialect, label = 'User'): Promise<void> {
+  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(label)) throw new Error(`bad schema label "${label}"`);
+  for (const statement of DDL[dialect](label)) {
+    for (let attempt = 1; ; attempt++) {
+      const session = driver.session();
+      try {
+        await session.run(statement);
+        break;
+      } catch (err) {
+        // Memgraph has no IF NOT EXISTS, and a racing Neo4j creator may lose: what exists is what we want.
+        if (/already exists|exists already/i.test(String((err as Error).message))) break;
+        if (!neo4j.isRetryableError(err) || attempt >= SCHEMA_ATTEMPTS) throw err;
+        const backoff = Math.min(SCHEMA_BACKOFF_MS.first * 2 ** (attempt - 1), SCHEMA_BACKOFF_MS.max);
+        await new Promise((r) => setTimeout(r, backoff / 2 + Math.random() * backoff));
+      } finally {
+        await session.close();
+      }
+    }
+  }
+}
+
+async function network(read: Reader, userId: string, limit = 200, secondLimit = limit): Promise<NetworkMember[]> {
+  const w = EDGE_WEIGHTS;
+  const firstRes = await read((tx) => tx.run(FIRST_DEGREE, { id: userId, w, limit: neo4j.int(limit) }));
+  const firsts = firstRes.records.map((r) => ({ id: r.get('id') as string, weight: toNumber(r.get('weight')) }));
+  const result: NetworkMember[] = firsts.map((f) => ({ ...f, degree: 1, mutual: 1 }));
+  if (firsts.length === 0 || secondLimit <= 0) return result;
+  // Excluding only the first degree read: a first-degree member past `limit` may show as second degree,
+  // which for discovery is a member the viewer already reaches, never a stranger.
+  const exclude = [userId, ...firsts.map((f) => f.id)];
+  const secondRes = await read((tx) =>
+    tx.run(SECOND_DEGREE, { id: userId, firsts, exclude, w, limit: neo4j.int(secondLimit) }),
+  );
+  for (const r of secondRes.records) {
+    result.push({
+      id: r.get('id') as string,
+      degree: 2,
+      weight: toNumber(r.get('weight')),
+      mutual: toNumber(r.get('mutual')),
+    });
+  }
+  return result;
+}
+
 /** The graph adapter. `driver` must be built with `disableLosslessIntegers` (see lib/clients.ts). */
 export function createGraph(driver: Driver, dialect: GraphDialect) {
   const read = <T>(work: (tx: ManagedTransaction) => Promise<T>) => withSession((s) => s.executeRead(work), 'READ');
@@ -163,24 +210,7 @@ export function createGraph(driver: Driver, dialect: GraphDialect) {
      * run inside explicit transactions, so each is an auto-commit query, retried here on transient errors.
      */
     async ensureSchema(label = 'User'): Promise<void> {
-      if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(label)) throw new Error(`bad schema label "${label}"`);
-      for (const statement of DDL[dialect](label)) {
-        for (let attempt = 1; ; attempt++) {
-          const session = driver.session();
-          try {
-            await session.run(statement);
-            break;
-          } catch (err) {
-            // Memgraph has no IF NOT EXISTS, and a racing Neo4j creator may lose: what exists is what we want.
-            if (/already exists|exists already/i.test(String((err as Error).message))) break;
-            if (!neo4j.isRetryableError(err) || attempt >= SCHEMA_ATTEMPTS) throw err;
-            const backoff = Math.min(SCHEMA_BACKOFF_MS.first * 2 ** (attempt - 1), SCHEMA_BACKOFF_MS.max);
-            await new Promise((r) => setTimeout(r, backoff / 2 + Math.random() * backoff));
-          } finally {
-            await session.close();
-          }
-        }
-      }
+      return ensureSchema(driver, dialect, label);
     },
 
     /** Makes sure every member has a node, so later edge syncs and audience queries find them. */
@@ -255,26 +285,7 @@ export function createGraph(driver: Driver, dialect: GraphDialect) {
      * and never crowded out by the first (a member with hundreds of connections still gets discovery).
      */
     async network(userId: string, limit = 200, secondLimit = limit): Promise<NetworkMember[]> {
-      const w = EDGE_WEIGHTS;
-      const firstRes = await read((tx) => tx.run(FIRST_DEGREE, { id: userId, w, limit: neo4j.int(limit) }));
-      const firsts = firstRes.records.map((r) => ({ id: r.get('id') as string, weight: toNumber(r.get('weight')) }));
-      const result: NetworkMember[] = firsts.map((f) => ({ ...f, degree: 1, mutual: 1 }));
-      if (firsts.length === 0 || secondLimit <= 0) return result;
-      // Excluding only the first degree read: a first-degree member past `limit` may show as second degree,
-      // which for discovery is a member the viewer already reaches, never a stranger.
-      const exclude = [userId, ...firsts.map((f) => f.id)];
-      const secondRes = await read((tx) =>
-        tx.run(SECOND_DEGREE, { id: userId, firsts, exclude, w, limit: neo4j.int(secondLimit) }),
-      );
-      for (const r of secondRes.records) {
-        result.push({
-          id: r.get('id') as string,
-          degree: 2,
-          weight: toNumber(r.get('weight')),
-          mutual: toNumber(r.get('mutual')),
-        });
-      }
-      return result;
+      return network(read, userId, limit, secondLimit);
     },
   };
 }

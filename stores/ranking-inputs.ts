@@ -1,4 +1,5 @@
 import type { Collection, Document } from 'mongodb';
+import { DAY_MS } from '../domain/time';
 import {
   type Assembly,
   directRelationIds,
@@ -13,7 +14,7 @@ import {
   secondDegreeMembers,
   withSecondDegree,
 } from '../ranking/features';
-import { lookupFor } from './lookup';
+import { type IdLookup, lookupFor } from './lookup';
 import { type PostDoc, type WriteModel } from './write-model';
 
 /**
@@ -32,7 +33,41 @@ export interface AssemblyOptions {
   interactionWindowDays?: number;
 }
 
-const DAY_MS = 86_400_000;
+type PostFields = Pick<PostDoc, '_id' | 'authorId' | 'type' | 'mediaUrls' | 'content' | 'createdAt' | 'deleted'>;
+
+async function postsById(lookup: IdLookup, wm: WriteModel, postIds: string[]): Promise<Map<string, PostFields>> {
+  const posts = new Map<string, PostFields>();
+  for (const p of await lookup.byIds(wm.posts, postIds, {
+    authorId: 1,
+    type: 1,
+    mediaUrls: 1,
+    content: 1,
+    createdAt: 1,
+    deleted: 1,
+  })) {
+    posts.set(p._id, p);
+  }
+  return posts;
+}
+
+async function acceptedConnectionsOf(
+  lookup: IdLookup,
+  wm: WriteModel,
+  members: string[],
+): Promise<Array<{ from: string; to: string }>> {
+  const sides = await Promise.all(
+    (['from', 'to'] as const).map((side) =>
+      lookup.byValues(
+        wm.relationships,
+        side,
+        members,
+        { type: 'connection', status: 'accepted', active: true },
+        { projection: { from: 1, to: 1 } },
+      ),
+    ),
+  );
+  return sides.flat();
+}
 
 export async function assembleFeatureInputs(
   wm: WriteModel,
@@ -46,22 +81,9 @@ export async function assembleFeatureInputs(
 
   // Round 1: the posts.
   const postIds = [...new Set(pairs.map((p) => p.postId))];
-  const posts = new Map<
-    string,
-    Pick<PostDoc, '_id' | 'authorId' | 'type' | 'mediaUrls' | 'content' | 'createdAt' | 'deleted'>
-  >();
   // Every read is one `$in` on MongoDB and index reads per value on FerretDB (stores/lookup.ts).
   const lookup = await lookupFor(wm.posts.db);
-  for (const p of await lookup.byIds(wm.posts, postIds, {
-    authorId: 1,
-    type: 1,
-    mediaUrls: 1,
-    content: 1,
-    createdAt: 1,
-    deleted: 1,
-  })) {
-    posts.set(p._id, p);
-  }
+  const posts = await postsById(lookup, wm, postIds);
   const { live, skipped } = livePairs(pairs, posts);
   const viewers = [...new Set(live.map((p) => p.viewerId))];
   const authors = [...new Set(live.map((p) => p.authorId))];
@@ -95,17 +117,7 @@ export async function assembleFeatureInputs(
   const connectionsOf = secondDegreeMembers(unresolved);
   const [connDocs, engagementCounts, interactions] = await Promise.all([
     // Either side of an accepted connection; a connection between two of them comes twice, which linking ignores.
-    Promise.all(
-      (['from', 'to'] as const).map((side) =>
-        lookup.byValues(
-          wm.relationships,
-          side,
-          connectionsOf,
-          { type: 'connection', status: 'accepted', active: true },
-          { projection: { from: 1, to: 1 } },
-        ),
-      ),
-    ).then((sides) => sides.flat()),
+    acceptedConnectionsOf(lookup, wm, connectionsOf),
     lookup.aggregateByValues<{ _id: { postId: string; kind: Engaging }; n: number }>(
       engagements,
       'postId',

@@ -1,7 +1,9 @@
 import type { Collection, Db } from 'mongodb';
-import type { PushedReason } from '../domain/reasons';
+import { feedItemId } from '../domain/ids';
+import { type PushedReason, type ScoringReason, scoringReasonOf } from '../domain/reasons';
 import type { Visibility } from '../domain/visibility';
-import type { PostType } from './write-model';
+import { provisionalScore } from '../ranking/provisional';
+import type { PostDoc, PostType, UserDoc } from './write-model';
 
 /**
  * The read models the projection pipeline maintains: their documents, collections and indexes. Every write is keyed
@@ -48,6 +50,47 @@ export interface FeedItemDoc {
   /** When the model last scored the item (absent while provisional); an older scoring never replaces a newer. */
   scoredAt?: Date;
   reason: PushedReason;
+}
+
+/** The snapshot of a member that items show. */
+export function actorSnapshot(user: UserDoc): ActorSnapshot {
+  return {
+    id: user._id,
+    name: user.displayName,
+    headline: user.headline,
+    imageUrl: user.imageUrl,
+    version: user.version,
+  };
+}
+
+/** The item of one post version in one viewer's feed, scored provisionally until the model scores it. */
+export function feedItem(
+  post: PostDoc,
+  actor: ActorSnapshot,
+  viewerId: string,
+  reason: PushedReason,
+  acceptedAt: Date,
+  projectedAt: Date,
+  /** The relationship a backfilled item is scored as until the model scores it; a follow if not given. */
+  scoredAs?: ScoringReason,
+): FeedItemDoc {
+  return {
+    _id: feedItemId(viewerId, post._id),
+    viewerId,
+    postId: post._id,
+    version: post.version,
+    actor,
+    type: post.type,
+    content: post.content,
+    mediaUrls: post.mediaUrls ?? [],
+    visibility: post.visibility,
+    createdAt: post.createdAt,
+    acceptedAt,
+    projectedAt,
+    score: provisionalScore(scoredAs ?? scoringReasonOf(reason)),
+    modelVersion: null,
+    reason,
+  };
 }
 
 /** The fields a newer post version or a profile change may rewrite on an existing item. */
@@ -116,6 +159,7 @@ export interface NetworkSummaryDoc {
   updatedAt: Date;
 }
 
+/** The score of an item nothing has scored, and the fallback for one whose stored score is unusable. */
 export const NEUTRAL_SCORE = 1;
 
 export interface ReadModel {

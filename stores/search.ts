@@ -75,6 +75,62 @@ export function isSearchUnavailable(err: unknown): boolean {
 const status = (err: unknown): number | undefined => (err instanceof errors.ResponseError ? err.statusCode : undefined);
 const exists = (e: unknown) => status(e) === 400 && /resource_already_exists/.test(String(e));
 
+/** The indices an alias names; none when it does not exist. */
+async function aliasIndices(client: Client, name: string): Promise<string[]> {
+  try {
+    const res = await client.indices.getAlias({ name });
+    return Object.keys(res.body as object);
+  } catch (err) {
+    if (status(err) === 404) return [];
+    throw err;
+  }
+}
+
+/** Creates an index with the mapping under these aliases, unless it exists. */
+async function createAliasedIndex(client: Client, index: string, aliases: string[]): Promise<void> {
+  const { version: _v, ...body } = MAPPING;
+  void _v;
+  try {
+    await client.indices.create({
+      index,
+      body: { ...body, aliases: Object.fromEntries(aliases.map((a) => [a, {}])) } as never,
+    });
+  } catch (err) {
+    if (!exists(err)) throw err;
+  }
+}
+
+/** A bulk write's outcome: new documents, documents older than the index's (409), or the first failure. */
+function tallyBulk(items: Array<Record<string, unknown>>): { written: number; stale: number } {
+  let written = 0;
+  let stale = 0;
+  const failures: string[] = [];
+  for (const item of items) {
+    const r = Object.values(item)[0] as { status: number; error?: { type?: string; reason?: string } };
+    if (r.status === 409) stale++;
+    else if (r.status < 300) written++;
+    else failures.push(`${r.status} ${r.error?.type ?? ''}: ${r.error?.reason ?? ''}`);
+  }
+  if (failures.length) throw new Error(`search bulk write failed for ${failures.length} items: ${failures[0]}`);
+  return { written, stale };
+}
+
+async function finishRebuild(client: Client, alias: string, next: string, index: string): Promise<string[]> {
+  const live = await aliasIndices(client, alias);
+  const old = live.filter((i) => i !== index);
+  const building = (await aliasIndices(client, next)).includes(index);
+  await client.indices.refresh({ index } as never);
+  // Built from the current state, so a retry after a partial finish does only what is left.
+  const actions = [
+    ...old.map((i) => ({ remove: { index: i, alias } })),
+    ...(live.includes(index) ? [] : [{ add: { index, alias } }]),
+    ...(building ? [{ remove: { index, alias: next } }] : []),
+  ];
+  if (actions.length) await client.indices.updateAliases({ body: { actions } } as never);
+  if (old.length) await client.indices.delete({ index: old.join(','), ignore_unavailable: true } as never);
+  return old;
+}
+
 /**
  * The index behind one alias. Readers use the alias; writers write to every index the alias or its `-next` alias
  * names, so a rebuild's new index receives live writes while it is filled.
@@ -83,28 +139,8 @@ export function createSearchIndex(client: Client, alias: string) {
   const next = `${alias}-next`;
   const newIndexName = (stamp: string) => `${alias}-m${MAPPING_VERSION}-${stamp}`;
 
-  async function indicesOf(name: string): Promise<string[]> {
-    try {
-      const res = await client.indices.getAlias({ name });
-      return Object.keys(res.body as object);
-    } catch (err) {
-      if (status(err) === 404) return [];
-      throw err;
-    }
-  }
-
-  async function createIndex(index: string, aliases: string[]): Promise<void> {
-    const { version: _v, ...body } = MAPPING;
-    void _v;
-    try {
-      await client.indices.create({
-        index,
-        body: { ...body, aliases: Object.fromEntries(aliases.map((a) => [a, {}])) } as never,
-      });
-    } catch (err) {
-      if (!exists(err)) throw err;
-    }
-  }
+  const indicesOf = (name: string): Promise<string[]> => aliasIndices(client, name);
+  const createIndex = (index: string, aliases: string[]): Promise<void> => createAliasedIndex(client, index, aliases);
 
   return {
     alias,
@@ -130,17 +166,7 @@ export function createSearchIndex(client: Client, alias: string) {
         ]),
       );
       const res = await client.bulk({ body });
-      let written = 0;
-      let stale = 0;
-      const failures: string[] = [];
-      for (const item of res.body.items) {
-        const r = Object.values(item)[0] as { status: number; error?: { type?: string; reason?: string } };
-        if (r.status === 409) stale++;
-        else if (r.status < 300) written++;
-        else failures.push(`${r.status} ${r.error?.type ?? ''}: ${r.error?.reason ?? ''}`);
-      }
-      if (failures.length) throw new Error(`search bulk write failed for ${failures.length} items: ${failures[0]}`);
-      return { written, stale };
+      return tallyBulk(res.body.items);
     },
 
     /** The indexed versions of the given posts (tombstones included), from the live alias. */
@@ -190,19 +216,7 @@ export function createSearchIndex(client: Client, alias: string) {
 
     /** Points the alias at the rebuilt index in one atomic step, then drops the indices it replaced. */
     async finishRebuild(index: string): Promise<string[]> {
-      const live = await indicesOf(alias);
-      const old = live.filter((i) => i !== index);
-      const building = (await indicesOf(next)).includes(index);
-      await client.indices.refresh({ index } as never);
-      // Built from the current state, so a retry after a partial finish does only what is left.
-      const actions = [
-        ...old.map((i) => ({ remove: { index: i, alias } })),
-        ...(live.includes(index) ? [] : [{ add: { index, alias } }]),
-        ...(building ? [{ remove: { index, alias: next } }] : []),
-      ];
-      if (actions.length) await client.indices.updateAliases({ body: { actions } } as never);
-      if (old.length) await client.indices.delete({ index: old.join(','), ignore_unavailable: true } as never);
-      return old;
+      return finishRebuild(client, alias, next, index);
     },
 
     /** The indices the alias reads, and the one a rebuild is filling (if any). */

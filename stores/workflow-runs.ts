@@ -1,7 +1,7 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
-import { type FailedProjectionFilter, REPLAYABLE_STATUSES } from '../workflows/contracts/operations';
-import { PROJECTION_KINDS, SEARCH_ATTRIBUTES } from '../workflows/shared';
+import { type FailedProjectionFilter, REPLAYABLE_STATUSES } from '../pipeline/contracts/operations';
+import { PROJECTION_KINDS } from '../pipeline/routing';
+import { SEARCH_ATTRIBUTES } from '../pipeline/search-attributes';
 
 /**
  * Temporal visibility and histories as a read source for operators: failed projections of one deployment (its task
@@ -133,7 +133,10 @@ const STATUS: Record<string, FailedRun['status'] | undefined> = {
   CANCELLED: 'CANCELED',
 };
 
-function keyword(info: WorkflowExecutionInfo, key: (typeof SEARCH_ATTRIBUTES)[keyof typeof SEARCH_ATTRIBUTES]) {
+function keyword(
+  info: Pick<WorkflowExecutionInfo, 'typedSearchAttributes'>,
+  key: (typeof SEARCH_ATTRIBUTES)[keyof typeof SEARCH_ATTRIBUTES],
+) {
   return (info.typedSearchAttributes.get(key) as string | undefined) ?? '';
 }
 
@@ -171,15 +174,17 @@ export async function failedProjectionPage(
   const needle = opts.failureContains?.toLowerCase();
   const runs = await Promise.all(
     (res.executions ?? []).map(async (raw): Promise<FailedRun | undefined> => {
-      const info = await executionInfoFromRaw(raw, temporal.options.loadedDataConverter, raw, namespace);
+      // The id's latest run, described through the public client: kept only when it is the row's own run.
+      const workflowId = raw.execution?.workflowId ?? '';
+      if (!workflowId) return undefined;
+      const info = await temporal.workflow.getHandle(workflowId).describe();
+      if (info.runId !== raw.execution?.runId) return undefined;
       const status = info.status.name === 'RUNNING' ? 'RUNNING' : STATUS[info.status.name];
       if (!status) return undefined;
-      const latest = await temporal.workflow.getHandle(info.workflowId).describe();
-      if (latest.runId !== info.runId) return undefined;
       let attempts = 0;
       let failure = '';
       if (status === 'RUNNING') {
-        const stuck = stuckOf(info.startTime, latest.raw.pendingActivities, opts.asOf, opts.stuckAfterMs);
+        const stuck = stuckOf(info.startTime, info.raw.pendingActivities, opts.asOf, opts.stuckAfterMs);
         if (!stuck) return undefined;
         ({ attempts, failure } = stuck);
       } else if (opts.withFailure || needle) {

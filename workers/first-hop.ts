@@ -4,8 +4,8 @@ import type { Db } from 'mongodb';
 import { createProjectionActivities } from '../activities';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
+import { TASK_QUEUES } from '../pipeline/queues';
 import type { Graph } from '../stores/graph';
-import { TASK_QUEUES } from '../workflows/shared';
 import { loadWorkflowBundle } from './bundle';
 import { activityInterceptors } from './observability';
 

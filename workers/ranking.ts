@@ -6,11 +6,11 @@ import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig, type Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/logger';
 import { startMetricsServer } from '../lib/metrics';
+import { TASK_QUEUES } from '../pipeline/queues';
 import { closeFeedCacheWriter } from '../stores/feed-cache';
 import { createGraph } from '../stores/graph';
 import { closeEngagementModels, loadEngagementModel } from '../stores/model';
 import { modelRolloutWorkflow } from '../workflows/model-rollout';
-import { TASK_QUEUES } from '../workflows/shared';
 import { loadWorkflowBundle } from './bundle';
 import { activityInterceptors, installRuntimeLogger } from './observability';
 

@@ -1,12 +1,16 @@
 import { type Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
+import { DAY_MS } from '../domain/time';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
+import type { ConsistencyCheckInput } from '../pipeline/contracts/operations';
+import { FEED_TRIM_INTERVAL_MS } from '../pipeline/contracts/projection';
+import { TASK_QUEUES } from '../pipeline/queues';
+import { type FeedOperation } from '../pipeline/routing';
+import { SCHEDULES } from '../pipeline/schedules';
+import { SEARCH_ATTRIBUTES } from '../pipeline/search-attributes';
 import { consistencyCheckWorkflow } from '../workflows/consistency-check';
-import type { ConsistencyCheckInput } from '../workflows/contracts/operations';
-import { FEED_TRIM_INTERVAL_MS } from '../workflows/contracts/projection';
 import { outboxSweepWorkflow } from '../workflows/outbox-sweep';
-import { type FeedOperation, SCHEDULES, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../workflows/shared';
 import { trimFeedsWorkflow } from '../workflows/trim-feeds';
 
 type ScheduleConfig = Pick<
@@ -108,7 +112,7 @@ export async function ensureSchedules(client: Client, config: ScheduleConfig, lo
       args: p.args,
       typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.feedOperation, value: p.operation }],
       // A run that cannot finish within ten intervals (at least 10 min, at most a day) is stuck: end it.
-      workflowExecutionTimeout: Math.min(Math.max(p.everyMs * 10, 600_000), 86_400_000),
+      workflowExecutionTimeout: Math.min(Math.max(p.everyMs * 10, 600_000), DAY_MS),
     };
     try {
       await client.schedule.create({ scheduleId: p.scheduleId, spec, action, policies, state: { note: p.note } });

@@ -1,15 +1,17 @@
 import { type Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createSearchActivities } from '../activities/search';
+import { DAY_MS } from '../domain/time';
 import { connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig, searchAliasOf, type Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/logger';
 import { startMetricsServer } from '../lib/metrics';
+import type { SearchCheckInput } from '../pipeline/contracts/search';
+import { TASK_QUEUES } from '../pipeline/queues';
+import { SCHEDULES } from '../pipeline/schedules';
 import { closeFeedCacheWriter } from '../stores/feed-cache';
 import { connectSearch, createSearchIndex } from '../stores/search';
-import type { SearchCheckInput } from '../workflows/contracts/search';
 import { searchCheckWorkflow } from '../workflows/search-check';
-import { SCHEDULES, TASK_QUEUES } from '../workflows/shared';
 import { loadWorkflowBundle } from './bundle';
 import { activityInterceptors, installRuntimeLogger } from './observability';
 
@@ -34,7 +36,7 @@ export async function ensureSearchCheckSchedule(temporal: Client, config: CheckC
     workflowId: config.TASK_QUEUE_PREFIX + 'search/check',
     taskQueue: config.TASK_QUEUE_PREFIX + TASK_QUEUES.search,
     args,
-    workflowExecutionTimeout: Math.min(Math.max(config.SEARCH_CHECK_INTERVAL_MS * 10, 600_000), 86_400_000),
+    workflowExecutionTimeout: Math.min(Math.max(config.SEARCH_CHECK_INTERVAL_MS * 10, 600_000), DAY_MS),
   };
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: config.SCHEDULE_CATCHUP_WINDOW_MS };
   const note = 'Samples the search index against the write model and re-indexes what drifted';

@@ -1,5 +1,5 @@
 import { ApplicationFailure, patched } from '@temporalio/workflow';
-import type { BackfillResult, ProjectionInput } from './contracts/projection';
+import type { BackfillResult, ProjectionInput } from '../pipeline/contracts/projection';
 import { ensureSearchAttributes } from './helpers';
 import { backfillV1 } from './legacy/backfill';
 import { CHEAP_SHAPES, localFirst, viewerScoring } from './steps';

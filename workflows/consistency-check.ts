@@ -8,8 +8,8 @@ import {
 import type { createConsistencyActivities } from '../activities/consistency';
 import type { createOperationsActivities } from '../activities/operations';
 import type { createRepairActivities } from '../activities/repairs';
-import { type ConsistencyReport, type Finding, FINDING_KINDS, type FindingKind } from '../domain/consistency';
-import type { CheckResult, ConsistencyCheckInput } from './contracts/operations';
+import { type ConsistencyReport, type Finding, FINDING_KINDS, type FindingKind } from '../domain/findings';
+import type { CheckResult, ConsistencyCheckInput } from '../pipeline/contracts/operations';
 import { ensureSearchAttributes, scoreOnRankingQueue } from './helpers';
 
 const { checkRecentEvents, checkMemberFeeds } = proxyActivities<ReturnType<typeof createConsistencyActivities>>({

@@ -1,5 +1,5 @@
 import { ApplicationFailure, patched } from '@temporalio/workflow';
-import type { PostDeleteResult, ProjectionInput } from './contracts/projection';
+import type { PostDeleteResult, ProjectionInput } from '../pipeline/contracts/projection';
 import { ensureSearchAttributes } from './helpers';
 import { deletePostV1 } from './legacy/simple';
 import { CHEAP_SHAPES, localFirst } from './steps';

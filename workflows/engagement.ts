@@ -1,5 +1,5 @@
 import { ApplicationFailure, patched } from '@temporalio/workflow';
-import type { EngagementResult, ProjectionInput } from './contracts/projection';
+import type { EngagementResult, ProjectionInput } from '../pipeline/contracts/projection';
 import { ensureSearchAttributes } from './helpers';
 import { engagementV1 } from './legacy/simple';
 import { CHEAP_SHAPES, localFirst, rescoreMark } from './steps';

@@ -6,7 +6,7 @@ import {
   type FanoutResult,
   progressQuery,
   type ProjectionInput,
-} from './contracts/projection';
+} from '../pipeline/contracts/projection';
 import { ensureSearchAttributes } from './helpers';
 import { fanoutPostV1 } from './legacy/fanout-post';
 import { fanoutSlices, showFanout } from './paging';

@@ -13,11 +13,13 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { createScoringActivities } from '../activities/scoring';
-import type { ScoreRangeInput, ScoreViewerItemsInput } from './contracts/ranking';
-import { type WorkflowType, WORKFLOW_TYPES } from './registry';
+import type { ScoreRangeInput, ScoreViewerItemsInput } from '../pipeline/contracts/ranking';
+import { siblingQueue } from '../pipeline/queues';
+import { type WorkflowType, WORKFLOW_TYPES } from '../pipeline/registry';
+import { type FeedOperation } from '../pipeline/routing';
+import { SEARCH_ATTRIBUTES } from '../pipeline/search-attributes';
 import type { scoreFeedItemsWorkflow } from './score-feed-items';
 import type { scoreViewerItemsWorkflow } from './score-viewer-items';
-import { type FeedOperation, SEARCH_ATTRIBUTES, siblingQueue } from './shared';
 
 /** Helpers shared by the projection workflows; not workflows themselves, so not exported from index.ts. */
 

@@ -7,7 +7,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createScoringActivities } from '../activities/scoring';
-import type { ModelRolloutInput, ModelRolloutResult } from './contracts/ranking';
+import type { ModelRolloutInput, ModelRolloutResult } from '../pipeline/contracts/ranking';
 
 const { scoreRange, postsPage, requireModelVersion } = proxyActivities<ReturnType<typeof createScoringActivities>>({
   startToCloseTimeout: '10 minutes',

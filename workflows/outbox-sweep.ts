@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { createOperationsActivities } from '../activities/operations';
-import type { OutboxSweepResult } from './contracts/operations';
+import type { OutboxSweepResult } from '../pipeline/contracts/operations';
 import { ensureSearchAttributes } from './helpers';
 
 const { sweepOutbox } = proxyActivities<ReturnType<typeof createOperationsActivities>>({

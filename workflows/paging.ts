@@ -10,7 +10,8 @@ import type {
   PullTransitionPlan,
   PullTransitionResult,
   PullTransitionSliceResult,
-} from './contracts/projection';
+} from '../pipeline/contracts/projection';
+import { STEP_RETRY } from './retry';
 
 /**
  * The paging of the large projections (a fan-out past its first page, a pull transition): heartbeating slices of
@@ -18,7 +19,7 @@ import type {
  * (./legacy), which differ only before and after it.
  */
 
-const retry = { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' };
+const retry = STEP_RETRY;
 
 // Pages are written inside the slice; the heartbeat carries the cursor, so a killed worker costs at most the
 // pages since the last heartbeat, and the retry starts when the heartbeat times out.

@@ -1,6 +1,6 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { createSystemActivities } from '../activities/system';
-import type { PingInput, PingResult } from './contracts/operations';
+import type { PingInput, PingResult } from '../pipeline/contracts/operations';
 
 const { pingStores } = proxyActivities<ReturnType<typeof createSystemActivities>>({
   startToCloseTimeout: '30 seconds',

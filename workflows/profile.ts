@@ -1,5 +1,5 @@
 import { ApplicationFailure, patched } from '@temporalio/workflow';
-import type { ProfileResult, ProjectionInput } from './contracts/projection';
+import type { ProfileResult, ProjectionInput } from '../pipeline/contracts/projection';
 import { ensureSearchAttributes } from './helpers';
 import { profileV1 } from './legacy/simple';
 import { CHEAP_SHAPES, localFirst } from './steps';

@@ -1,5 +1,5 @@
 import { ApplicationFailure, patched } from '@temporalio/workflow';
-import type { PullTransitionCarry, PullTransitionInput, PullTransitionResult } from './contracts/projection';
+import type { PullTransitionCarry, PullTransitionInput, PullTransitionResult } from '../pipeline/contracts/projection';
 import { ensureSearchAttributes } from './helpers';
 import { pullTransitionV1 } from './legacy/pull-transition';
 import { pullTransitionSlices } from './paging';

@@ -1,10 +1,12 @@
 import { ApplicationFailure, patched } from '@temporalio/workflow';
-import type { ProjectionInput, PurgeResult } from './contracts/projection';
+import type { ProjectionInput, PurgeResult } from '../pipeline/contracts/projection';
+import { eventsProjectedAs } from '../pipeline/routing';
 import { ensureSearchAttributes } from './helpers';
 import { purgeV1 } from './legacy/simple';
 import { CHEAP_SHAPES, localFirst } from './steps';
 
-const PURGE_EVENTS = new Set(['ConnectionRemoved', 'Unfollowed', 'Blocked', 'Unblocked']);
+/** Connection removed, unfollowed, blocked and unblocked: the events routed here. */
+const ROUTED_HERE = eventsProjectedAs('purge');
 
 /**
  * Connection removed, unfollowed, blocked or unblocked (priority queue): the graph drops the edge, then each feed
@@ -14,7 +16,7 @@ export async function purgeWorkflow(input: ProjectionInput): Promise<PurgeResult
   if (!input?.eventId || !input.aggregateId || !input.version) {
     throw ApplicationFailure.nonRetryable('eventId, aggregateId and version are required', 'InvalidInput');
   }
-  if (!PURGE_EVENTS.has(input.type)) {
+  if (!ROUTED_HERE.has(input.type)) {
     throw ApplicationFailure.nonRetryable(`purge does not project ${input.type}`, 'InvalidInput');
   }
   ensureSearchAttributes('purge', { viewerId: input.actorId, authorId: input.subjectId });

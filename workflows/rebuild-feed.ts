@@ -1,6 +1,6 @@
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createRepairActivities } from '../activities/repairs';
-import type { RebuildFeedInput, RebuildFeedResult } from './contracts/operations';
+import type { RebuildFeedInput, RebuildFeedResult } from '../pipeline/contracts/operations';
 import { ensureSearchAttributes, startViewerScoring } from './helpers';
 
 const { rebuildFeed } = proxyActivities<ReturnType<typeof createRepairActivities>>({

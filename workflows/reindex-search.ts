@@ -1,6 +1,6 @@
 import { ApplicationFailure, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createSearchActivities } from '../activities/search';
-import { type ReindexProgress, reindexProgressQuery, type ReindexSearchInput } from './contracts/search';
+import { type ReindexProgress, reindexProgressQuery, type ReindexSearchInput } from '../pipeline/contracts/search';
 import { ensureSearchAttributes } from './helpers';
 
 const { beginSearchRebuild, rebuildSearchPage, finishSearchRebuild } = proxyActivities<

@@ -21,9 +21,9 @@ import {
   type ProjectionRestart,
   type ReplayBatchProgress,
   type ReplayFailedInput,
-} from './contracts/operations';
+} from '../pipeline/contracts/operations';
+import { isWorkflowType, itemsWrittenOf } from '../pipeline/registry';
 import { ensureSearchAttributes } from './helpers';
-import { isWorkflowType, itemsWrittenOf } from './registry';
 
 const { failedProjectionRestarts } = proxyActivities<ReturnType<typeof createOperationsActivities>>({
   startToCloseTimeout: '5 minutes',

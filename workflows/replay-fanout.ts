@@ -9,11 +9,11 @@ import {
 import type { createConsistencyActivities } from '../activities/consistency';
 import type { createPostActivities } from '../activities/posts';
 import type { createRepairActivities } from '../activities/repairs';
-import type { RepairResult, ReplayFanoutInput, ReplayFanoutResult } from './contracts/operations';
+import type { RepairResult, ReplayFanoutInput, ReplayFanoutResult } from '../pipeline/contracts/operations';
+import { WORKFLOW_TYPES } from '../pipeline/registry';
+import { replayChildId } from '../pipeline/routing';
 import type { fanoutPostWorkflow } from './fanout-post';
 import { ensureSearchAttributes, scoreOnRankingQueue } from './helpers';
-import { WORKFLOW_TYPES } from './registry';
-import { replayChildId } from './shared';
 // A type only, like every workflow this one starts: the name comes from the registry.
 
 const { replayInput } = proxyLocalActivities<ReturnType<typeof createPostActivities>>({

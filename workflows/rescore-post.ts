@@ -8,12 +8,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createScoringActivities } from '../activities/scoring';
-import { postDirtySignal, type RescorePostInput, type RescorePostResult } from './contracts/ranking';
+import { postDirtySignal, type RescorePostInput, type RescorePostResult } from '../pipeline/contracts/ranking';
+import { STEP_RETRY } from './retry';
 
 const { scoreRange } = proxyActivities<ReturnType<typeof createScoringActivities>>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
+  retry: STEP_RETRY,
 });
 
 const { rescoreDebounceMs } = proxyLocalActivities<ReturnType<typeof createScoringActivities>>({

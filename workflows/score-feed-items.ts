@@ -1,11 +1,12 @@
 import { ApplicationFailure, continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { createScoringActivities } from '../activities/scoring';
-import type { ScoreFeedItemsResult, ScoreRangeInput } from './contracts/ranking';
+import type { ScoreFeedItemsResult, ScoreRangeInput } from '../pipeline/contracts/ranking';
+import { STEP_RETRY } from './retry';
 
 const { scoreRange } = proxyActivities<ReturnType<typeof createScoringActivities>>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
+  retry: STEP_RETRY,
 });
 
 /** Range activities per run before continuing as new. */

@@ -1,10 +1,11 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { createScoringActivities } from '../activities/scoring';
-import type { ScoreViewerItemsInput, ScoreViewerItemsResult } from './contracts/ranking';
+import type { ScoreViewerItemsInput, ScoreViewerItemsResult } from '../pipeline/contracts/ranking';
+import { STEP_RETRY } from './retry';
 
 const { scoreViewerItems } = proxyActivities<ReturnType<typeof createScoringActivities>>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
+  retry: STEP_RETRY,
 });
 
 /**

@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { createSearchActivities } from '../activities/search';
-import type { SearchCheckInput, SearchCheckResult } from './contracts/search';
+import type { SearchCheckInput, SearchCheckResult } from '../pipeline/contracts/search';
 import { ensureSearchAttributes } from './helpers';
 
 const { checkSearchIndex } = proxyActivities<ReturnType<typeof createSearchActivities>>({

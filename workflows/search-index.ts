@@ -1,21 +1,22 @@
 import { ApplicationFailure, continueAsNew, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { createSearchActivities } from '../activities/search';
-import type { ProjectionInput } from './contracts/projection';
-import type { SearchIndexResult } from './contracts/search';
+import type { ProjectionInput } from '../pipeline/contracts/projection';
+import type { SearchIndexResult } from '../pipeline/contracts/search';
 import { ensureSearchAttributes } from './helpers';
-import { RETRY, tryLocal } from './steps';
+import { STEP_RETRY } from './retry';
+import { tryLocal } from './steps';
 
 // No maximum attempts and no schedule-to-close bound: while OpenSearch is down the write is retried (at most every
 // 10 s) until it is back, so nothing is lost; the write is idempotent, so a retry never duplicates.
 const { indexPosts, indexAuthorPage } = proxyActivities<ReturnType<typeof createSearchActivities>>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds' },
+  retry: { ...STEP_RETRY, backoffCoefficient: 2 },
 });
 
 // A post's write first runs locally, in the workflow task that started the run (no activity round trip).
 const local = proxyLocalActivities<ReturnType<typeof createSearchActivities>>({
   startToCloseTimeout: '10 seconds',
-  retry: { ...RETRY, maximumAttempts: 3 },
+  retry: { ...STEP_RETRY, maximumAttempts: 3 },
 });
 
 const AUTHOR_PAGE = 500;

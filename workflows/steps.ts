@@ -8,15 +8,14 @@ import {
   TemporalFailure,
 } from '@temporalio/workflow';
 import type { createProjectionActivities } from '../activities';
-import type { DetachedStart, PullTransitionInput } from './contracts/projection';
-import { postDirtySignal, type ScoreRangeInput, type ScoreViewerItemsInput } from './contracts/ranking';
-// Types only: the started workflows import this module's neighbours, so a runtime import would be a cycle.
-import type { pullTransitionWorkflow } from './pull-transition';
-import { WORKFLOW_TYPES, type WorkflowType } from './registry';
+import type { DetachedStart, PullTransitionInput, PullTransitionWorkflow } from '../pipeline/contracts/projection';
+import { postDirtySignal, type ScoreRangeInput, type ScoreViewerItemsInput } from '../pipeline/contracts/ranking';
+import { WORKFLOW_TYPES, type WorkflowType } from '../pipeline/registry';
+import { SEARCH_ATTRIBUTES } from '../pipeline/search-attributes';
 import type { rescorePostWorkflow } from './rescore-post';
+import { STEP_RETRY } from './retry';
 import type { scoreFeedItemsWorkflow } from './score-feed-items';
 import type { scoreViewerItemsWorkflow } from './score-viewer-items';
-import { SEARCH_ATTRIBUTES } from './shared';
 
 /**
  * How the projections spend server round trips. Temporal charges one per workflow task and per activity, so the
@@ -30,22 +29,20 @@ type Activities = ReturnType<typeof createProjectionActivities>;
 /** Patch id of the local-activity shapes; runs recorded before it replay the legacy shapes in ./legacy. */
 export const CHEAP_SHAPES = 'cheap-shapes';
 
-export const RETRY = { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' };
-
 /** A few quick attempts in the worker; past them the step moves to an activity (see localFirst). */
 export const local = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { ...RETRY, maximumAttempts: 3 },
+  retry: { ...STEP_RETRY, maximumAttempts: 3 },
 });
 
 /** The activity form of a short step. */
-const remote = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: RETRY });
+const remote = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: STEP_RETRY });
 
 /** The heartbeating activity form of a step that may touch every feed holding a post or an author. */
 const remoteLong = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '20 seconds',
-  retry: RETRY,
+  retry: STEP_RETRY,
 });
 
 /** A failure no retry can mend: the activity said so (the event does not exist). */
@@ -113,19 +110,13 @@ export function pullTransitionId(input: PullTransitionInput): string {
 
 /** The pull transition a fan-out found due, on the fan-out's own queue; it must happen eventually. */
 export function pullTransition(input: PullTransitionInput, queue: DetachedStart['queue']): DetachedStart {
-  return detached<typeof pullTransitionWorkflow>(
-    WORKFLOW_TYPES.pullTransition,
-    pullTransitionId(input),
-    queue,
-    [input],
-    {
-      retryFailed: true,
-      searchAttributes: {
-        [SEARCH_ATTRIBUTES.feedOperation.name]: 'pull-transition',
-        [SEARCH_ATTRIBUTES.authorId.name]: input.authorId,
-      },
+  return detached<PullTransitionWorkflow>(WORKFLOW_TYPES.pullTransition, pullTransitionId(input), queue, [input], {
+    retryFailed: true,
+    searchAttributes: {
+      [SEARCH_ATTRIBUTES.feedOperation.name]: 'pull-transition',
+      [SEARCH_ATTRIBUTES.authorId.name]: input.authorId,
     },
-  );
+  });
 }
 
 /** Marks a post dirty for re-scoring: signals `rescore/post/{postId}`, starting it already marked if it is not running. */

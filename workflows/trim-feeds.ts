@@ -1,6 +1,6 @@
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createMaintenanceActivities } from '../activities/maintenance';
-import type { TrimFeedsInput, TrimFeedsResult } from './contracts/projection';
+import type { TrimFeedsInput, TrimFeedsResult } from '../pipeline/contracts/projection';
 import { ensureSearchAttributes } from './helpers';
 
 const { trimFeeds } = proxyActivities<ReturnType<typeof createMaintenanceActivities>>({

@@ -1,5 +1,5 @@
 import { ApplicationFailure, patched } from '@temporalio/workflow';
-import type { PostUpdateResult, ProjectionInput } from './contracts/projection';
+import type { PostUpdateResult, ProjectionInput } from '../pipeline/contracts/projection';
 import { ensureSearchAttributes } from './helpers';
 import { updatePostV1 } from './legacy/simple';
 import { CHEAP_SHAPES, localFirst } from './steps';

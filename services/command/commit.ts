@@ -2,9 +2,10 @@ import { DomainError } from '../../domain/errors';
 import { consistencyToken, eventIdFor, eventWorkflowId, type AggregateType, type EventType } from '../../domain/events';
 import type { Outbox } from '../../handoff/index';
 import type { Config } from '../../lib/config';
+import { TASK_QUEUES } from '../../pipeline/queues';
+import { PROJECTIONS } from '../../pipeline/routing';
 import { isDuplicateKey } from '../../stores/mongo-errors';
 import type { EventDoc, WriteModel } from '../../stores/write-model';
-import { PROJECTIONS, TASK_QUEUES } from '../../workflows/shared';
 
 /** Who sent a command, and what makes a retry of it recognisable. */
 export interface CommandMeta {
@@ -59,6 +60,21 @@ interface RequestDoc {
   eventId: string;
 }
 
+/** The answer to a repeat of an earlier request: its original result, once the request's payload is the same. */
+async function replayEarlier(outbox: Outbox, existing: EventDoc, meta: CommandMeta): Promise<CommandResult> {
+  if (existing.requestHash !== meta.requestHash) {
+    throw new DomainError(
+      'already_exists',
+      `request_id "${meta.requestId}" was already used with a different payload`,
+      'REQUEST_ID_REUSED',
+    );
+  }
+  // The original may have died before finishing; finishing is idempotent.
+  if (existing.status === 'pending') await outbox.complete(existing);
+  const result = existing.result as unknown as CommandResult;
+  return { ids: result.ids, receipt: { ...result.receipt, replayed: true } };
+}
+
 /**
  * Appends the event (the commit point), then completes it through the outbox. A repeat of an earlier request
  * (same request id and payload) answers the original result without writing; the same request id with another
@@ -80,19 +96,8 @@ export function createCommitter(deps: {
     return null;
   };
 
-  const replay = async (existing: EventDoc, meta: CommandMeta): Promise<CommandResult> => {
-    if (existing.requestHash !== meta.requestHash) {
-      throw new DomainError(
-        'already_exists',
-        `request_id "${meta.requestId}" was already used with a different payload`,
-        'REQUEST_ID_REUSED',
-      );
-    }
-    // The original may have died before finishing; finishing is idempotent.
-    if (existing.status === 'pending') await outbox.complete(existing);
-    const result = existing.result as unknown as CommandResult;
-    return { ids: result.ids, receipt: { ...result.receipt, replayed: true } };
-  };
+  const replay = (existing: EventDoc, meta: CommandMeta): Promise<CommandResult> =>
+    replayEarlier(outbox, existing, meta);
 
   return {
     async commit(meta, ne) {

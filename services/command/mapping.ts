@@ -63,8 +63,9 @@ const receiptOnly = (r: CommandResult) => ({ receipt: receipt(r) });
 // Each command mapper names its command type: a return type only inferred would let a misspelt optional field
 // through, where an object literal passed straight to the handler would not.
 
-/** feedflow.v1.CommandService, RPC by RPC: protobuf to domain commands and back; the rules live in the handlers. */
-export function commandRoutes(h: Handlers): Routes {
+type MemberAndPostRpc = 'registerUser' | 'updateProfile' | 'createPost' | 'updatePost' | 'deletePost';
+
+function memberAndPostRoutes(h: Handlers): Pick<Routes, MemberAndPostRpc> {
   return {
     /** Registers a member under an email no other member has. */
     registerUser: {
@@ -122,6 +123,11 @@ export function commandRoutes(h: Handlers): Routes {
       handle: h.deletePost,
       response: receiptOnly,
     },
+  };
+}
+
+function relationshipAndEngagementRoutes(h: Handlers): Omit<Routes, MemberAndPostRpc> {
+  return {
     /** Asks another member to connect; pending until they respond. */
     requestConnection: {
       command: (req): PairCommand => ({ actorId: req.requesterId, otherId: req.addresseeId }),
@@ -180,4 +186,9 @@ export function commandRoutes(h: Handlers): Routes {
       response: (r) => ({ engagementId: r.ids.engagementId, receipt: receipt(r) }),
     },
   };
+}
+
+/** feedflow.v1.CommandService, RPC by RPC: protobuf to domain commands and back; the rules live in the handlers. */
+export function commandRoutes(h: Handlers): Routes {
+  return { ...memberAndPostRoutes(h), ...relationshipAndEngagementRoutes(h) };
 }

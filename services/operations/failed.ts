@@ -8,15 +8,17 @@ import {
   type FailedProjectionFilter as FilterMessage,
   OperationState,
 } from '../../gen/feedflow/v1/operations_pb';
+import type { FailedProjectionFilter, ReplayFailedInput } from '../../pipeline/contracts/operations';
+import { TASK_QUEUES } from '../../pipeline/queues';
+import { PROJECTION_KINDS, type ProjectionKind } from '../../pipeline/routing';
+import { SEARCH_ATTRIBUTES } from '../../pipeline/search-attributes';
 import {
   type FailedRun,
   failedProjectionPage,
   failedProjectionQuery,
   runningProjectionQuery,
 } from '../../stores/workflow-runs';
-import type { FailedProjectionFilter, ReplayFailedInput } from '../../workflows/contracts/operations';
 import { replayFailedProjectionsWorkflow } from '../../workflows/replay-failed-projections';
-import { PROJECTION_KINDS, type ProjectionKind, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 
 /** ListFailedProjections and ReplayFailedProjections: filters, page tokens and the batch's business key. */
 
@@ -112,6 +114,21 @@ function toMessage(r: FailedRun): Omit<FailedProjection, '$typeName' | '$unknown
   };
 }
 
+/** Counts the runs a query finds, page by page, as a batch would find them. */
+async function countRuns(
+  temporal: Client,
+  opts: { query: string; failureContains?: string; asOf: Date; stuckAfterMs: number },
+): Promise<number> {
+  let total = 0;
+  let token: Uint8Array | undefined;
+  do {
+    const page = await failedProjectionPage(temporal, { ...opts, pageSize: 200, token, withFailure: false });
+    total += page.runs.length;
+    token = page.next ?? undefined;
+  } while (token);
+  return total;
+}
+
 export function createFailedProjections(temporal: Client, taskQueuePrefix: string, stuckAfterMs: number) {
   const queues = [TASK_QUEUES.projection, TASK_QUEUES.priority].map((q) => taskQueuePrefix + q);
   const asOf = (filter: FailedProjectionFilter) => new Date(filter.closedBefore ?? Date.now());
@@ -136,44 +153,19 @@ export function createFailedProjections(temporal: Client, taskQueuePrefix: strin
 
     /** Failed projections the filter matches now, as a batch would find them. */
     async count(filter: FailedProjectionFilter): Promise<number> {
-      const query = failedProjectionQuery(filter, queues);
-      let total = 0;
-      let token: Uint8Array | undefined;
-      do {
-        const page = await failedProjectionPage(temporal, {
-          query,
-          pageSize: 200,
-          token,
-          failureContains: filter.failureContains,
-          withFailure: false,
-          asOf: asOf(filter),
-          stuckAfterMs,
-        });
-        total += page.runs.length;
-        token = page.next ?? undefined;
-      } while (token);
-      return total;
+      return countRuns(temporal, {
+        query: failedProjectionQuery(filter, queues),
+        failureContains: filter.failureContains,
+        asOf: asOf(filter),
+        stuckAfterMs,
+      });
     },
 
     /** Projections stuck now: running, their activity failing past the bound (the `feedflow_projections_stuck` gauge). */
     async countStuck(): Promise<number> {
       const asOf = new Date();
       const query = runningProjectionQuery(queues, new Date(asOf.getTime() - stuckAfterMs).toISOString());
-      let total = 0;
-      let token: Uint8Array | undefined;
-      do {
-        const page = await failedProjectionPage(temporal, {
-          query,
-          pageSize: 200,
-          token,
-          withFailure: false,
-          asOf,
-          stuckAfterMs,
-        });
-        total += page.runs.length;
-        token = page.next ?? undefined;
-      } while (token);
-      return total;
+      return countRuns(temporal, { query, asOf, stuckAfterMs });
     },
 
     /** Starts the batch, or joins the one this filter and request id already named. */

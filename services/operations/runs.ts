@@ -8,11 +8,13 @@ import {
   type ReplayBatchProgress,
   type SearchReindexProgress,
 } from '../../gen/feedflow/v1/operations_pb';
+import type { ReplayBatchProgress as BatchProgress } from '../../pipeline/contracts/operations';
+import type { ReindexProgress } from '../../pipeline/contracts/search';
+import { TASK_QUEUES } from '../../pipeline/queues';
+import { itemsWrittenOf, WORKFLOW_TYPES } from '../../pipeline/registry';
+import { replayChildId } from '../../pipeline/routing';
+import { SEARCH_ATTRIBUTES } from '../../pipeline/search-attributes';
 import { closeInfo } from '../../stores/workflow-runs';
-import type { ReplayBatchProgress as BatchProgress } from '../../workflows/contracts/operations';
-import type { ReindexProgress } from '../../workflows/contracts/search';
-import { itemsWrittenOf, WORKFLOW_TYPES } from '../../workflows/registry';
-import { replayChildId, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 
 /** Operations as an operator sees them: any feedflow workflow by id, mapped from Temporal, and bounded waits. */
 
@@ -74,38 +76,42 @@ const batchOf = (p: BatchProgress | undefined) =>
 const reindexOf = (p: ReindexProgress | undefined) =>
   p && { index: p.index, total: p.total, indexed: p.itemsWritten, done: p.done };
 
+async function describeRun(
+  temporal: Client,
+  workflowId: string,
+  runId?: string,
+): Promise<WorkflowExecutionDescription> {
+  try {
+    return await temporal.workflow.getHandle(workflowId, runId).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError || (err as { code?: number }).code === 5) {
+      throw notFound(`no feedflow operation ${workflowId}${runId ? ` run ${runId}` : ''}`);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Asks a running workflow for its progress; nothing when no worker answers in time, or by `until` (epoch ms).
+ * Each id of `ids` is tried in turn while the workflow is not found.
+ */
+async function progressOf<T>(temporal: Client, ids: string[], until = Infinity): Promise<T | undefined> {
+  for (const id of ids) {
+    const timeout = Math.min(QUERY_TIMEOUT_MS, until - Date.now());
+    if (timeout <= 0) return undefined;
+    try {
+      return await temporal.withDeadline(Date.now() + timeout, () =>
+        temporal.workflow.getHandle(id).query<T>('progress'),
+      );
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError || (err as { code?: number }).code === 5)) return undefined;
+    }
+  }
+  return undefined;
+}
+
 export function createOperationReader(temporal: Client, taskQueuePrefix: string) {
   const queues = new Set(Object.values(TASK_QUEUES).map((q) => taskQueuePrefix + q));
-
-  async function describeRun(workflowId: string, runId?: string): Promise<WorkflowExecutionDescription> {
-    try {
-      return await temporal.workflow.getHandle(workflowId, runId).describe();
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError || (err as { code?: number }).code === 5) {
-        throw notFound(`no feedflow operation ${workflowId}${runId ? ` run ${runId}` : ''}`);
-      }
-      throw err;
-    }
-  }
-
-  /**
-   * Asks a running workflow for its progress; nothing when no worker answers in time, or by `until` (epoch ms).
-   * Each id of `ids` is tried in turn while the workflow is not found.
-   */
-  async function progressOf<T>(ids: string[], until = Infinity): Promise<T | undefined> {
-    for (const id of ids) {
-      const timeout = Math.min(QUERY_TIMEOUT_MS, until - Date.now());
-      if (timeout <= 0) return undefined;
-      try {
-        return await temporal.withDeadline(Date.now() + timeout, () =>
-          temporal.workflow.getHandle(id).query<T>('progress'),
-        );
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError || (err as { code?: number }).code === 5)) return undefined;
-      }
-    }
-    return undefined;
-  }
 
   /**
    * The operation's latest run, following continue-as-new from `runId` if given. A progress query of a running
@@ -114,14 +120,14 @@ export function createOperationReader(temporal: Client, taskQueuePrefix: string)
   async function describe(workflowId: string, runId?: string, until?: number): Promise<OperationView> {
     requireWorkflowId(workflowId);
     if (runId && !RUN_ID.test(runId)) throw invalid('run_id must be a Temporal run id (a UUID)');
-    let d = await describeRun(workflowId, runId || undefined);
+    let d = await describeRun(temporal, workflowId, runId || undefined);
     // Only this deployment's workflows: another system's (or another deployment's) ids are not ours to show.
     if (!queues.has(d.taskQueue)) throw notFound(`no feedflow operation ${workflowId}`);
     let runs = 1;
     while (d.status.name === 'CONTINUED_AS_NEW' && runs < MAX_RUNS) {
       const next = (await closeInfo(temporal, workflowId, d.runId)).continuedAs;
       if (!next) break;
-      d = await describeRun(workflowId, next);
+      d = await describeRun(temporal, workflowId, next);
       runs++;
     }
     const operation: OperationMessage = {
@@ -146,11 +152,11 @@ export function createOperationReader(temporal: Client, taskQueuePrefix: string)
       if (isReindex) operation.searchReindex = reindexOf(result as ReindexProgress);
     } else if (d.status.name === 'RUNNING') {
       if (isReindex) {
-        const p = await progressOf<ReindexProgress>([workflowId], until);
+        const p = await progressOf<ReindexProgress>(temporal, [workflowId], until);
         operation.itemsWritten = p?.itemsWritten ?? 0;
         operation.searchReindex = reindexOf(p);
       } else if (isBatch) {
-        const p = await progressOf<BatchProgress>([workflowId], until);
+        const p = await progressOf<BatchProgress>(temporal, [workflowId], until);
         operation.itemsWritten = p?.itemsWritten ?? 0;
         operation.batch = batchOf(p);
       } else if (d.type === WORKFLOW_TYPES.fanoutPost || d.type === WORKFLOW_TYPES.replayFanout) {
@@ -159,7 +165,7 @@ export function createOperationReader(temporal: Client, taskQueuePrefix: string)
           d.type === WORKFLOW_TYPES.replayFanout
             ? [replayChildId(workflowId, d.runId), `${workflowId}/fanout`]
             : [workflowId];
-        operation.itemsWritten = (await progressOf<{ itemsWritten: number }>(ids, until))?.itemsWritten ?? 0;
+        operation.itemsWritten = (await progressOf<{ itemsWritten: number }>(temporal, ids, until))?.itemsWritten ?? 0;
       }
     } else {
       operation.error = (await closeInfo(temporal, workflowId, d.runId)).failure;

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { invalid } from '../../domain/errors';
 import type { ScheduleState } from '../../gen/feedflow/v1/operations_pb';
-import { SCHEDULES } from '../../workflows/shared';
+import { SCHEDULES } from '../../pipeline/schedules';
 
 /** The schedule controls and the status page's Temporal reads, shared by parallel callers. */
 

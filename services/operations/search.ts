@@ -3,8 +3,9 @@ import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/c
 import { invalid } from '../../domain/errors';
 import type { ReindexSearchRequest } from '../../gen/feedflow/v1/operations_pb';
 import type { Config } from '../../lib/config';
+import { TASK_QUEUES } from '../../pipeline/queues';
+import { SEARCH_ATTRIBUTES } from '../../pipeline/search-attributes';
 import { reindexSearchWorkflow } from '../../workflows/reindex-search';
-import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 import { type OperationReader, waitBudgetMs } from './runs';
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;

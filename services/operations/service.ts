@@ -1,12 +1,12 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { ServiceImpl } from '@connectrpc/connect';
-import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { type Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import type { Db } from 'mongodb';
-import type { CheckScope as Scope, ConsistencyReport } from '../../domain/consistency';
 import { DomainError, invalid, notFound } from '../../domain/errors';
 import { isEventId } from '../../domain/events';
+import type { CheckScope as Scope, ConsistencyReport } from '../../domain/findings';
+import { OPERATOR_ID, requireId } from '../../domain/ids';
 import {
   CheckScope,
   type ConsistencyReport as ReportMessage,
@@ -14,19 +14,21 @@ import {
   type OperationsService,
 } from '../../gen/feedflow/v1/operations_pb';
 import type { Config } from '../../lib/config';
+import type { ConsistencyCheckInput, RebuildFeedResult } from '../../pipeline/contracts/operations';
+import { TASK_QUEUES } from '../../pipeline/queues';
+import { type FeedOperation, PROJECTION_KINDS } from '../../pipeline/routing';
+import { SEARCH_ATTRIBUTES } from '../../pipeline/search-attributes';
 import { reportsOf, type ReportDoc } from '../../stores/consistency-reports';
 import { projectionLag } from '../../stores/projection-lag';
-import { readModel } from '../../stores/read-model';
-import { writeModel } from '../../stores/write-model';
+import { readModel, type ReadModel } from '../../stores/read-model';
+import { writeModel, type WriteModel } from '../../stores/write-model';
 import { consistencyCheckWorkflow, rebuildFeedWorkflow, replayFanoutWorkflow } from '../../workflows';
-import type { ConsistencyCheckInput, RebuildFeedResult } from '../../workflows/contracts/operations';
-import { type FeedOperation, PROJECTION_KINDS, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 import { batchWorkflowId, createFailedProjections, filterOf } from './failed';
 import { createOperationReader, type OperationView, waitBudgetMs } from './runs';
 import { createScheduleControls, noteOf, shared, STATUS_TTL_MS } from './schedules';
 import { createSearchOperations } from './search';
 
-export interface OperationsDeps {
+export interface OperationsServiceDeps {
   db: Db;
   temporal: Client;
   config: Pick<
@@ -40,14 +42,7 @@ export interface OperationsDeps {
   >;
 }
 
-const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 const KINDS = [...PROJECTION_KINDS, 'pull-transition', 'consistency', 'replay', 'rebuild', 'replay-failed'];
-
-function requireId(name: string, value: string): string {
-  if (!value) throw invalid(`${name} is required`);
-  if (!ID.test(value)) throw invalid(`${name} must be 1 to 128 letters, digits or _.:-`);
-  return value;
-}
 
 const scopeOf = (s: CheckScope): Scope | undefined =>
   s === CheckScope.RECENT ? 'recent' : s === CheckScope.DEEP ? 'deep' : undefined;
@@ -68,21 +63,59 @@ function toMessage(r: ConsistencyReport): Omit<ReportMessage, '$typeName' | '$un
   };
 }
 
-/** feedflow.v1.OperationsService: the operator's replay, rebuild, check and schedule controls over Temporal. */
-export function createOperationsService({
-  db,
-  temporal,
-  config,
-}: OperationsDeps): ServiceImpl<typeof OperationsService> {
-  const wm = writeModel(db);
-  const rm = readModel(db);
-  const taskQueue = config.TASK_QUEUE_PREFIX + TASK_QUEUES.projection;
+type Impl = ServiceImpl<typeof OperationsService>;
 
-  const schedules = createScheduleControls(temporal, config.TASK_QUEUE_PREFIX);
+/** What the operations RPCs share: the stores, the client, and the readers over Temporal. */
+interface OperationsContext extends OperationsServiceDeps {
+  wm: WriteModel;
+  rm: ReadModel;
+  /** The projection queue of this deployment. */
+  taskQueue: string;
+  runs: ReturnType<typeof createOperationReader>;
+  failed: ReturnType<typeof createFailedProjections>;
+  schedules: ReturnType<typeof createScheduleControls>;
+}
+
+/**
+ * Starts a workflow, or joins the running one of the same id. It carries its FeedOperation (and post or viewer)
+ * from the start, so GetOperation and the UI name its kind before a worker has picked it up.
+ */
+async function startOrJoin<W extends Workflow>(
+  { temporal, taskQueue }: Pick<OperationsContext, 'temporal' | 'taskQueue'>,
+  workflow: W,
+  workflowId: string,
+  args: Parameters<W>,
+  kind: FeedOperation,
+  ids: { postId?: string; viewerId?: string },
+): Promise<{ handle: WorkflowHandle; started: boolean }> {
+  try {
+    return {
+      // Checked at this function's signature: the SDK's options type cannot be resolved over an open W.
+      handle: await temporal.workflow.start<Workflow>(workflow, {
+        taskQueue,
+        workflowId,
+        args,
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.feedOperation, value: kind },
+          ...(ids.postId ? [{ key: SEARCH_ATTRIBUTES.postId, value: ids.postId }] : []),
+          ...(ids.viewerId ? [{ key: SEARCH_ATTRIBUTES.viewerId, value: ids.viewerId }] : []),
+        ],
+      }),
+      started: true,
+    };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    return { handle: temporal.workflow.getHandle(workflowId), started: false };
+  }
+}
+
+/** Running operations by kind, counted in visibility; shared by parallel callers for STATUS_TTL_MS. */
+function runningByKind(temporal: Client, prefix: string): { get(): Promise<Record<string, number>> } {
   const queues = Object.values(TASK_QUEUES)
-    .map((q) => `TaskQueue = "${config.TASK_QUEUE_PREFIX}${q}"`)
+    .map((q) => `TaskQueue = "${prefix}${q}"`)
     .join(' OR ');
-  const running = shared(async () => {
+  return shared(async () => {
     const counts = await Promise.all(
       KINDS.map(async (kind) => {
         const query = `ExecutionStatus = "Running" AND FeedOperation = "${kind}" AND (${queues})`;
@@ -91,55 +124,22 @@ export function createOperationsService({
     );
     return Object.fromEntries(counts.filter(([, count]) => count > 0));
   }, STATUS_TTL_MS);
+}
 
-  /**
-   * Starts a workflow, or joins the running one of the same id. It carries its FeedOperation (and post or viewer)
-   * from the start, so GetOperation and the UI name its kind before a worker has picked it up.
-   */
-  async function startOrJoin<W extends Workflow>(
-    workflow: W,
-    workflowId: string,
-    args: Parameters<W>,
-    kind: FeedOperation,
-    ids: { postId?: string; viewerId?: string },
-  ) {
-    try {
-      return {
-        // Checked at this function's signature: the SDK's options type cannot be resolved over an open W.
-        handle: await temporal.workflow.start<Workflow>(workflow, {
-          taskQueue,
-          workflowId,
-          args,
-          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-          typedSearchAttributes: [
-            { key: SEARCH_ATTRIBUTES.feedOperation, value: kind },
-            ...(ids.postId ? [{ key: SEARCH_ATTRIBUTES.postId, value: ids.postId }] : []),
-            ...(ids.viewerId ? [{ key: SEARCH_ATTRIBUTES.viewerId, value: ids.viewerId }] : []),
-          ],
-        }),
-        started: true,
-      };
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      return { handle: temporal.workflow.getHandle(workflowId), started: false };
-    }
-  }
+const closedBadly = (view: OperationView): boolean =>
+  view.operation.state !== OperationState.COMPLETED && view.operation.state !== OperationState.RUNNING;
 
-  const runs = createOperationReader(temporal, config.TASK_QUEUE_PREFIX);
-  const failed = createFailedProjections(temporal, config.TASK_QUEUE_PREFIX, config.STUCK_PROJECTION_AFTER_MS);
-  const closedBadly = (view: OperationView) =>
-    view.operation.state !== OperationState.COMPLETED && view.operation.state !== OperationState.RUNNING;
-
+/** Replays and rebuilds: one post's fan-out again, one member's feed from the truth. */
+function replayRpcs(ops: OperationsContext): Pick<Impl, 'replayFanout' | 'rebuildFeed'> {
+  const { wm, config, runs } = ops;
   return {
-    ...createSearchOperations({ temporal, config, runs }),
-
     /** Starts (or joins) the replay of the post's latest version; with `wait`, answers when it is done. */
     async replayFanout(req, ctx) {
-      const postId = requireId('post_id', req.postId);
+      const postId = requireId(req.postId, 'post_id', OPERATOR_ID);
       const post = await wm.posts.findOne({ _id: postId }, { projection: { version: 1 } });
       if (!post) throw notFound(`post ${postId} does not exist`);
       const workflowId = `${config.TASK_QUEUE_PREFIX}replay/post/${postId}/v${post.version}`;
-      const { started } = await startOrJoin(replayFanoutWorkflow, workflowId, [{ postId }], 'replay', { postId });
+      const { started } = await startOrJoin(ops, replayFanoutWorkflow, workflowId, [{ postId }], 'replay', { postId });
       const view = req.wait
         ? await runs.waitFor(workflowId, waitBudgetMs(ctx, req.waitSeconds), ctx.signal)
         : await runs.describe(workflowId);
@@ -148,11 +148,11 @@ export function createOperationsService({
 
     /** Rebuilds the member's feed and waits for the rebuild (within the deadline), unless no_wait. */
     async rebuildFeed(req, ctx) {
-      const userId = requireId('user_id', req.userId);
+      const userId = requireId(req.userId, 'user_id', OPERATOR_ID);
       const user = await wm.users.findOne({ _id: userId }, { projection: { _id: 1 } });
       if (!user) throw notFound(`member ${userId} does not exist`);
       const workflowId = `${config.TASK_QUEUE_PREFIX}rebuild/feed/${userId}`;
-      await startOrJoin(rebuildFeedWorkflow, workflowId, [{ viewerId: userId }], 'rebuild', {
+      await startOrJoin(ops, rebuildFeedWorkflow, workflowId, [{ viewerId: userId }], 'rebuild', {
         viewerId: userId,
       });
       const view = req.noWait
@@ -174,7 +174,13 @@ export function createOperationsService({
         operation: view.operation,
       };
     },
+  };
+}
 
+/** Consistency checks on demand and their reports. */
+function checkRpcs(ops: OperationsContext): Pick<Impl, 'runConsistencyCheck' | 'getConsistencyReport'> {
+  const { db, temporal, config, taskQueue, runs } = ops;
+  return {
     /** Runs a check now, with its repairs; waits for the report (within the deadline) unless no_wait. */
     async runConsistencyCheck(req, ctx) {
       const scope = scopeOf(req.scope);
@@ -220,7 +226,16 @@ export function createOperationsService({
         .toArray();
       return { reports: docs.map(toMessage) };
     },
+  };
+}
 
+/** The pipeline's state, its schedules, one operation, and the failed projections with their batch replay. */
+function statusRpcs(
+  ops: OperationsContext,
+): Omit<Impl, 'replayFanout' | 'rebuildFeed' | 'runConsistencyCheck' | 'getConsistencyReport' | keyof SearchRpcs> {
+  const { wm, rm, config, runs, failed, schedules } = ops;
+  const running = runningByKind(ops.temporal, config.TASK_QUEUE_PREFIX);
+  return {
     /** Pending outbox events, running projection workflows by kind, recent lag and the schedules. */
     async getProjectionStatus(req) {
       const windowMs = (req.windowSeconds || 300) * 1000;
@@ -277,7 +292,7 @@ export function createOperationsService({
         closedBefore: filter.closedBefore && filter.closedBefore < now ? filter.closedBefore : now,
       };
       if (req.dryRun) return { workflowId: '', started: false, matched: await failed.count(frozen) };
-      const requestId = requireId('request_id', req.requestId);
+      const requestId = requireId(req.requestId, 'request_id', OPERATOR_ID);
       const workflowId = batchWorkflowId(config.TASK_QUEUE_PREFIX, filter, requestId);
       const started = await failed.startBatch(workflowId, { filter: frozen, ratePerSecond, maxConcurrent });
       const view = req.wait
@@ -290,5 +305,28 @@ export function createOperationsService({
     async resumeSchedules(req) {
       return { schedules: await schedules.resume(noteOf(req.note, 'resumed through OperationsService')) };
     },
+  };
+}
+
+type SearchRpcs = ReturnType<typeof createSearchOperations>;
+
+/** feedflow.v1.OperationsService: the operator's replay, rebuild, check and schedule controls over Temporal. */
+export function createOperationsService(deps: OperationsServiceDeps): Impl {
+  const { db, temporal, config } = deps;
+  const runs = createOperationReader(temporal, config.TASK_QUEUE_PREFIX);
+  const ops: OperationsContext = {
+    ...deps,
+    wm: writeModel(db),
+    rm: readModel(db),
+    taskQueue: config.TASK_QUEUE_PREFIX + TASK_QUEUES.projection,
+    runs,
+    failed: createFailedProjections(temporal, config.TASK_QUEUE_PREFIX, config.STUCK_PROJECTION_AFTER_MS),
+    schedules: createScheduleControls(temporal, config.TASK_QUEUE_PREFIX),
+  };
+  return {
+    ...createSearchOperations({ temporal, config, runs }),
+    ...replayRpcs(ops),
+    ...checkRpcs(ops),
+    ...statusRpcs(ops),
   };
 }

@@ -56,7 +56,7 @@ export function newSessionId(): string {
   return randomBytes(9).toString('base64url');
 }
 
-export function createFeedCache(deps: {
+export interface FeedCacheDeps {
   redis: Redis;
   keys: FeedCacheKeys;
   channel: InvalidationChannel;
@@ -65,8 +65,11 @@ export function createFeedCache(deps: {
   sessions: boolean;
   maxEntries: number;
   sessionMaxAgeMs: number;
-}) {
-  const { redis, keys, channel, logger } = deps;
+}
+
+/** The cache's process-local state: the L1 sessions, the viewers' activity, and whether Redis answers. */
+function createCacheState(deps: FeedCacheDeps) {
+  const { channel, logger } = deps;
   const l1 = new LRUCache<string, FeedSession & { epoch: number }>({ max: deps.maxEntries });
   const currentByViewer = new LRUCache<string, string>({ max: deps.maxEntries });
   const reads = new LRUCache<string, number[]>({ max: deps.maxEntries * 2 });
@@ -109,6 +112,61 @@ export function createFeedCache(deps: {
     metrics.cache.inc({ level, result: ok ? 'hit' : 'miss' });
     counters[`${level}${ok ? 'Hits' : 'Misses'}`]++;
   };
+  return { l1, currentByViewer, ttlFor, unavailable, reachable, staleByPosts, freshInL1, parse, counters, hit };
+}
+
+type CacheState = ReturnType<typeof createCacheState>;
+
+async function openSession(deps: FeedCacheDeps, st: CacheState, viewerId: string, fresh: boolean): Promise<Opened> {
+  const { redis, keys, channel } = deps;
+  const { l1, currentByViewer, ttlFor, unavailable, reachable, staleByPosts, freshInL1, parse, hit } = st;
+  const ttl = ttlFor(viewerId);
+  if (!channel.proven) return unavailable();
+  const useSessions = deps.sessions && !fresh;
+  if (useSessions) {
+    const sid = currentByViewer.get(viewerId);
+    const s = sid ? l1.get(sid) : undefined;
+    const ok = !!s && freshInL1(s);
+    hit('l1', ok);
+    if (ok) return { tier: 'l1', session: s };
+  }
+  const seq = channel.postsSeen;
+  let raw: Array<string | null>;
+  try {
+    raw = await redis.mget(
+      keys.gen(viewerId),
+      keys.relGen(viewerId),
+      keys.pullGen,
+      keys.state(viewerId),
+      useSessions ? keys.current(viewerId) : keys.gen(viewerId),
+    );
+  } catch (err) {
+    return unavailable(err);
+  }
+  reachable();
+  const stamps: Stamps = { gen: raw[0] ?? '0', relGen: raw[1] ?? '0', pullGen: raw[2] ?? '0', seq };
+  const state = parse<ViewerState>(raw[3]);
+  const validState = state && state.relGen === stamps.relGen && state.pullGen === stamps.pullGen ? state : undefined;
+  const s = useSessions ? parse<FeedSession>(raw[4]) : undefined;
+  const valid =
+    !!s &&
+    s.stamps.gen === stamps.gen &&
+    s.stamps.relGen === stamps.relGen &&
+    s.stamps.pullGen === stamps.pullGen &&
+    !staleByPosts(s);
+  if (useSessions) hit('l2', valid);
+  if (s && valid) {
+    l1.set(s.id, { ...s, epoch: channel.epoch }, { ttl });
+    currentByViewer.set(viewerId, s.id, { ttl });
+    return { tier: 'l2', session: s, state: validState, stamps };
+  }
+  return { tier: fresh ? 'bypass' : 'miss', state: validState, stamps };
+}
+
+export function createFeedCache(deps: FeedCacheDeps) {
+  const { redis, keys, channel, logger } = deps;
+  const state = createCacheState(deps);
+  const { l1, currentByViewer, ttlFor, unavailable, reachable, parse, counters } = state;
 
   return {
     /** Lookups by tier since start (tests and benchmarks read them; the metrics carry the same). */
@@ -118,48 +176,7 @@ export function createFeedCache(deps: {
      * the stamps a new session gets. `fresh` skips cached sessions (after a consistency wait).
      */
     async open(viewerId: string, fresh: boolean): Promise<Opened> {
-      const ttl = ttlFor(viewerId);
-      if (!channel.proven) return unavailable();
-      const useSessions = deps.sessions && !fresh;
-      if (useSessions) {
-        const sid = currentByViewer.get(viewerId);
-        const s = sid ? l1.get(sid) : undefined;
-        const ok = !!s && freshInL1(s);
-        hit('l1', ok);
-        if (ok) return { tier: 'l1', session: s };
-      }
-      const seq = channel.postsSeen;
-      let raw: Array<string | null>;
-      try {
-        raw = await redis.mget(
-          keys.gen(viewerId),
-          keys.relGen(viewerId),
-          keys.pullGen,
-          keys.state(viewerId),
-          useSessions ? keys.current(viewerId) : keys.gen(viewerId),
-        );
-      } catch (err) {
-        return unavailable(err);
-      }
-      reachable();
-      const stamps: Stamps = { gen: raw[0] ?? '0', relGen: raw[1] ?? '0', pullGen: raw[2] ?? '0', seq };
-      const state = parse<ViewerState>(raw[3]);
-      const validState =
-        state && state.relGen === stamps.relGen && state.pullGen === stamps.pullGen ? state : undefined;
-      const s = useSessions ? parse<FeedSession>(raw[4]) : undefined;
-      const valid =
-        !!s &&
-        s.stamps.gen === stamps.gen &&
-        s.stamps.relGen === stamps.relGen &&
-        s.stamps.pullGen === stamps.pullGen &&
-        !staleByPosts(s);
-      if (useSessions) hit('l2', valid);
-      if (s && valid) {
-        l1.set(s.id, { ...s, epoch: channel.epoch }, { ttl });
-        currentByViewer.set(viewerId, s.id, { ttl });
-        return { tier: 'l2', session: s, state: validState, stamps };
-      }
-      return { tier: fresh ? 'bypass' : 'miss', state: validState, stamps };
+      return openSession(deps, state, viewerId, fresh);
     },
 
     /**

@@ -28,7 +28,27 @@ type XReadReply = Array<[key: string, entries: Entry[]]> | null;
 
 const BATCH = 1_000;
 
-export function createInvalidationChannel(redis: Redis, keys: FeedCacheKeys, logger: Logger) {
+function fieldsOf(f: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < f.length; i += 2) out[f[i]] = f[i + 1];
+  return out;
+}
+
+/** True when entries after `since` were trimmed away (Redis 7 keeps the largest deleted id). */
+async function gapAfter(redis: Redis, key: string, since: string): Promise<boolean> {
+  if (since === '$' || since === '0-0') return false;
+  try {
+    const info = (await redis.call('XINFO', 'STREAM', key)) as unknown[];
+    const i = info.indexOf('max-deleted-entry-id');
+    return i >= 0 && compareIds(String(info[i + 1]), since) > 0;
+  } catch (err) {
+    if (/no such key/i.test(String(err))) return false;
+    throw err;
+  }
+}
+
+/** What this process has read of the two streams, and how it resumes after a reconnect or a gap. */
+function createStreamState(redis: Redis, keys: FeedCacheKeys, logger: Logger) {
   const viewerIds = new LRUCache<string, string>({ max: 200_000 });
   const postEvents: Record<PostEventKind, Map<string, string>> = {
     edit: new Map(),
@@ -38,13 +58,7 @@ export function createInvalidationChannel(redis: Redis, keys: FeedCacheKeys, log
     pullset: new Map(),
   };
   const st = { proven: false, epoch: 0, lastViewers: '$', lastPosts: '0-0', stopped: false, reads: 0, runId: '' };
-  let wake: (() => void) | undefined;
 
-  const fieldsOf = (f: string[]): Record<string, string> => {
-    const out: Record<string, string> = {};
-    for (let i = 0; i + 1 < f.length; i += 2) out[f[i]] = f[i + 1];
-    return out;
-  };
   const applyViewers = (entries: Entry[]) => {
     for (const [id, f] of entries) {
       for (const v of (fieldsOf(f).v ?? '').split(',')) if (v) viewerIds.set(v, id);
@@ -68,19 +82,6 @@ export function createInvalidationChannel(redis: Redis, keys: FeedCacheKeys, log
         if (Number(id.split('-')[0]) >= cutoff) break;
         map.delete(k);
       }
-    }
-  };
-
-  /** True when entries after `since` were trimmed away (Redis 7 keeps the largest deleted id). */
-  const gapAfter = async (key: string, since: string): Promise<boolean> => {
-    if (since === '$' || since === '0-0') return false;
-    try {
-      const info = (await redis.call('XINFO', 'STREAM', key)) as unknown[];
-      const i = info.indexOf('max-deleted-entry-id');
-      return i >= 0 && compareIds(String(info[i + 1]), since) > 0;
-    } catch (err) {
-      if (/no such key/i.test(String(err))) return false;
-      throw err;
     }
   };
 
@@ -114,61 +115,82 @@ export function createInvalidationChannel(redis: Redis, keys: FeedCacheKeys, log
       await replayPosts();
       return;
     }
-    if (await gapAfter(keys.viewers, st.lastViewers)) {
+    if (await gapAfter(redis, keys.viewers, st.lastViewers)) {
       logger.warn('invalidation stream trimmed past this process: dropping its in-process feed cache');
       st.epoch++;
       viewerIds.clear();
       const last = (await redis.xrevrange(keys.viewers, '+', '-', 'COUNT', 1)) as Entry[];
       st.lastViewers = last[0]?.[0] ?? st.lastViewers;
     }
-    if (await gapAfter(keys.posts, st.lastPosts)) await replayPosts();
+    if (await gapAfter(redis, keys.posts, st.lastPosts)) await replayPosts();
   };
 
-  const loop = async () => {
-    let first = true;
-    while (!st.stopped) {
-      try {
-        await resume(first);
-        first = false;
-        for (;;) {
-          const args: Array<string | number> = ['COUNT', BATCH];
-          // Until caught up, read without blocking: an empty answer proves nothing was missed.
-          if (st.proven) args.push('BLOCK', 0);
-          const reply = (await redis.call(
-            'XREAD',
-            ...args,
-            'STREAMS',
-            keys.viewers,
-            keys.posts,
-            st.lastViewers,
-            st.lastPosts,
-          )) as XReadReply;
-          st.reads++;
-          let n = 0;
-          for (const [key, entries] of reply ?? []) {
-            n = Math.max(n, entries.length);
-            if (key === keys.viewers) applyViewers(entries);
-            else applyPosts(entries);
-          }
-          if (!st.proven && n < BATCH) {
-            st.proven = true;
-            metrics.feedCacheAvailable.set(1);
-            logger.info('feed cache invalidation channel caught up');
-          }
-          if (st.stopped) return;
+  return { viewerIds, postEvents, st, applyViewers, applyPosts, resume };
+}
+
+type StreamState = ReturnType<typeof createStreamState>;
+
+/** Reads both streams until stopped: without blocking until caught up (proven), then blocking; on loss, retries. */
+async function followStreams(
+  redis: Redis,
+  keys: FeedCacheKeys,
+  logger: Logger,
+  streams: StreamState,
+  pause: () => Promise<void>,
+): Promise<void> {
+  const { st } = streams;
+  let first = true;
+  while (!st.stopped) {
+    try {
+      await streams.resume(first);
+      first = false;
+      for (;;) {
+        const args: Array<string | number> = ['COUNT', BATCH];
+        // Until caught up, read without blocking: an empty answer proves nothing was missed.
+        if (st.proven) args.push('BLOCK', 0);
+        const reply = (await redis.call(
+          'XREAD',
+          ...args,
+          'STREAMS',
+          keys.viewers,
+          keys.posts,
+          st.lastViewers,
+          st.lastPosts,
+        )) as XReadReply;
+        st.reads++;
+        let n = 0;
+        for (const [key, entries] of reply ?? []) {
+          n = Math.max(n, entries.length);
+          if (key === keys.viewers) streams.applyViewers(entries);
+          else streams.applyPosts(entries);
         }
-      } catch (err) {
+        if (!st.proven && n < BATCH) {
+          st.proven = true;
+          metrics.feedCacheAvailable.set(1);
+          logger.info('feed cache invalidation channel caught up');
+        }
         if (st.stopped) return;
-        if (st.proven) logger.warn({ err: String(err) }, 'feed cache invalidation channel lost; serving uncached');
-        st.proven = false;
-        metrics.feedCacheAvailable.set(0);
-        await new Promise<void>((r) => {
-          wake = r;
-          setTimeout(r, 250).unref();
-        });
       }
+    } catch (err) {
+      if (st.stopped) return;
+      if (st.proven) logger.warn({ err: String(err) }, 'feed cache invalidation channel lost; serving uncached');
+      st.proven = false;
+      metrics.feedCacheAvailable.set(0);
+      await pause();
     }
-  };
+  }
+}
+
+export function createInvalidationChannel(redis: Redis, keys: FeedCacheKeys, logger: Logger) {
+  const streams = createStreamState(redis, keys, logger);
+  const { viewerIds, postEvents, st } = streams;
+  let wake: (() => void) | undefined;
+  const pause = (): Promise<void> =>
+    new Promise<void>((r) => {
+      wake = r;
+      setTimeout(r, 250).unref();
+    });
+
   redis.on('error', () => undefined); // reconnect attempts; the loop logs the outage once
   // A dropped connection rejects the blocked read; mark unproven at once rather than when the read fails.
   redis.on('close', () => {
@@ -177,7 +199,7 @@ export function createInvalidationChannel(redis: Redis, keys: FeedCacheKeys, log
       metrics.feedCacheAvailable.set(0);
     }
   });
-  const running = loop();
+  const running = followStreams(redis, keys, logger, streams, pause);
 
   return {
     /** True while every invalidation up to the streams' ends has been applied. */

@@ -1,4 +1,5 @@
 import type { FeedReason } from '../../domain/reasons';
+import type { EngagementCounts } from '../../stores/read-model';
 
 /** The query side's two shapes of a feed entry: a window's ranked candidate, and its hydrated data. */
 
@@ -33,7 +34,8 @@ export interface FeedEntryData {
   score: number;
   modelVersion: string;
   reason: FeedReason;
-  engagement: { likes: number; comments: number; shares: number; views: number };
+  /** Counts come per page, never from the stored item. */
+  engagement: EngagementCounts;
   /** The viewer's pushed read model, or the post store. */
   source: 'feed' | 'post';
 }

@@ -34,13 +34,7 @@ export interface FeedRequest {
   requireMember(viewerId: string): Promise<void>;
 }
 
-/**
- * Assembles feed pages. A first page takes its session from the cache or builds one: the viewer's pushed window
- * (one read) beside their cached state and the shared hot set, ranked once against the snapshot. Later pages are
- * slices of that session, then a recency-ordered tail. When the cache cannot be used every page is built from the
- * read models, with safety read from the write model: slower, never an error.
- */
-export function createFeedReader(deps: {
+export interface FeedReaderDeps {
   db: Db;
   items: ItemSource;
   cache: FeedCache;
@@ -50,38 +44,134 @@ export function createFeedReader(deps: {
   readTime: ReadTimeSources;
   cursors: CursorCodec;
   windowSize: number;
-}) {
-  const { items, cache, states, windows, tail, cursors } = deps;
+}
 
-  /** A new session at `snapshot`: from the cached state when the cache is usable, else from the stores alone. */
-  const build = async (
-    viewerId: string,
-    snapshot: number,
-    opened: { state?: ViewerState; stamps?: Stamps },
-    req: FeedRequest,
-  ): Promise<{ session: FeedSession; derived?: ViewerState }> => {
-    const stamps = opened.stamps;
-    let state = opened.state;
-    let derived: ViewerState | undefined;
-    if (!state) {
-      await req.requireMember(viewerId);
-      state = derived = await states.derive(viewerId, stamps);
-    }
-    const pushed = await items.pushed(viewerId, snapshot, deps.windowSize);
-    const safe: SafetyCheck = stamps ? windows.stateSafety(state) : windows.storeSafety;
-    const w = await windows.build(viewerId, snapshot, { ...state, pushed }, safe);
-    const session: FeedSession = {
-      id: newSessionId(),
-      viewerId,
-      snapshot,
-      items: w.items,
-      complete: w.complete,
-      createdAt: Date.now(),
-      stamps: stamps ?? { gen: '', relGen: '', pullGen: '', seq: '' },
-      pullFollows: state.pullFollows,
-    };
-    return { session, derived };
+const feedCursor = (cursors: CursorCodec, viewerId: string, c: FeedCursor, discovery: boolean): string =>
+  cursors.feed.encode(viewerId, { ...c, ...(discovery ? {} : { d: true as const }) });
+
+/** A new session at `snapshot`: from the cached state when the cache is usable, else from the stores alone. */
+async function buildSession(
+  { items, states, windows, windowSize }: FeedReaderDeps,
+  viewerId: string,
+  snapshot: number,
+  opened: { state?: ViewerState; stamps?: Stamps },
+  req: FeedRequest,
+): Promise<{ session: FeedSession; derived?: ViewerState }> {
+  const stamps = opened.stamps;
+  let state = opened.state;
+  let derived: ViewerState | undefined;
+  if (!state) {
+    await req.requireMember(viewerId);
+    state = derived = await states.derive(viewerId, stamps);
+  }
+  const pushed = await items.pushed(viewerId, snapshot, windowSize);
+  const safe: SafetyCheck = stamps ? windows.stateSafety(state) : windows.storeSafety;
+  const w = await windows.build(viewerId, snapshot, { ...state, pushed }, safe);
+  const session: FeedSession = {
+    id: newSessionId(),
+    viewerId,
+    snapshot,
+    items: w.items,
+    complete: w.complete,
+    createdAt: Date.now(),
+    stamps: stamps ?? { gen: '', relGen: '', pullGen: '', seq: '' },
+    pullFollows: state.pullFollows,
   };
+  return { session, derived };
+}
+
+/** Up to `size` items of the window from `pos`, skipping deleted posts (and discovery, when left out). */
+async function sliceWindow(
+  cache: FeedCache,
+  viewerId: string,
+  s: FeedSession,
+  pos: number,
+  size: number,
+  req: FeedRequest,
+  safe?: SafetyCheck,
+): Promise<{ items: ServedItem[]; pos: number }> {
+  const out: ServedItem[] = [];
+  let p = pos;
+  while (out.length < size && p < s.items.length) {
+    const part = s.items
+      .slice(p, p + Math.max(size - out.length, 10))
+      .filter((e) => req.discovery || e.reason !== 'second_degree');
+    const ok = safe ? await safe(viewerId, part) : undefined;
+    for (const e of s.items.slice(p, p + Math.max(size - out.length, 10))) {
+      p++;
+      const wanted = req.discovery || e.reason !== 'second_degree';
+      if (wanted && !cache.deleted(e.postId) && (!ok || ok.has(e.postId))) out.push({ ...e });
+      if (out.length === size) break;
+    }
+  }
+  return { items: out, pos: p };
+}
+
+/** Counts for the page: from the cache, the rest from the post summaries (and put in the cache). */
+async function pageEngagement(
+  { db, items, cache }: FeedReaderDeps,
+  ids: string[],
+  known?: Map<string, EngagementCounts>,
+): Promise<Map<string, EngagementCounts>> {
+  const counts = known ?? (cache.proven ? await cache.engagement(ids) : undefined) ?? new Map();
+  const missing = ids.filter((id) => !counts.has(id));
+  if (missing.length) {
+    const read = await items.engagement(missing);
+    const zero = { likes: 0, comments: 0, shares: 0, views: 0 };
+    // Cached for the next page, zeros included (a post nobody engaged with has no counts yet): the engagement
+    // projection's larger total replaces them.
+    const fill = missing.map((id) => ({ id, ...(read.get(id) ?? { counts: zero, total: 0 }) }));
+    for (const e of fill) counts.set(e.id, e.counts);
+    if (cache.proven) {
+      await Promise.all(fill.map((e) => cacheEngagement(db, e.id, e.counts, e.total).catch(() => undefined)));
+    }
+  }
+  return counts;
+}
+
+/** The page's items and next cursor: the window from `pos`, then the recency tail past it. */
+async function servePage(
+  { cache, tail, cursors }: FeedReaderDeps,
+  viewerId: string,
+  req: FeedRequest,
+  c: FeedCursor | undefined,
+  s?: FeedSession,
+  safe?: SafetyCheck,
+): Promise<{ served: ServedItem[]; next: string }> {
+  const served: ServedItem[] = [];
+  const snapshot = s?.snapshot ?? c!.s;
+  let tailFrom = c?.phase === 'tail' ? { createdAt: c.k, postId: c.i } : undefined;
+  if (s) {
+    const w = await sliceWindow(cache, viewerId, s, c?.phase === 'window' ? c.p : 0, req.pageSize, req, safe);
+    served.push(...w.items);
+    if (w.pos < s.items.length) {
+      return {
+        served,
+        next: feedCursor(cursors, viewerId, { phase: 'window', s: snapshot, w: s.id, p: w.pos }, req.discovery),
+      };
+    }
+    if (s.complete) return { served, next: '' };
+    const oldest = [...s.items].sort(byRecency).pop();
+    tailFrom = oldest ? { createdAt: oldest.createdAt, postId: oldest.postId } : undefined;
+  }
+  const t =
+    served.length < req.pageSize
+      ? await tail.page(viewerId, snapshot, tailFrom, req.pageSize - served.length, req.discovery)
+      : { items: [], keyset: tailFrom };
+  served.push(...t.items);
+  if (!t.keyset || !served.length) return { served, next: '' };
+  const k: FeedCursor = { phase: 'tail', s: snapshot, k: t.keyset.createdAt, i: t.keyset.postId };
+  return { served, next: feedCursor(cursors, viewerId, k, req.discovery) };
+}
+
+/**
+ * Assembles feed pages. A first page takes its session from the cache or builds one: the viewer's pushed window
+ * (one read) beside their cached state and the shared hot set, ranked once against the snapshot. Later pages are
+ * slices of that session, then a recency-ordered tail. When the cache cannot be used every page is built from the
+ * read models, with safety read from the write model: slower, never an error.
+ */
+export function createFeedReader(deps: FeedReaderDeps) {
+  const { cache, windows, cursors } = deps;
 
   /** The session a window cursor names, or the same window rebuilt against its snapshot when it is gone. */
   const laterSession = async (viewerId: string, c: WindowCursor, req: FeedRequest) => {
@@ -92,104 +182,22 @@ export function createFeedReader(deps: {
       return { session: found.session, safe: recheck ? windows.storeSafety : undefined };
     }
     const opened: { state?: ViewerState; stamps?: Stamps } = cache.proven ? await cache.open(viewerId, true) : {};
-    const { session, derived } = await build(viewerId, c.s, opened, req);
+    const { session, derived } = await buildSession(deps, viewerId, c.s, opened, req);
     session.id = c.w;
     if (opened.stamps) await cache.save(session, { current: false, state: derived });
     return { session, safe: undefined };
   };
 
-  /** Up to `size` items of the window from `pos`, skipping deleted posts (and discovery, when left out). */
-  const slice = async (
-    viewerId: string,
-    s: FeedSession,
-    pos: number,
-    size: number,
-    req: FeedRequest,
-    safe?: SafetyCheck,
-  ) => {
-    const out: ServedItem[] = [];
-    let p = pos;
-    while (out.length < size && p < s.items.length) {
-      const part = s.items
-        .slice(p, p + Math.max(size - out.length, 10))
-        .filter((e) => req.discovery || e.reason !== 'second_degree');
-      const ok = safe ? await safe(viewerId, part) : undefined;
-      for (const e of s.items.slice(p, p + Math.max(size - out.length, 10))) {
-        p++;
-        const wanted = req.discovery || e.reason !== 'second_degree';
-        if (wanted && !cache.deleted(e.postId) && (!ok || ok.has(e.postId))) out.push({ ...e });
-        if (out.length === size) break;
-      }
-    }
-    return { items: out, pos: p };
-  };
-
-  /** Counts for the page: from the cache, the rest from the post summaries (and put in the cache). */
-  const engagement = async (ids: string[], known?: Map<string, EngagementCounts>) => {
-    const counts = known ?? (cache.proven ? await cache.engagement(ids) : undefined) ?? new Map();
-    const missing = ids.filter((id) => !counts.has(id));
-    if (missing.length) {
-      const read = await items.engagement(missing);
-      const zero = { likes: 0, comments: 0, shares: 0, views: 0 };
-      // Cached for the next page, zeros included (a post nobody engaged with has no counts yet): the engagement
-      // projection's larger total replaces them.
-      const fill = missing.map((id) => ({ id, ...(read.get(id) ?? { counts: zero, total: 0 }) }));
-      for (const e of fill) counts.set(e.id, e.counts);
-      if (cache.proven) {
-        await Promise.all(fill.map((e) => cacheEngagement(deps.db, e.id, e.counts, e.total).catch(() => undefined)));
-      }
-    }
-    return counts;
-  };
-
-  const feedCursor = (viewerId: string, c: FeedCursor, discovery: boolean) =>
-    cursors.feed.encode(viewerId, { ...c, ...(discovery ? {} : { d: true as const }) });
-
-  /** One page: the session, its slice and the tail, then the counts. */
   /** The session a first page starts from: the viewer's current one from the cache, or one built (and cached) now. */
   const firstSession = async (viewerId: string, req: FeedRequest) => {
     const opened = await cache.open(viewerId, req.fresh);
     if (opened.session) return { session: opened.session, tier: opened.tier };
-    const { session, derived } = await build(viewerId, Date.now(), opened, req);
+    const { session, derived } = await buildSession(deps, viewerId, Date.now(), opened, req);
     if (!opened.stamps) return { session, tier: opened.tier };
     // The page's counts ride on the pipeline that stores the session.
     const ids = req.engagement ? session.items.slice(0, req.pageSize * 2).map((i) => i.postId) : [];
     const known = await cache.save(session, { current: true, state: derived, engagementIds: ids });
     return { session, tier: opened.tier, known };
-  };
-
-  /** The page's items and next cursor: the window from `pos`, then the recency tail past it. */
-  const serve = async (
-    viewerId: string,
-    req: FeedRequest,
-    c: FeedCursor | undefined,
-    s?: FeedSession,
-    safe?: SafetyCheck,
-  ) => {
-    const served: ServedItem[] = [];
-    const snapshot = s?.snapshot ?? c!.s;
-    let tailFrom = c?.phase === 'tail' ? { createdAt: c.k, postId: c.i } : undefined;
-    if (s) {
-      const w = await slice(viewerId, s, c?.phase === 'window' ? c.p : 0, req.pageSize, req, safe);
-      served.push(...w.items);
-      if (w.pos < s.items.length) {
-        return {
-          served,
-          next: feedCursor(viewerId, { phase: 'window', s: snapshot, w: s.id, p: w.pos }, req.discovery),
-        };
-      }
-      if (s.complete) return { served, next: '' };
-      const oldest = [...s.items].sort(byRecency).pop();
-      tailFrom = oldest ? { createdAt: oldest.createdAt, postId: oldest.postId } : undefined;
-    }
-    const t =
-      served.length < req.pageSize
-        ? await tail.page(viewerId, snapshot, tailFrom, req.pageSize - served.length, req.discovery)
-        : { items: [], keyset: tailFrom };
-    served.push(...t.items);
-    if (!t.keyset || !served.length) return { served, next: '' };
-    const k: FeedCursor = { phase: 'tail', s: snapshot, k: t.keyset.createdAt, i: t.keyset.postId };
-    return { served, next: feedCursor(viewerId, k, req.discovery) };
   };
 
   /** One page, top to bottom: the cursor, the session, the window and the tail, the counts. */
@@ -204,9 +212,10 @@ export function createFeedReader(deps: {
     if (c) await req.requireMember(viewerId);
     const first = c ? undefined : await firstSession(viewerId, req);
     const later = c?.phase === 'window' ? await laterSession(viewerId, c, req) : undefined;
-    const { served, next } = await serve(viewerId, req, c, first?.session ?? later?.session, later?.safe);
+    const { served, next } = await servePage(deps, viewerId, req, c, first?.session ?? later?.session, later?.safe);
     if (req.engagement && served.length) {
-      const counts = await engagement(
+      const counts = await pageEngagement(
+        deps,
         served.map((i) => i.postId),
         first?.known,
       );

@@ -3,7 +3,7 @@ import { feedItemId } from '../../domain/ids';
 import { type FeedReason, scoringReasonOf } from '../../domain/reasons';
 import { provisionalScore } from '../../ranking/provisional';
 import type { IdLookup } from '../../stores/lookup';
-import { type FeedItemDoc, readModel } from '../../stores/read-model';
+import { type FeedItemDoc, NEUTRAL_SCORE, readModel } from '../../stores/read-model';
 import type { PostDoc, UserDoc } from '../../stores/write-model';
 import { newestFirst, writeModel } from '../../stores/write-model';
 import type { FeedEntryData, WindowEntry } from './entries';
@@ -37,7 +37,7 @@ export function fromPushed(d: FeedItemDoc, viewerId: string): FeedEntryData {
     mediaUrls: d.mediaUrls ?? [],
     visibility: d.visibility ?? 'public',
     createdAt: d.createdAt.getTime(),
-    score: typeof d.score === 'number' && Number.isFinite(d.score) ? d.score : 1,
+    score: typeof d.score === 'number' && Number.isFinite(d.score) ? d.score : NEUTRAL_SCORE,
     modelVersion: d.modelVersion ?? '',
     reason:
       authorId === viewerId

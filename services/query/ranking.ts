@@ -1,9 +1,9 @@
+import { NEUTRAL_SCORE } from '../../stores/read-model';
+
 /**
  * Feed ordering: rank = stored relevance score × time decay, with ties broken by post id so the order is total
  * and deterministic. Decay is measured against the session's snapshot time, so ranks do not drift between pages.
  */
-
-export const NEUTRAL_SCORE = 1;
 
 export interface Rankable {
   postId: string;

@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
-import { blockId, connectionId } from '../../domain/ids';
 import { mayRead } from '../../domain/visibility';
 import type { IdLookup } from '../../stores/lookup';
+import { relationsToAuthors } from '../../stores/relations';
 import { writeModel } from '../../stores/write-model';
 
 export interface Candidate {
@@ -19,30 +19,23 @@ export function createSafetyNet(db: Db, lookup: IdLookup) {
   return {
     async allowed(viewerId: string, items: Candidate[]): Promise<Set<string>> {
       if (!items.length) return new Set();
-      const authors = [...new Set(items.map((i) => i.authorId))].filter((a) => a !== viewerId);
-      const relIds = authors.flatMap((a) => [blockId(viewerId, a), blockId(a, viewerId), connectionId(viewerId, a)]);
-      const [posts, rels] = await Promise.all([
+      const [posts, relationTo] = await Promise.all([
         lookup.byIds(
           wm.posts,
           items.map((i) => i.postId),
           { deleted: 1, visibility: 1, authorId: 1 },
         ),
-        lookup
-          .byIds(wm.relationships, relIds, { type: 1, status: 1, from: 1, to: 1, active: 1 })
-          .then((found) => found.filter((r) => r.active)),
+        relationsToAuthors(
+          wm,
+          lookup,
+          viewerId,
+          items.map((i) => i.authorId),
+        ),
       ]);
-      const blocked = new Set<string>();
-      const connected = new Set<string>();
-      for (const r of rels) {
-        const other = r.from === viewerId ? r.to : r.from;
-        if (r.type === 'block') blocked.add(other);
-        if (r.type === 'connection' && r.status === 'accepted') connected.add(other);
-      }
       const ok = new Set<string>();
       for (const p of posts) {
         if (p.deleted) continue;
-        const rel = { blocked: blocked.has(p.authorId), connected: connected.has(p.authorId) };
-        if (mayRead(viewerId, p, rel)) ok.add(p._id);
+        if (mayRead(viewerId, p, relationTo(p.authorId))) ok.add(p._id);
       }
       return ok;
     },

@@ -9,6 +9,7 @@ import { mayRead } from '../../domain/visibility';
 import { PostType } from '../../gen/feedflow/v1/common_pb';
 import { type Post, SearchSort, type SearchPostsRequest } from '../../gen/feedflow/v1/feed_pb';
 import type { IdLookup } from '../../stores/lookup';
+import { viewerRelations } from '../../stores/relations';
 import { isSearchUnavailable } from '../../stores/search';
 import { type PostHit, type PostQuery, searchPostIndex } from '../../stores/search-query';
 import { type PostDoc, type UserDoc, writeModel } from '../../stores/write-model';
@@ -70,38 +71,60 @@ function pageSizeOf(n: number): number {
   return n;
 }
 
-export function createSearchPosts(deps: SearchPostsDeps) {
-  const wm = writeModel(deps.db);
+/** Authors by id, from a process-wide cache of AUTHOR_TTL_MS, the rest from the user store. */
+function createAuthorCache(items: SearchPostsDeps['items']): (ids: string[]) => Promise<Map<string, UserDoc>> {
   const authorCache = new LRUCache<string, UserDoc>({ max: 10_000, ttl: AUTHOR_TTL_MS });
-  async function authorsOf(ids: string[]): Promise<Map<string, UserDoc>> {
+  return async function authorsOf(ids: string[]): Promise<Map<string, UserDoc>> {
     const out = new Map<string, UserDoc>();
     const missing = ids.filter((id) => {
       const u = authorCache.get(id);
       if (u) out.set(id, u);
       return !u;
     });
-    for (const [id, u] of await deps.items.users(missing)) {
+    for (const [id, u] of await items.users(missing)) {
       authorCache.set(id, u);
       out.set(id, u);
     }
     return out;
-  }
+  };
+}
 
-  /** The viewer's accepted connections and the members across a block either way, from the write model. */
-  async function relationsOf(viewerId: string): Promise<{ connections: Set<string>; blocked: Set<string> }> {
-    const [out, inn] = await Promise.all([
-      wm.relationships.find({ from: viewerId }, { projection: { type: 1, status: 1, to: 1, active: 1 } }).toArray(),
-      wm.relationships.find({ to: viewerId }, { projection: { type: 1, status: 1, from: 1, active: 1 } }).toArray(),
-    ]);
-    const connections = new Set<string>();
-    const blocked = new Set<string>();
-    for (const r of [...out.map((r) => ({ ...r, other: r.to })), ...inn.map((r) => ({ ...r, other: r.from }))]) {
-      if (!r.active) continue;
-      if (r.type === 'block') blocked.add(r.other);
-      if (r.type === 'connection' && r.status === 'accepted') connections.add(r.other);
-    }
-    return { connections, blocked };
+/** The request's page size, query text, post type and time range, each checked. */
+function searchParamsOf(
+  req: SearchPostsRequest,
+  maxQueryChars: number,
+): { size: number; text: string; type?: string; createdAfter?: Date; createdBefore?: Date } {
+  const size = pageSizeOf(req.pageSize);
+  const text = queryTextOf(req.query, maxQueryChars);
+  if (req.sort !== SearchSort.UNSPECIFIED && !(req.sort in SearchSort)) {
+    throw invalid(`unknown sort ${req.sort}`, 'INVALID_SORT');
   }
+  const type = req.postType === PostType.UNSPECIFIED ? undefined : TYPES[req.postType];
+  if (req.postType !== PostType.UNSPECIFIED && !type) throw invalid(`unknown post_type ${req.postType}`);
+  const createdAfter = req.createdAfter ? timestampDate(req.createdAfter) : undefined;
+  const createdBefore = req.createdBefore ? timestampDate(req.createdBefore) : undefined;
+  if (createdAfter && createdBefore && createdAfter >= createdBefore) {
+    throw invalid('created_after must be before created_before', 'INVALID_TIME_RANGE');
+  }
+  return { size, text, type, createdAfter, createdBefore };
+}
+
+/** Where a search cursor resumes: the sort values of the last hit it served. */
+function searchAfterOf(cursors: CursorCodec, cursor: string, owner: string): PostQuery['after'] {
+  const c = cursors.search.decode(cursor, owner);
+  let after: PostQuery['after'];
+  try {
+    after = JSON.parse(c.a) as PostQuery['after'];
+  } catch {
+    after = undefined;
+  }
+  if (!Array.isArray(after)) throw invalid('cursor is invalid: not a search cursor', 'INVALID_CURSOR');
+  return after;
+}
+
+export function createSearchPosts(deps: SearchPostsDeps) {
+  const wm = writeModel(deps.db);
+  const authorsOf = createAuthorCache(deps.items);
 
   async function query(q: PostQuery): Promise<PostHit[]> {
     try {
@@ -115,18 +138,7 @@ export function createSearchPosts(deps: SearchPostsDeps) {
   }
 
   return async function searchPosts(req: SearchPostsRequest, h: SearchHelpers) {
-    const size = pageSizeOf(req.pageSize);
-    const text = queryTextOf(req.query, deps.maxQueryChars);
-    if (req.sort !== SearchSort.UNSPECIFIED && !(req.sort in SearchSort)) {
-      throw invalid(`unknown sort ${req.sort}`, 'INVALID_SORT');
-    }
-    const type = req.postType === PostType.UNSPECIFIED ? undefined : TYPES[req.postType];
-    if (req.postType !== PostType.UNSPECIFIED && !type) throw invalid(`unknown post_type ${req.postType}`);
-    const createdAfter = req.createdAfter ? timestampDate(req.createdAfter) : undefined;
-    const createdBefore = req.createdBefore ? timestampDate(req.createdBefore) : undefined;
-    if (createdAfter && createdBefore && createdAfter >= createdBefore) {
-      throw invalid('created_after must be before created_before', 'INVALID_TIME_RANGE');
-    }
+    const { size, text, type, createdAfter, createdBefore } = searchParamsOf(req, deps.maxQueryChars);
     await h.requireMember(req.viewerId, 'viewer_id');
     if (req.authorId) {
       requireId(req.authorId, 'author_id');
@@ -135,18 +147,10 @@ export function createSearchPosts(deps: SearchPostsDeps) {
     const sort = req.sort === SearchSort.NEWEST ? 'newest' : 'relevance';
     const shape = JSON.stringify([text, req.authorId, type, createdAfter, createdBefore, sort]);
     const owner = `search>${req.viewerId}>${createHash('sha256').update(shape).digest('base64url').slice(0, 16)}`;
-    let after: PostQuery['after'];
-    if (req.cursor) {
-      const c = deps.cursors.search.decode(req.cursor, owner);
-      try {
-        after = JSON.parse(c.a) as PostQuery['after'];
-      } catch {
-        after = undefined;
-      }
-      if (!Array.isArray(after)) throw invalid('cursor is invalid: not a search cursor', 'INVALID_CURSOR');
-    }
+    let after = req.cursor ? searchAfterOf(deps.cursors, req.cursor, owner) : undefined;
 
-    const rel = await relationsOf(req.viewerId);
+    const relations = await viewerRelations(wm, deps.lookup, req.viewerId);
+    const rel = { connections: new Set(relations.connected), blocked: new Set(relations.blocked) };
     const audience = { connections: [...rel.connections], blocked: [...rel.blocked] };
     const hits: Array<{ post: Post; snippet: string; score: number }> = [];
     let more = true;

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import type { Db } from 'mongodb';
 import type { Driver } from 'neo4j-driver';
+import { DAY_MS } from '../../domain/time';
 import { FeedService } from '../../gen/feedflow/v1/feed_pb';
 import { connectGraph, connectMongo, connectTemporal } from '../../lib/clients';
 import { loadConfig, searchAliasOf, type Config } from '../../lib/config';
@@ -36,17 +37,8 @@ export interface QueryServer extends GrpcServer {
   cacheRedis: Redis;
 }
 
-/** Wires the feed service onto a gRPC server. Clients are owned by the caller, except the feed cache's Redis. */
-export async function startQueryServer(deps: {
-  config: Config;
-  db: Db;
-  graph: Driver;
-  temporal: Client;
-  logger: Logger;
-  port?: number;
-}): Promise<QueryServer> {
-  const { config, db, logger } = deps;
-  await ensureQueryIndexes(db, config);
+/** The feed cache and its invalidation channel, each on its own Redis connection. */
+function openFeedCache(config: Config, db: Db, logger: Logger) {
   const keys = feedCacheKeys(db.databaseName);
   // Two connections: one blocked on the invalidation streams, one for cache reads and writes.
   const redis = new Redis(config.REDIS_URL, feedCacheRedisOptions('feedflow-query'));
@@ -66,6 +58,21 @@ export async function startQueryServer(deps: {
     maxEntries: config.FEED_CACHE_MAX_ENTRIES,
     sessionMaxAgeMs: config.FEED_SESSION_MAX_AGE_MS,
   });
+  return { redis, channel, cache };
+}
+
+/** Wires the feed service onto a gRPC server. Clients are owned by the caller, except the feed cache's Redis. */
+export async function startQueryServer(deps: {
+  config: Config;
+  db: Db;
+  graph: Driver;
+  temporal: Client;
+  logger: Logger;
+  port?: number;
+}): Promise<QueryServer> {
+  const { config, db, logger } = deps;
+  await ensureQueryIndexes(db, config);
+  const { redis, channel, cache } = openFeedCache(config, db, logger);
   const cursors = createCursorCodec(config.CURSOR_SECRET);
   const lookup = await detectIdLookup(db);
   const graph = boundedGraph(createGraph(deps.graph, config.GRAPH_DIALECT), config.GRAPH_READ_TIMEOUT_MS);
@@ -74,7 +81,7 @@ export async function startQueryServer(deps: {
   const window = {
     windowSize: config.FEED_WINDOW_SIZE,
     halfLifeMs: config.FEED_HALF_LIFE_HOURS * 3_600_000,
-    pullLookbackMs: config.PULL_LOOKBACK_DAYS * 86_400_000,
+    pullLookbackMs: config.PULL_LOOKBACK_DAYS * DAY_MS,
   };
   const readTime = optionalDiscovery(
     createReadTimeSources(db, graph, {

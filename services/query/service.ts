@@ -84,18 +84,17 @@ export function toPost(d: FeedEntryData, withEngagement: boolean): Post {
   });
 }
 
-/** feedflow.v1.FeedService: maps protobuf to the feed reader and back. */
-export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof FeedService> {
-  const reads = createQueryReads(deps.db);
-  // Members are never deleted, so a positive answer can be remembered.
-  const known = new LRUCache<string, true>({ max: 100_000, ttl: 10 * 60_000 });
-  const requireMember = async (id: string, field: string): Promise<void> => {
-    requireId(id, field);
-    if (known.has(id)) return;
-    if (await reads.memberExists(id)) known.set(id, true);
-    else throw notFound(`${field.replace(/_id$/, '')} "${id}" not found`);
-  };
+type Impl = ServiceImpl<typeof FeedService>;
 
+/** What the RPCs share: their dependencies, the query reads, and the membership check (remembered once true). */
+interface FeedRpcContext {
+  deps: QueryServiceDeps;
+  reads: ReturnType<typeof createQueryReads>;
+  known: LRUCache<string, true>;
+  requireMember: (id: string, field: string) => Promise<void>;
+}
+
+function feedRpcs({ deps, requireMember }: FeedRpcContext): Pick<Impl, 'getFeed'> {
   return {
     async getFeed(req, ctx) {
       const size = pageSizeOf(req.pageSize);
@@ -146,7 +145,11 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
           : {}),
       };
     },
+  };
+}
 
+function postRpcs({ deps, reads, requireMember }: FeedRpcContext): Pick<Impl, 'getPost' | 'listPostsByAuthor'> {
+  return {
     async getPost(req) {
       await requireMember(req.viewerId, 'viewer_id');
       requireId(req.postId, 'post_id');
@@ -190,7 +193,16 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
         k && out.length === size ? deps.cursors.authorPosts.encode(owner, { k: k.createdAt, i: k.postId }) : '';
       return { posts: out, nextCursor };
     },
+  };
+}
 
+function memberRpcs({
+  deps,
+  reads,
+  known,
+  requireMember,
+}: FeedRpcContext): Omit<Impl, 'getFeed' | 'getPost' | 'listPostsByAuthor'> {
+  return {
     async getNetwork(req) {
       if (req.degree !== 1 && req.degree !== 2) throw invalid('degree must be 1 or 2', 'INVALID_DEGREE');
       const size = pageSizeOf(req.pageSize);
@@ -243,4 +255,19 @@ export function createFeedService(deps: QueryServiceDeps): ServiceImpl<typeof Fe
       };
     },
   };
+}
+
+/** feedflow.v1.FeedService: maps protobuf to the feed reader and back. */
+export function createFeedService(deps: QueryServiceDeps): Impl {
+  const reads = createQueryReads(deps.db);
+  // Members are never deleted, so a positive answer can be remembered.
+  const known = new LRUCache<string, true>({ max: 100_000, ttl: 10 * 60_000 });
+  const requireMember = async (id: string, field: string): Promise<void> => {
+    requireId(id, field);
+    if (known.has(id)) return;
+    if (await reads.memberExists(id)) known.set(id, true);
+    else throw notFound(`${field.replace(/_id$/, '')} "${id}" not found`);
+  };
+  const context: FeedRpcContext = { deps, reads, known, requireMember };
+  return { ...feedRpcs(context), ...postRpcs(context), ...memberRpcs(context) };
 }

@@ -3,6 +3,7 @@ import type { FeedReason } from '../../domain/reasons';
 import { NO_RELATION, pushedVisibilities, VISIBILITIES } from '../../domain/visibility';
 import type { IdLookup } from '../../stores/lookup';
 import { discoveryLimit, type ReadTimeSources } from '../../stores/read-time';
+import { viewerRelations } from '../../stores/relations';
 import { writeModel } from '../../stores/write-model';
 import type { FeedEntryData, RankedEntry } from './entries';
 import type { ItemSource, Keyset } from './items';
@@ -31,21 +32,8 @@ export function createTailReader(deps: {
 
   /** The viewer's network authors, for pages past the pushed cap. */
   const networkAuthors = async (viewerId: string): Promise<{ connections: string[]; follows: string[] }> => {
-    // Two equality reads rather than one `$or`, which FerretDB cannot push down (stores/pushdown.ts).
-    const side = (field: 'from' | 'to') =>
-      deps.lookup.byValues(
-        wm.relationships,
-        field,
-        [viewerId],
-        { type: { $in: ['connection', 'follow'] }, active: true },
-        { projection: { type: 1, status: 1, from: 1, to: 1 } },
-      );
-    const rels = (await Promise.all([side('from'), side('to')])).flat();
-    const connections = rels
-      .filter((r) => r.type === 'connection' && r.status === 'accepted')
-      .map((r) => (r.from === viewerId ? r.to : r.from));
-    const follows = rels.filter((r) => r.type === 'follow' && r.from === viewerId).map((r) => r.to);
-    return { connections, follows };
+    const { connected, follows } = await viewerRelations(wm, deps.lookup, viewerId);
+    return { connections: connected, follows };
   };
 
   /** Candidates strictly older than the keyset, newest first, from every source, deduplicated. */

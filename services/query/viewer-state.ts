@@ -3,6 +3,7 @@ import { NO_RELATION, pushedVisibilities } from '../../domain/visibility';
 import type { IdLookup } from '../../stores/lookup';
 import { readModel } from '../../stores/read-model';
 import { discoveryLimit, type ReadTimeSources } from '../../stores/read-time';
+import { viewerRelations } from '../../stores/relations';
 import { writeModel } from '../../stores/write-model';
 import type { Stamps } from './cache';
 import type { FeedEntryData, ViewerState } from './entries';
@@ -49,24 +50,10 @@ export function createViewerStates(deps: {
   return {
     /** The state as of now; with `stamps` from a usable cache, the pull authors come from the shared set. */
     async derive(viewerId: string, stamps?: Stamps): Promise<ViewerState> {
-      const side = (field: 'from' | 'to') =>
-        deps.lookup.byValues(
-          wm.relationships,
-          field,
-          [viewerId],
-          { active: true },
-          {
-            projection: { type: 1, status: 1, from: 1, to: 1 },
-          },
-        );
-      const [rels, discovery] = await Promise.all([
-        Promise.all([side('from'), side('to')]).then((r) => r.flat()),
+      const [{ blocked, connected, follows }, discovery] = await Promise.all([
+        viewerRelations(wm, deps.lookup, viewerId),
         discoveryPicks(viewerId, Date.now()),
       ]);
-      const other = (r: { from: string; to: string }) => (r.from === viewerId ? r.to : r.from);
-      const blocked = rels.filter((r) => r.type === 'block').map(other);
-      const connected = rels.filter((r) => r.type === 'connection' && r.status === 'accepted').map(other);
-      const follows = rels.filter((r) => r.type === 'follow' && r.from === viewerId).map((r) => r.to);
       const pullFollows = stamps
         ? follows.filter(
             (

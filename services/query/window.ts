@@ -24,6 +24,21 @@ export const byRecency = (a: Keyset, b: Keyset): number =>
 /** Which candidates a viewer may be served. */
 export type SafetyCheck = (viewerId: string, candidates: FeedEntryData[]) => Promise<Set<string>>;
 
+function stateSafety(channel: InvalidationChannel, state: ViewerState): SafetyCheck {
+  const blocked = new Set(state.blocked);
+  const connected = new Set(state.connected);
+  return async (viewerId, candidates) =>
+    new Set(
+      candidates
+        .filter(
+          (c) =>
+            !channel.deleted(c.postId) &&
+            mayRead(viewerId, c, { blocked: blocked.has(c.authorId), connected: connected.has(c.authorId) }),
+        )
+        .map((c) => c.postId),
+    );
+}
+
 /**
  * The ranked window of a session: the viewer's pushed items, the recent public posts of the pull authors they
  * follow (from a shared hot set, one read per author per minute per process) and their discovery picks, deduped
@@ -72,20 +87,7 @@ export function createWindowBuilder(deps: {
     pulled,
 
     /** Safety from the viewer's state and the hot set of deleted posts: no store read. */
-    stateSafety(state: ViewerState): SafetyCheck {
-      const blocked = new Set(state.blocked);
-      const connected = new Set(state.connected);
-      return async (viewerId, candidates) =>
-        new Set(
-          candidates
-            .filter(
-              (c) =>
-                !channel.deleted(c.postId) &&
-                mayRead(viewerId, c, { blocked: blocked.has(c.authorId), connected: connected.has(c.authorId) }),
-            )
-            .map((c) => c.postId),
-        );
-    },
+    stateSafety: (state: ViewerState): SafetyCheck => stateSafety(channel, state),
     /** Safety from the write model (posts and relationships by id): when the hot set cannot be trusted. */
     storeSafety: ((viewerId, candidates) => deps.safetyNet.allowed(viewerId, candidates)) as SafetyCheck,
 

@@ -13,19 +13,8 @@ import {
 const NOT_FOUND = 5;
 const UNIMPLEMENTED = 12;
 
-/**
- * grpc.reflection.v1.ServerReflection over the descriptors protobuf-es already embeds in generated code, so
- * grpcurl can list and call every service without .proto files.
- */
-export function createReflectionService(services: DescService[]): ServiceImpl<typeof ServerReflection> {
-  const files = new Map<string, DescFile>();
-  const addFile = (file: DescFile): void => {
-    if (files.has(file.proto.name)) return;
-    files.set(file.proto.name, file);
-    file.dependencies.forEach(addFile);
-  };
-  services.forEach((s) => addFile(s.file));
-
+/** Every service, method, message and enum of these files by its full name, and the file declaring it. */
+function symbolIndex(files: Map<string, DescFile>): Map<string, DescFile> {
   const symbols = new Map<string, DescFile>();
   for (const file of files.values()) {
     const pkg = file.proto.package;
@@ -46,20 +35,37 @@ export function createReflectionService(services: DescService[]): ServiceImpl<ty
     };
     nested(file.messages);
   }
+  return symbols;
+}
 
-  /** The file and everything it imports, transitively, each once. */
-  const withDependencies = (file: DescFile): Uint8Array[] => {
-    const seen = new Set<string>();
-    const out: Uint8Array[] = [];
-    const walk = (f: DescFile): void => {
-      if (seen.has(f.proto.name)) return;
-      seen.add(f.proto.name);
-      out.push(toBinary(FileDescriptorProtoSchema, f.proto));
-      f.dependencies.forEach(walk);
-    };
-    walk(file);
-    return out;
+/** The file and everything it imports, transitively, each once. */
+function withDependencies(file: DescFile): Uint8Array[] {
+  const seen = new Set<string>();
+  const out: Uint8Array[] = [];
+  const walk = (f: DescFile): void => {
+    if (seen.has(f.proto.name)) return;
+    seen.add(f.proto.name);
+    out.push(toBinary(FileDescriptorProtoSchema, f.proto));
+    f.dependencies.forEach(walk);
   };
+  walk(file);
+  return out;
+}
+
+/**
+ * grpc.reflection.v1.ServerReflection over the descriptors protobuf-es already embeds in generated code, so
+ * grpcurl can list and call every service without .proto files.
+ */
+export function createReflectionService(services: DescService[]): ServiceImpl<typeof ServerReflection> {
+  const files = new Map<string, DescFile>();
+  const addFile = (file: DescFile): void => {
+    if (files.has(file.proto.name)) return;
+    files.set(file.proto.name, file);
+    file.dependencies.forEach(addFile);
+  };
+  services.forEach((s) => addFile(s.file));
+
+  const symbols = symbolIndex(files);
 
   const answer = (req: ServerReflectionRequest): ServerReflectionResponse => {
     const base = { validHost: req.host, originalRequest: req };

@@ -1,9 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { MongoServerError } from 'mongodb';
 import { isUnavailable } from '../../services/shared/errors';
 
-/** FerretDB's code 1 as it arrives while its PostgreSQL is down (message as logged in a kill -9 probe). */
-const ferret = (errmsg: string) => new MongoServerError({ ok: 0, code: 1, codeName: 'InternalError', errmsg });
+/**
+ * FerretDB's code 1 as it arrives while its PostgreSQL is down (message as logged in a kill -9 probe), in the shape
+ * of the driver's MongoServerError (its name, code and message), without loading the driver into the unit layer.
+ */
+const ferret = (errmsg: string) =>
+  Object.assign(new Error(errmsg), { name: 'MongoServerError', code: 1, codeName: 'InternalError' });
 
 describe('isUnavailable: which store failures a caller may retry', () => {
   it('counts FerretDB losing its PostgreSQL as unavailable', () => {

@@ -5,7 +5,7 @@ import type { createConsistencyActivities } from '../../activities/consistency';
 import type { createOperationsActivities } from '../../activities/operations';
 import type { createRepairActivities } from '../../activities/repairs';
 import type { createScoringActivities } from '../../activities/scoring';
-import type { ConsistencyReport, Finding } from '../../domain/consistency';
+import type { ConsistencyReport, Finding } from '../../domain/findings';
 import { temporalEnv, testConfig, uniqueId } from '../support/env';
 import { runWorkers } from '../support/workers';
 

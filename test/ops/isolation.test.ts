@@ -8,7 +8,8 @@ import type { Client } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
 import { connectGraph, connectTemporal } from '../../lib/clients';
 import { sharedNamespaceEnv } from '../../lib/config';
-import { SCHEDULES, TASK_QUEUES } from '../../workflows/shared';
+import { TASK_QUEUES } from '../../pipeline/queues';
+import { SCHEDULES } from '../../pipeline/schedules';
 import { testConfig, uniqueId } from '../support/env';
 
 /**

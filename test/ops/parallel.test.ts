@@ -2,10 +2,10 @@ import { strict as assert } from 'node:assert';
 import { Code, type ConnectError } from '@connectrpc/connect';
 import { OperationsService } from '../../gen/feedflow/v1/operations_pb';
 import { createLogger } from '../../lib/logger';
+import { SCHEDULES } from '../../pipeline/schedules';
 import { startOperationsServer } from '../../services/operations/server';
 import type { GrpcServer } from '../../services/shared/grpc-server';
 import { ensureSchedules } from '../../workers/schedules';
-import { SCHEDULES } from '../../workflows/shared';
 import { type CommandHarness, startCommandHarness } from '../support/command';
 import { grpcClient } from '../support/grpc';
 

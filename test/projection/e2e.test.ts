@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { NativeConnection } from '@temporalio/worker';
 import { EngagementKind, Visibility } from '../../gen/feedflow/v1/common_pb';
+import { progressQuery } from '../../pipeline/contracts/projection';
 import { readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
-import { progressQuery } from '../../workflows/contracts/projection';
 import { startCommandHarness, type CommandHarness } from '../support/command';
 import { feedOf } from '../support/projection';
 import { runProjectionWorkers, type RunningWorkers } from '../support/workers';

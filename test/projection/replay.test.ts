@@ -2,8 +2,8 @@ import { strict as assert } from 'node:assert';
 import { readdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Worker } from '@temporalio/worker';
-import { RANKING_WORKFLOW_TYPES } from '../../workflows/registry';
-import { PROJECTIONS, SEARCH_PROJECTIONS } from '../../workflows/shared';
+import { RANKING_WORKFLOW_TYPES } from '../../pipeline/registry';
+import { PROJECTIONS, SEARCH_PROJECTIONS } from '../../pipeline/routing';
 import { historyFromFixture, workflowBundle } from '../support/bundle';
 
 const FIXTURES = resolve(__dirname, '../fixtures/histories');

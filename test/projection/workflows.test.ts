@@ -15,8 +15,8 @@ import {
   progressQuery,
   type ProjectionInput,
   type DetachedStart,
-} from '../../workflows/contracts/projection';
-import { SEARCH_ATTRIBUTES } from '../../workflows/shared';
+} from '../../pipeline/contracts/projection';
+import { SEARCH_ATTRIBUTES } from '../../pipeline/search-attributes';
 import { testConfig, temporalEnv, uniqueId } from '../support/env';
 import { waitFor } from '../support/wait';
 import { runWorkers } from '../support/workers';

@@ -1,10 +1,11 @@
 import type { Client } from '@temporalio/client';
 import { eventIdFor } from '../../domain/events';
+import type { ProjectionInput } from '../../pipeline/contracts/projection';
+import { TASK_QUEUES } from '../../pipeline/queues';
+import { SEARCH_ATTRIBUTES } from '../../pipeline/search-attributes';
 import type { Graph } from '../../stores/graph';
 import { type FeedItemDoc, readModel } from '../../stores/read-model';
 import { type PostDoc, writeModel } from '../../stores/write-model';
-import type { ProjectionInput } from '../../workflows/contracts/projection';
-import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../../workflows/shared';
 import { type TestStores, uniqueId } from './env';
 
 /** Data for the projection trip, written the way the command side writes it, and the feeds it ends in. */

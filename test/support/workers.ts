@@ -3,9 +3,9 @@ import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createProjectionActivities, type ProjectionDeps } from '../../activities';
 import { createOperationsActivities } from '../../activities/operations';
 import { createLogger } from '../../lib/logger';
+import { TASK_QUEUES } from '../../pipeline/queues';
 import { createGraph, type Graph } from '../../stores/graph';
 import { ensureReadModelIndexes } from '../../stores/read-model';
-import { TASK_QUEUES } from '../../workflows/shared';
 import { workflowBundle } from './bundle';
 import type { TestStores } from './env';
 

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { decay, diversify, NEUTRAL_SCORE, rank, type Rankable } from '../../services/query/ranking';
+import { decay, diversify, rank, type Rankable } from '../../services/query/ranking';
+import { NEUTRAL_SCORE } from '../../stores/read-model';
 
 const HOUR = 3_600_000;
 const NOW = 1_700_000_000_000;

@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { EVENT_TYPES } from '../../domain/events';
-import { itemsWrittenOf, WORKFLOW_TYPES } from '../../workflows/registry';
-import { PROJECTIONS, siblingQueue, TASK_QUEUES } from '../../workflows/shared';
+import { siblingQueue, TASK_QUEUES } from '../../pipeline/queues';
+import { itemsWrittenOf, WORKFLOW_TYPES } from '../../pipeline/registry';
+import { PROJECTIONS } from '../../pipeline/routing';
 
 describe('workflow routing and results', () => {
   describe('itemsWrittenOf', () => {

@@ -7,9 +7,9 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Client } from '@temporalio/client';
 import { connectTemporal } from '../../lib/clients';
+import { TASK_QUEUES } from '../../pipeline/queues';
 import { BUNDLE_FILE } from '../../workers/bundle';
 import { pingWorkflow } from '../../workflows/ping';
-import { TASK_QUEUES } from '../../workflows/shared';
 import { openStores, type TestStores, uniqueId } from '../support/env';
 
 const ROOT = resolve(__dirname, '../..');

@@ -1,14 +1,15 @@
 import { patched, proxyActivities } from '@temporalio/workflow';
 import type { createRelationshipActivities } from '../../activities/relationships';
-import type { BackfillResult, ProjectionInput } from '../contracts/projection';
+import type { BackfillResult, ProjectionInput } from '../../pipeline/contracts/projection';
 import { startViewerScoring } from '../helpers';
+import { STEP_RETRY } from '../retry';
 import { requestFeedTrim } from './helpers';
 
 const { syncRelationship, backfillFeed, backfillFeedItems } = proxyActivities<
   ReturnType<typeof createRelationshipActivities>
 >({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
+  retry: STEP_RETRY,
 });
 
 /** The backfill before patch `cheap-shapes`: one activity per step, a cap-sweep child. Replay only. */

@@ -6,12 +6,13 @@ import {
   type FanoutResult,
   progressQuery,
   type ProjectionInput,
-} from '../contracts/projection';
+} from '../../pipeline/contracts/projection';
 import { ensureSearchAttributes } from '../helpers';
 import { fanoutSlices, showFanout } from '../paging';
+import { STEP_RETRY } from '../retry';
 import { requestFeedTrim, startPullTransition, startScoring } from './helpers';
 
-const retry = { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' };
+const retry = STEP_RETRY;
 
 // The first step runs as a local activity, in the same workflow task as the start: no server round trip
 // between the command's acceptance and the first page of feeds.

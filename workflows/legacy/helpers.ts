@@ -8,13 +8,16 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { createMaintenanceActivities } from '../../activities/maintenance';
-import { FEED_TRIM_INTERVAL_MS, type PullTransitionInput } from '../contracts/projection';
-import { postDirtySignal, type ScoreRangeInput } from '../contracts/ranking';
+import {
+  FEED_TRIM_INTERVAL_MS,
+  type PullTransitionInput,
+  type PullTransitionWorkflow,
+} from '../../pipeline/contracts/projection';
+import { postDirtySignal, type ScoreRangeInput } from '../../pipeline/contracts/ranking';
+import { siblingQueue } from '../../pipeline/queues';
+import { WORKFLOW_TYPES } from '../../pipeline/registry';
 import { startOnce, startRangeScoring } from '../helpers';
-import type { pullTransitionWorkflow } from '../pull-transition';
-import { WORKFLOW_TYPES } from '../registry';
 import type { rescorePostWorkflow } from '../rescore-post';
-import { siblingQueue } from '../shared';
 import { pullTransitionId } from '../steps';
 import type { trimFeedsWorkflow } from '../trim-feeds';
 
@@ -33,7 +36,7 @@ const { trimSweepScope } = proxyLocalActivities<ReturnType<typeof createMaintena
  */
 export async function startPullTransition(input: PullTransitionInput): Promise<void> {
   const id = pullTransitionId(input);
-  await startOnce<typeof pullTransitionWorkflow>(WORKFLOW_TYPES.pullTransition, id, [input], undefined, {
+  await startOnce<PullTransitionWorkflow>(WORKFLOW_TYPES.pullTransition, id, [input], undefined, {
     retryFailed: true,
   });
 }

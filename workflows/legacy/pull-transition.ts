@@ -1,12 +1,17 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { createPullTransitionActivities } from '../../activities/pull-transition';
-import type { PullTransitionCarry, PullTransitionInput, PullTransitionResult } from '../contracts/projection';
+import type {
+  PullTransitionCarry,
+  PullTransitionInput,
+  PullTransitionResult,
+} from '../../pipeline/contracts/projection';
 import { startRangeScoring } from '../helpers';
 import { pullTransitionSlices } from '../paging';
+import { STEP_RETRY } from '../retry';
 import { pullTransitionId } from '../steps';
 import { requestFeedTrim } from './helpers';
 
-const retry = { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' };
+const retry = STEP_RETRY;
 
 const { planPullTransition, finishPullTransition } = proxyActivities<ReturnType<typeof createPullTransitionActivities>>(
   { startToCloseTimeout: '1 minute', retry },

@@ -10,7 +10,8 @@ import type {
   ProfileResult,
   ProjectionInput,
   PurgeResult,
-} from '../contracts/projection';
+} from '../../pipeline/contracts/projection';
+import { STEP_RETRY } from '../retry';
 import { markPostDirty } from './helpers';
 
 /**
@@ -18,7 +19,7 @@ import { markPostDirty } from './helpers';
  * `cheap-shapes`). Kept, with their original options, only so runs started before that change replay and finish.
  */
 
-const retry = { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' };
+const retry = STEP_RETRY;
 const long = { startToCloseTimeout: '10 minutes', heartbeatTimeout: '20 seconds', retry } as const;
 
 const { markPostDeleted } = proxyActivities<ReturnType<typeof createPostActivities>>({

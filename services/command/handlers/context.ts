@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DomainError, notFound } from '../../../domain/errors';
-import { blockId, connectionId } from '../../../domain/ids';
 import { mayRead, NO_RELATION } from '../../../domain/visibility';
+import { areConnected, isBlockedEitherWay } from '../../../stores/relations';
 import type { PostDoc, RelationshipDoc, UserDoc, WriteModel } from '../../../stores/write-model';
 import { type CommandMeta, type Committer, VersionConflict } from '../commit';
 import type { Moderator } from '../moderation';
@@ -37,20 +37,6 @@ export async function loadLivePost(wm: WriteModel, id: string): Promise<PostDoc>
   return post;
 }
 
-export async function isBlockedEitherWay(wm: WriteModel, a: string, b: string): Promise<boolean> {
-  // Two reads by _id: the only lookups FerretDB answers without a scan.
-  const [ab, ba] = await Promise.all([
-    wm.relationships.findOne({ _id: blockId(a, b) }, { projection: { active: 1 } }),
-    wm.relationships.findOne({ _id: blockId(b, a) }, { projection: { active: 1 } }),
-  ]);
-  return !!ab?.active || !!ba?.active;
-}
-
-export async function isConnected(wm: WriteModel, a: string, b: string): Promise<boolean> {
-  const c = await wm.relationships.findOne({ _id: connectionId(a, b) });
-  return !!c && c.active && c.status === 'accepted';
-}
-
 /** Whether the member may see the post: the rule the query side's safety net applies. */
 export async function canSee(
   wm: WriteModel,
@@ -61,7 +47,7 @@ export async function canSee(
   if (post.authorId === userId || post.visibility === 'private') return mayRead(userId, post, NO_RELATION);
   if (await isBlockedEitherWay(wm, userId, post.authorId))
     return mayRead(userId, post, { ...NO_RELATION, blocked: true });
-  const connected = post.visibility === 'connections' && (await isConnected(wm, userId, post.authorId));
+  const connected = post.visibility === 'connections' && (await areConnected(wm, userId, post.authorId));
   return mayRead(userId, post, { ...NO_RELATION, connected });
 }
 

@@ -1,7 +1,7 @@
 import { DomainError, invalid } from '../../../domain/errors';
 import { requireId } from '../../../domain/ids';
 import { VISIBILITIES, type Visibility } from '../../../domain/visibility';
-import { POST_TYPES, type PostDoc, type PostType } from '../../../stores/write-model';
+import { POST_TYPES, type PostDoc, type PostType, type WriteModel } from '../../../stores/write-model';
 import { type CommandResult, VersionConflict } from '../commit';
 import {
   type CommandMeta,
@@ -37,45 +37,46 @@ export interface DeletePostCommand {
   expectedVersion: number;
 }
 
+// Another member learns the post exists only if they could see it anyway.
+async function ownPost(wm: WriteModel, authorId: string, postId: string): Promise<PostDoc> {
+  const post = await loadVisiblePost(wm, authorId, postId);
+  if (post.authorId !== authorId) {
+    throw new DomainError('permission', `only the author may change post "${postId}"`, 'NOT_AUTHOR');
+  }
+  return post;
+}
+
+/**
+ * Commits the next version of the author's post. At an expected version, a post that moved on is ABORTED with
+ * its current version; at 0 (any version) a concurrent change is re-read and retried instead.
+ */
+async function commitNext(
+  wm: WriteModel,
+  first: PostDoc,
+  cmd: { authorId: string; expectedVersion: number },
+  commit: (post: PostDoc) => Promise<CommandResult>,
+): Promise<CommandResult> {
+  if (!cmd.expectedVersion) {
+    let post: PostDoc | undefined = first;
+    return withRetry(async () => {
+      const current = post ?? (await ownPost(wm, cmd.authorId, first._id));
+      post = undefined;
+      return commit(current);
+    });
+  }
+  if (first.version !== cmd.expectedVersion) throw staleVersion('post', cmd.expectedVersion, first.version);
+  try {
+    return await commit(first);
+  } catch (err) {
+    if (!(err instanceof VersionConflict)) throw err;
+    throw staleVersion('post', cmd.expectedVersion, err.current?.aggregateVersion ?? first.version + 1);
+  }
+}
+
 export function createPostHandlers({ wm, committer, moderator, limiter }: HandlerDeps) {
   const moderate = async (content: string, mediaUrls: string[]): Promise<void> => {
     const verdict = await moderator.check({ content, mediaUrls });
     if (!verdict.ok) throw invalid(verdict.message, verdict.reason);
-  };
-
-  // Another member learns the post exists only if they could see it anyway.
-  const ownPost = async (authorId: string, postId: string) => {
-    const post = await loadVisiblePost(wm, authorId, postId);
-    if (post.authorId !== authorId) {
-      throw new DomainError('permission', `only the author may change post "${postId}"`, 'NOT_AUTHOR');
-    }
-    return post;
-  };
-
-  /**
-   * Commits the next version of the author's post. At an expected version, a post that moved on is ABORTED with
-   * its current version; at 0 (any version) a concurrent change is re-read and retried instead.
-   */
-  const commitNext = async (
-    first: PostDoc,
-    cmd: { authorId: string; expectedVersion: number },
-    commit: (post: PostDoc) => Promise<CommandResult>,
-  ): Promise<CommandResult> => {
-    if (!cmd.expectedVersion) {
-      let post: PostDoc | undefined = first;
-      return withRetry(async () => {
-        const current = post ?? (await ownPost(cmd.authorId, first._id));
-        post = undefined;
-        return commit(current);
-      });
-    }
-    if (first.version !== cmd.expectedVersion) throw staleVersion('post', cmd.expectedVersion, first.version);
-    try {
-      return await commit(first);
-    } catch (err) {
-      if (!(err instanceof VersionConflict)) throw err;
-      throw staleVersion('post', cmd.expectedVersion, err.current?.aggregateVersion ?? first.version + 1);
-    }
   };
 
   return {
@@ -120,10 +121,10 @@ export function createPostHandlers({ wm, committer, moderator, limiter }: Handle
     async updatePost(meta: CommandMeta, cmd: UpdatePostCommand): Promise<CommandResult> {
       requireId(cmd.authorId, 'author_id');
       requireId(cmd.postId, 'post_id');
-      const post = await ownPost(cmd.authorId, cmd.postId);
+      const post = await ownPost(wm, cmd.authorId, cmd.postId);
       await moderate(cmd.content, post.mediaUrls);
       await limiter.consume(cmd.authorId, 'default');
-      return commitNext(post, cmd, (current) =>
+      return commitNext(wm, post, cmd, (current) =>
         committer.commit(meta, {
           type: 'PostUpdated',
           aggregateType: 'post',
@@ -139,9 +140,9 @@ export function createPostHandlers({ wm, committer, moderator, limiter }: Handle
     async deletePost(meta: CommandMeta, cmd: DeletePostCommand): Promise<CommandResult> {
       requireId(cmd.authorId, 'author_id');
       requireId(cmd.postId, 'post_id');
-      const post = await ownPost(cmd.authorId, cmd.postId);
+      const post = await ownPost(wm, cmd.authorId, cmd.postId);
       await limiter.consume(cmd.authorId, 'default');
-      return commitNext(post, cmd, (current) =>
+      return commitNext(wm, post, cmd, (current) =>
         committer.commit(meta, {
           type: 'PostDeleted',
           aggregateType: 'post',

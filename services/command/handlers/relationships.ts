@@ -1,17 +1,10 @@
 import { DomainError, invalid, notFound } from '../../../domain/errors';
 import type { EventType } from '../../../domain/events';
-import { blockId, connectionId, followId } from '../../../domain/ids';
-import { requireId } from '../../../domain/ids';
+import { blockId, connectionId, followId, requireId } from '../../../domain/ids';
+import { isBlockedEitherWay } from '../../../stores/relations';
 import type { RelationshipDoc } from '../../../stores/write-model';
 import type { CommandResult } from '../commit';
-import {
-  type CommandMeta,
-  type HandlerDeps,
-  isBlockedEitherWay,
-  loadRelationship,
-  loadUser,
-  withRetry,
-} from './context';
+import { type CommandMeta, type HandlerDeps, loadRelationship, loadUser, withRetry } from './context';
 
 export interface PairCommand {
   /** The member acting: requester, follower, blocker, or the one removing. */
@@ -28,7 +21,8 @@ export interface RespondCommand {
 
 const CONNECTION_ID = /^c-([A-Za-z0-9_]{1,64})-([A-Za-z0-9_]{1,64})$/;
 
-export function createRelationshipHandlers(deps: HandlerDeps) {
+/** The steps every relationship command shares: validate the pair, refuse across a block, append the event. */
+function createRelationshipSteps(deps: HandlerDeps) {
   const { wm, committer, limiter } = deps;
 
   /** Validates the pair and that both members exist. */
@@ -68,6 +62,13 @@ export function createRelationshipHandlers(deps: HandlerDeps) {
       ...(ids ? { ids } : {}),
     });
 
+  return { pair, notBlocked, change };
+}
+
+type RelationshipSteps = ReturnType<typeof createRelationshipSteps>;
+
+/** Connection requests, answers and removals. */
+function createConnectionHandlers({ wm, limiter }: HandlerDeps, { pair, notBlocked, change }: RelationshipSteps) {
   return {
     /** Creates a pending connection request from the requester to the addressee. */
     async requestConnection(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
@@ -128,7 +129,12 @@ export function createRelationshipHandlers(deps: HandlerDeps) {
         return change(meta, doc, id, 'ConnectionRemoved', cmd.actorId, cmd.actorId, cmd.otherId);
       });
     },
+  };
+}
 
+/** Follows and blocks, each one edge in one direction. */
+function createEdgeHandlers({ wm }: HandlerDeps, { pair, notBlocked, change }: RelationshipSteps) {
+  return {
     /** Follows another member's public posts. */
     async follow(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
       await pair(cmd, 'follower_id', 'followee_id');
@@ -172,4 +178,9 @@ export function createRelationshipHandlers(deps: HandlerDeps) {
       });
     },
   };
+}
+
+export function createRelationshipHandlers(deps: HandlerDeps) {
+  const steps = createRelationshipSteps(deps);
+  return { ...createConnectionHandlers(deps, steps), ...createEdgeHandlers(deps, steps) };
 }

@@ -1,24 +1,11 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { EventType } from '../domain/events';
+import type { TaskQueueName } from './queues';
 import { WORKFLOW_TYPES, type WorkflowType } from './registry';
 
 /**
- * Routing between the command side and the projection pipeline: task queues, which workflow projects each event,
- * the search attributes operators find runs by, and the schedules. The workflows' inputs and results live in
- * ./contracts, one file per area; this file is loaded inside workflows.
+ * Routing between the command side and the projection pipeline: which workflow projects each event, on which queue,
+ * and the operation kinds operators find runs by. Loaded inside workflows.
  */
-
-export const TASK_QUEUES = {
-  /** Fan-out, update, backfill, profile and engagement projections. */
-  projection: 'projection',
-  /** Deletes and purges, so a delete never waits behind a large fan-out. */
-  priority: 'projection-priority',
-  /** Scoring, re-scoring and model rollouts, so the fan-out never waits for the model. */
-  ranking: 'ranking',
-  /** Search indexing, rebuilds and checks, so OpenSearch being slow or down never delays a feed. */
-  search: 'search',
-} as const;
-export type TaskQueueName = keyof typeof TASK_QUEUES;
 
 /** The workflow kinds that project events into the read models and the graph. */
 export type ProjectionKind = 'fanout' | 'update' | 'delete' | 'backfill' | 'purge' | 'profile' | 'engagement';
@@ -73,6 +60,12 @@ export const PROJECTIONS: Partial<Record<EventType, Route>> = {
   EngagementRecorded: { kind: 'engagement', workflowType: WORKFLOW_TYPES.engagement, queue: 'projection' },
 };
 
+/** The events routed to one kind of projection: what its workflow accepts. */
+export function eventsProjectedAs(kind: ProjectionKind): ReadonlySet<EventType> {
+  const routes = Object.entries(PROJECTIONS) as Array<[EventType, Route]>;
+  return new Set(routes.filter(([, route]) => route.kind === kind).map(([type]) => type));
+}
+
 /**
  * The events that change what search finds, and the workflow that indexes them on the search queue. The hand-off
  * starts it beside the event's projection (handoff/start.ts), as `{prefix}search/{eventId}:{time}`, so neither
@@ -84,39 +77,6 @@ export const SEARCH_PROJECTIONS: Partial<Record<EventType, WorkflowType>> = {
   PostDeleted: WORKFLOW_TYPES.searchIndex,
   ProfileUpdated: WORKFLOW_TYPES.searchIndex,
 };
-
-/** Custom search attributes (registered by the stack script) that let operators find projections in the UI. */
-export const SEARCH_ATTRIBUTES = {
-  postId: defineSearchAttributeKey('PostId', SearchAttributeType.KEYWORD),
-  authorId: defineSearchAttributeKey('AuthorId', SearchAttributeType.KEYWORD),
-  viewerId: defineSearchAttributeKey('ViewerId', SearchAttributeType.KEYWORD),
-  feedOperation: defineSearchAttributeKey('FeedOperation', SearchAttributeType.KEYWORD),
-};
-
-/**
- * The deployment's TASK_QUEUE_PREFIX, read off one of its queue names: workflows cannot read it from config, and
- * activities started from them see only their queue.
- */
-export function deploymentPrefix(taskQueue: string): string {
-  const known = Object.values(TASK_QUEUES).sort((a, b) => b.length - a.length);
-  const own = known.find((q) => taskQueue.endsWith(q));
-  return own ? taskQueue.slice(0, taskQueue.length - own.length) : '';
-}
-
-/** The same deployment's queue of another kind: a workflow on `{prefix}projection` finds `{prefix}ranking`. */
-export function siblingQueue(taskQueue: string, kind: TaskQueueName): string {
-  return deploymentPrefix(taskQueue) + TASK_QUEUES[kind];
-}
-
-/** The schedules a deployment runs, by id suffix (ids carry TASK_QUEUE_PREFIX). */
-export const SCHEDULES = {
-  recentCheck: 'feedflow-consistency-recent',
-  deepCheck: 'feedflow-consistency-deep',
-  outboxSweep: 'feedflow-outbox-sweep',
-  feedTrim: 'feedflow-feed-trim',
-  /** Created by the search worker, on the search queue. */
-  searchCheck: 'feedflow-search-check',
-} as const;
 
 /**
  * The fan-out child of one replay run (`replay/post/{postId}/v{version}/fanout/{runId}`): each replay its own, so a

@@ -246,3 +246,12 @@ export interface DetachedStart {
   /** Search attributes operators find the run by (FeedOperation, AuthorId, ...), by their registered names. */
   searchAttributes?: Record<string, string>;
 }
+
+/**
+ * The pull transition's signature: the workflows that start it check their arguments against this, not against
+ * the workflow itself, which imports them (test/unit/registry.test.ts holds the workflow to it).
+ */
+export type PullTransitionWorkflow = (
+  input: PullTransitionInput,
+  carry?: PullTransitionCarry,
+) => Promise<PullTransitionResult>;

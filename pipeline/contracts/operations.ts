@@ -1,7 +1,7 @@
 import { defineQuery } from '@temporalio/workflow';
-import type { CheckScope, Finding, FindingKind } from '../../domain/consistency';
+import type { CheckScope, Finding, FindingKind } from '../../domain/findings';
 import type { WorkflowType } from '../registry';
-import type { ProjectionKind } from '../shared';
+import type { ProjectionKind } from '../routing';
 import type { ProjectionInput } from './projection';
 
 /** Consistency checks, repairs, rebuilds, replays and the outbox sweep (projection queue). Plain JSON-safe types. */
