@@ -17,9 +17,10 @@ import { startCommandServer } from '../services/command/server';
 import { startQueryServer } from '../services/query/server';
 import { connectSearch, createSearchIndex, type SearchIndex, searchDocOf } from '../stores/search';
 import { postQueryBody } from '../stores/search-query';
-import { writeModel } from '../stores/write-model';
+import { type RelationshipDoc, writeModel } from '../stores/write-model';
 import { loadWorkflowBundle } from '../workers/bundle';
 import { failures, ghz, percentileMs } from './ghz';
+import { acceptedRelationship } from './seed';
 
 const POSTS = Number(process.env.BENCH_POSTS ?? 20_000);
 const MEMBERS = 500;
@@ -76,17 +77,8 @@ async function seed(db: Db, search: SearchIndex): Promise<void> {
   }));
   await db.collection('users').insertMany(users as never[]);
   // The viewer is connected to 50 members and blocked by 5 (exercises the audience filter both ways).
-  const rel = (type: string, from: string, to: string) => ({
-    _id: `${type[0]}-${from}-${to}`,
-    type,
-    from,
-    to,
-    status: 'accepted',
-    active: true,
-    version: 1,
-    createdAt: new Date(now),
-    updatedAt: new Date(now),
-  });
+  const rel = (type: RelationshipDoc['type'], from: string, to: string): RelationshipDoc =>
+    acceptedRelationship(`${type[0]}-${from}-${to}`, type, from, to, new Date(now));
   await db
     .collection('connections')
     .insertMany([
