@@ -9,7 +9,7 @@ import {
 } from '../pipeline/contracts/projection';
 import { ensureSearchAttributes } from './helpers';
 import { fanoutPostV1 } from './legacy/fanout-post';
-import { fanoutSlices, showFanout } from './paging';
+import { fanoutResult, fanoutSlices, showFanout } from './paging';
 import { CHEAP_SHAPES, localFirst, pullTransition, rangeScoring } from './steps';
 
 /**
@@ -72,13 +72,5 @@ export async function fanoutPostWorkflow(input: ProjectionInput, carry?: FanoutC
   await Promise.all([finish, ...handOffs]);
   progress.done = true;
   show();
-  return {
-    postId: plan.postId,
-    version: plan.version,
-    audienceSize: plan.audienceSize,
-    pagesDone: progress.pagesDone,
-    itemsWritten: progress.itemsWritten,
-    pullAuthor: plan.pullAuthor,
-    ...(plan.skipped ? { skipped: plan.skipped } : {}),
-  };
+  return fanoutResult(plan, progress);
 }

@@ -8,7 +8,7 @@ import {
   type ProjectionInput,
 } from '../../pipeline/contracts/projection';
 import { ensureSearchAttributes } from '../helpers';
-import { fanoutSlices, showFanout } from '../paging';
+import { fanoutResult, fanoutSlices, showFanout } from '../paging';
 import { STEP_RETRY } from '../retry';
 import { requestFeedTrim, startPullTransition, startScoring } from './helpers';
 
@@ -78,13 +78,5 @@ export async function fanoutPostV1(input: ProjectionInput, carry?: FanoutCarry):
   await requestFeedTrim();
   progress.done = true;
   show();
-  return {
-    postId: plan.postId,
-    version: plan.version,
-    audienceSize: plan.audienceSize,
-    pagesDone: progress.pagesDone,
-    itemsWritten: progress.itemsWritten,
-    pullAuthor: plan.pullAuthor,
-    ...(plan.skipped ? { skipped: plan.skipped } : {}),
-  };
+  return fanoutResult(plan, progress);
 }
