@@ -1,7 +1,8 @@
 import { makeContinueAsNewFunc, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
-import type { createFanoutActivities } from '../activities/fanout';
+import type { createFanoutActivities, FanoutStart } from '../activities/fanout';
 import type { createPullTransitionActivities } from '../activities/pull-transition';
 import type {
+  FanoutCarry,
   FanoutPlan,
   FanoutProgress,
   FanoutResult,
@@ -46,6 +47,21 @@ const SLICES_PER_RUN = 100;
 async function continueRun(args: unknown[]): Promise<never> {
   const info = workflowInfo();
   return makeContinueAsNewFunc({ memo: info.memo, typedSearchAttributes: info.typedSearchAttributes })(...args);
+}
+
+/** The fan-out's progress: carried from the previous run, or fresh with nothing written. */
+export function fanoutProgress(carry?: FanoutCarry): FanoutProgress {
+  return carry?.progress ?? { pagesDone: 0, itemsWritten: 0, cursor: null, audienceSize: 0, done: false };
+}
+
+/** Counts the first page, written as the fan-out started, into its progress. */
+export function countFirstPage(progress: FanoutProgress, first: FanoutStart): void {
+  Object.assign(progress, {
+    audienceSize: first.plan.audienceSize,
+    pagesDone: first.pages,
+    itemsWritten: first.written,
+    cursor: first.cursor,
+  });
 }
 
 /** What a fan-out reports when it ends. */
