@@ -116,3 +116,21 @@ export async function scoreOnRankingQueue(
   }
   return result;
 }
+
+/**
+ * Scores a post's items from `first` to the end of its audience, range by range, through the caller's
+ * `scoreRange` (its timeouts and retries). Returns the items written.
+ */
+export async function scoreWholePost(
+  scoreRange: ReturnType<typeof createScoringActivities>['scoreRange'],
+  first: ScoreRangeInput,
+): Promise<number> {
+  let range = first;
+  let written = 0;
+  for (;;) {
+    const res = await scoreRange(range);
+    written += res.written;
+    if (res.cursor === null) return written;
+    range = { ...range, after: res.cursor, includeAuthor: false };
+  }
+}
