@@ -3,12 +3,13 @@ import { createSearchActivities } from '../activities/search';
 import { DAY_MS } from '../domain/time';
 import { searchAliasOf, type Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
+import { exitOnFailure } from '../lib/main';
 import type { SearchCheckInput } from '../pipeline/contracts/search';
 import { TASK_QUEUES } from '../pipeline/queues';
 import { SCHEDULES } from '../pipeline/schedules';
 import { connectSearch, createSearchIndex } from '../stores/search';
 import { searchCheckWorkflow } from '../workflows/search-check';
-import { exitOnFailure, runQueueWorker } from './shared';
+import { runQueueWorker } from './shared';
 
 type CheckConfig = Pick<
   Config,

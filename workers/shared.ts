@@ -122,10 +122,3 @@ export async function runProjectionWorker(
     };
   });
 }
-
-export function exitOnFailure(run: Promise<void>): void {
-  run.catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
