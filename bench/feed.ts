@@ -7,10 +7,12 @@ import type { Db } from 'mongodb';
 import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig, sharedNamespaceEnv, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { exitOnFailure } from '../lib/main';
 import { startQueryServer } from '../services/query/server';
 import { closeFeedCacheWriter } from '../stores/feed-cache';
 import { runMix } from './feed-mix';
 import { failures, ghz as runGhz, percentileMs, type GhzReport } from './ghz';
+import { closedLoop } from './load';
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 10_000);
 const ITEMS_PER_FEED = Number(process.env.BENCH_ITEMS_PER_FEED ?? 30);
@@ -116,22 +118,13 @@ const pct = percentileMs;
 
 async function rawFind(db: Db, viewers: string[]): Promise<{ p50: number; p99: number; rps: number }> {
   const coll = db.collection('feed_items');
-  const lat: number[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: UNCACHED_CONCURRENCY }, async () => {
-      while (next < UNCACHED_TOTAL) {
-        const v = viewers[next++ % viewers.length];
-        const s = performance.now();
-        await coll.find({ viewerId: v }).sort({ createdAt: -1, postId: -1 }).limit(20).toArray();
-        lat.push(performance.now() - s);
-      }
-    }),
+  return closedLoop(UNCACHED_CONCURRENCY, UNCACHED_TOTAL, (i) =>
+    coll
+      .find({ viewerId: viewers[i % viewers.length] })
+      .sort({ createdAt: -1, postId: -1 })
+      .limit(20)
+      .toArray(),
   );
-  const secs = (performance.now() - t0) / 1000;
-  lat.sort((a, b) => a - b);
-  return { p50: lat[Math.floor(lat.length * 0.5)], p99: lat[Math.floor(lat.length * 0.99)], rps: lat.length / secs };
 }
 
 async function main(): Promise<void> {
@@ -223,7 +216,4 @@ async function main(): Promise<void> {
   await closeFeedCacheWriter();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+exitOnFailure(main());
