@@ -132,6 +132,13 @@ function createConnectionHandlers({ wm, limiter }: HandlerDeps, { pair, notBlock
   };
 }
 
+// What a follow or block that is already in the state asked for answers.
+const alreadyFollowing = (): DomainError =>
+  new DomainError('already_exists', 'already following this member', 'ALREADY_FOLLOWING');
+const notFollowing = (): DomainError => notFound('not following this member');
+const alreadyBlocked = (): DomainError => new DomainError('already_exists', 'already blocked', 'ALREADY_BLOCKED');
+const notBlocking = (): DomainError => notFound('this member is not blocked');
+
 /** Follows and blocks, each one edge in one direction. */
 function createEdgeHandlers({ wm }: HandlerDeps, { pair, notBlocked, change }: RelationshipSteps) {
   /**
@@ -149,16 +156,8 @@ function createEdgeHandlers({ wm }: HandlerDeps, { pair, notBlocked, change }: R
     withRetry(async () => {
       const doc = await loadRelationship(wm, id);
       if (!!doc?.active === on) throw already();
-      return change(
-        meta,
-        doc,
-        id,
-        type,
-        cmd.actorId,
-        cmd.actorId,
-        cmd.otherId,
-        on ? { relationshipId: id } : undefined,
-      );
+      const ids = on ? { relationshipId: id } : undefined;
+      return change(meta, doc, id, type, cmd.actorId, cmd.actorId, cmd.otherId, ids);
     });
 
   return {
@@ -166,41 +165,23 @@ function createEdgeHandlers({ wm }: HandlerDeps, { pair, notBlocked, change }: R
     async follow(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
       await pair(cmd, 'follower_id', 'followee_id');
       await notBlocked(cmd.actorId, cmd.otherId);
-      return setEdge(
-        meta,
-        cmd,
-        followId(cmd.actorId, cmd.otherId),
-        'Followed',
-        true,
-        () => new DomainError('already_exists', 'already following this member', 'ALREADY_FOLLOWING'),
-      );
+      return setEdge(meta, cmd, followId(cmd.actorId, cmd.otherId), 'Followed', true, alreadyFollowing);
     },
 
     async unfollow(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
       await pair(cmd, 'follower_id', 'followee_id');
-      return setEdge(meta, cmd, followId(cmd.actorId, cmd.otherId), 'Unfollowed', false, () =>
-        notFound('not following this member'),
-      );
+      return setEdge(meta, cmd, followId(cmd.actorId, cmd.otherId), 'Unfollowed', false, notFollowing);
     },
 
     /** Blocks a member; the event also ends any connection and follow between the two, both ways. */
     async block(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
       await pair(cmd, 'blocker_id', 'blocked_id');
-      return setEdge(
-        meta,
-        cmd,
-        blockId(cmd.actorId, cmd.otherId),
-        'Blocked',
-        true,
-        () => new DomainError('already_exists', 'already blocked', 'ALREADY_BLOCKED'),
-      );
+      return setEdge(meta, cmd, blockId(cmd.actorId, cmd.otherId), 'Blocked', true, alreadyBlocked);
     },
 
     async unblock(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
       await pair(cmd, 'blocker_id', 'blocked_id');
-      return setEdge(meta, cmd, blockId(cmd.actorId, cmd.otherId), 'Unblocked', false, () =>
-        notFound('this member is not blocked'),
-      );
+      return setEdge(meta, cmd, blockId(cmd.actorId, cmd.otherId), 'Unblocked', false, notBlocking);
     },
   };
 }
