@@ -13,6 +13,7 @@ import { closeFeedCacheWriter } from '../stores/feed-cache';
 import { runMix } from './feed-mix';
 import { failures, ghz as runGhz, percentileMs, type GhzReport } from './ghz';
 import { closedLoop } from './load';
+import { benchMember } from './seed';
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 10_000);
 const ITEMS_PER_FEED = Number(process.env.BENCH_ITEMS_PER_FEED ?? 30);
@@ -38,16 +39,9 @@ async function seed(db: Db): Promise<void> {
   await db.dropDatabase();
   const t0 = Date.now();
   const now = Date.now();
-  const users = Array.from({ length: MEMBERS }, (_, i) => ({
-    _id: member(i),
-    email: `${member(i)}@bench.feedflow.dev`,
-    displayName: `Member ${i}`,
-    headline: 'Bench member',
-    imageUrl: '',
-    version: 1,
-    createdAt: new Date(now),
-    updatedAt: new Date(now),
-  }));
+  const users = Array.from({ length: MEMBERS }, (_, i) =>
+    benchMember(member(i), `Member ${i}`, 'Bench member', new Date(now)),
+  );
   for (let i = 0; i < users.length; i += 5000)
     await db.collection('users').insertMany(users.slice(i, i + 5000) as never[]);
   // Each member writes a few posts; each feed holds posts by a skewed set of authors.

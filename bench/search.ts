@@ -22,7 +22,7 @@ import { type RelationshipDoc, writeModel } from '../stores/write-model';
 import { loadWorkflowBundle } from '../workers/bundle';
 import { failures, ghz, percentileMs } from './ghz';
 import { closedLoop, percentileOf } from './load';
-import { acceptedRelationship } from './seed';
+import { acceptedRelationship, benchMember } from './seed';
 
 const POSTS = Number(process.env.BENCH_POSTS ?? 20_000);
 const MEMBERS = 500;
@@ -67,16 +67,9 @@ async function seed(db: Db, search: SearchIndex): Promise<void> {
   await search.ensure();
   const t0 = Date.now();
   const now = Date.now();
-  const users = Array.from({ length: MEMBERS }, (_, i) => ({
-    _id: member(i),
-    email: `${member(i)}@bench.feedflow.dev`,
-    displayName: `Member ${i} ${WORDS[i % WORDS.length]}`,
-    headline: '',
-    imageUrl: '',
-    version: 1,
-    createdAt: new Date(now),
-    updatedAt: new Date(now),
-  }));
+  const users = Array.from({ length: MEMBERS }, (_, i) =>
+    benchMember(member(i), `Member ${i} ${WORDS[i % WORDS.length]}`, '', new Date(now)),
+  );
   await db.collection('users').insertMany(users as never[]);
   // The viewer is connected to 50 members and blocked by 5 (exercises the audience filter both ways).
   const rel = (type: RelationshipDoc['type'], from: string, to: string): RelationshipDoc =>

@@ -1,4 +1,4 @@
-import type { RelationshipDoc } from '../stores/write-model';
+import type { RelationshipDoc, UserDoc } from '../stores/write-model';
 
 /**
  * A relationship as the write model holds it once accepted: active, at version 1. The benches seed their stores
@@ -23,5 +23,19 @@ export function acceptedRelationship(
     createdAt: at,
     updatedAt: at,
     ...extra,
+  };
+}
+
+/** A seeded member at version 1, with a bench address and no image. */
+export function benchMember(id: string, displayName: string, headline: string, at: Date): UserDoc {
+  return {
+    _id: id,
+    email: `${id}@bench.feedflow.dev`,
+    displayName,
+    headline,
+    imageUrl: '',
+    version: 1,
+    createdAt: at,
+    updatedAt: at,
   };
 }
