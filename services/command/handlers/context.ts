@@ -3,7 +3,7 @@ import { DomainError, notFound } from '../../../domain/errors';
 import { mayRead, NO_RELATION } from '../../../domain/visibility';
 import { areConnected, isBlockedEitherWay } from '../../../stores/relations';
 import type { PostDoc, RelationshipDoc, UserDoc, WriteModel } from '../../../stores/write-model';
-import { type CommandMeta, type CommandResult, type Committer, VersionConflict } from '../commit';
+import { type CommandMeta, type Committer, VersionConflict } from '../commit';
 import type { Moderator } from '../moderation';
 import type { RateLimiter } from '../rate-limits';
 
@@ -16,9 +16,6 @@ export interface HandlerDeps {
 }
 
 export type { CommandMeta };
-
-/** One command handler: it judges the command for the caller and commits its event, or throws a DomainError. */
-export type Handler<C> = (meta: CommandMeta, cmd: C) => Promise<CommandResult>;
 
 export function hashId(prefix: string, ...parts: string[]): string {
   return prefix + createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 20);

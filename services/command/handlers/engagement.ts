@@ -1,16 +1,8 @@
 import { DomainError, invalid } from '../../../domain/errors';
 import { requireId } from '../../../domain/ids';
 import { ENGAGEMENT_KINDS, type EngagementKind } from '../../../stores/write-model';
-import { type CommandResult, VersionConflict } from '../commit';
-import {
-  type CommandMeta,
-  type Handler,
-  type HandlerDeps,
-  hashId,
-  loadUser,
-  loadVisiblePost,
-  randomId,
-} from './context';
+import { type CommandHandler, type CommandResult, VersionConflict } from '../commit';
+import { type CommandMeta, type HandlerDeps, hashId, loadUser, loadVisiblePost, randomId } from './context';
 
 export interface RecordEngagementCommand {
   userId: string;
@@ -21,7 +13,7 @@ export interface RecordEngagementCommand {
 
 export interface EngagementHandlers {
   /** Records a like, comment, share or view. A member likes a post at most once. */
-  recordEngagement: Handler<RecordEngagementCommand>;
+  recordEngagement: CommandHandler<RecordEngagementCommand>;
 }
 
 export function createEngagementHandlers({ wm, committer, moderator, limiter }: HandlerDeps): EngagementHandlers {

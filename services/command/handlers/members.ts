@@ -1,8 +1,8 @@
 import { DomainError, invalid } from '../../../domain/errors';
 import { requireId } from '../../../domain/ids';
-import { type CommandResult, VersionConflict } from '../commit';
+import { type CommandHandler, type CommandResult, VersionConflict } from '../commit';
 import { isHttpUrl } from '../moderation';
-import { type CommandMeta, type Handler, type HandlerDeps, hashId, loadUser, staleVersion } from './context';
+import { type CommandMeta, type HandlerDeps, hashId, loadUser, staleVersion } from './context';
 
 export interface RegisterUserCommand {
   email: string;
@@ -30,9 +30,9 @@ function checkProfile(p: { displayName?: string; headline?: string; imageUrl?: s
 
 export interface MemberHandlers {
   /** Registers a member. The user id derives from the email, so the event store enforces uniqueness. */
-  registerUser: Handler<RegisterUserCommand>;
+  registerUser: CommandHandler<RegisterUserCommand>;
   /** Changes the given profile fields if the profile is still at the expected version. */
-  updateProfile: Handler<UpdateProfileCommand>;
+  updateProfile: CommandHandler<UpdateProfileCommand>;
 }
 
 export function createMemberHandlers({ wm, committer, limiter }: HandlerDeps): MemberHandlers {

@@ -2,10 +2,9 @@ import { DomainError, invalid } from '../../../domain/errors';
 import { requireId } from '../../../domain/ids';
 import { VISIBILITIES, type Visibility } from '../../../domain/visibility';
 import { POST_TYPES, type PostDoc, type PostType, type WriteModel } from '../../../stores/write-model';
-import { type CommandResult, VersionConflict } from '../commit';
+import { type CommandHandler, type CommandResult, VersionConflict } from '../commit';
 import {
   type CommandMeta,
-  type Handler,
   type HandlerDeps,
   hashId,
   loadUser,
@@ -79,11 +78,11 @@ export interface PostHandlers {
    * Publishes a post. With a request id the post id derives from (author, request id), so concurrent retries
    * all land on one event and one workflow.
    */
-  createPost: Handler<CreatePostCommand>;
+  createPost: CommandHandler<CreatePostCommand>;
   /** Replaces the content of the author's own post, at the expected version (0: any). */
-  updatePost: Handler<UpdatePostCommand>;
+  updatePost: CommandHandler<UpdatePostCommand>;
   /** Deletes the author's own post at the expected version (0: any); the projection purges it everywhere. */
-  deletePost: Handler<DeletePostCommand>;
+  deletePost: CommandHandler<DeletePostCommand>;
 }
 
 export function createPostHandlers({ wm, committer, moderator, limiter }: HandlerDeps): PostHandlers {

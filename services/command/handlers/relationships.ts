@@ -3,8 +3,8 @@ import type { EventType } from '../../../domain/events';
 import { blockId, connectionId, followId, requireId } from '../../../domain/ids';
 import { isBlockedEitherWay } from '../../../stores/relations';
 import type { RelationshipDoc } from '../../../stores/write-model';
-import type { CommandResult } from '../commit';
-import { type CommandMeta, type Handler, type HandlerDeps, loadRelationship, loadUser, withRetry } from './context';
+import type { CommandHandler, CommandResult } from '../commit';
+import { type CommandMeta, type HandlerDeps, loadRelationship, loadUser, withRetry } from './context';
 
 export interface PairCommand {
   /** The member acting: requester, follower, blocker, or the one removing. */
@@ -69,11 +69,11 @@ type RelationshipSteps = ReturnType<typeof createRelationshipSteps>;
 
 export interface ConnectionHandlers {
   /** Creates a pending connection request from the requester to the addressee. */
-  requestConnection: Handler<PairCommand>;
+  requestConnection: CommandHandler<PairCommand>;
   /** Accepts or declines a pending request; only its addressee may. */
-  respondToConnection: Handler<RespondCommand>;
+  respondToConnection: CommandHandler<RespondCommand>;
   /** Ends an accepted connection, from either side. */
-  removeConnection: Handler<PairCommand>;
+  removeConnection: CommandHandler<PairCommand>;
 }
 
 /** Connection requests, answers and removals. */
@@ -143,11 +143,11 @@ function createConnectionHandlers(
 
 export interface EdgeHandlers {
   /** Follows another member's public posts. */
-  follow: Handler<PairCommand>;
-  unfollow: Handler<PairCommand>;
+  follow: CommandHandler<PairCommand>;
+  unfollow: CommandHandler<PairCommand>;
   /** Blocks a member; the event also ends any connection and follow between the two, both ways. */
-  block: Handler<PairCommand>;
-  unblock: Handler<PairCommand>;
+  block: CommandHandler<PairCommand>;
+  unblock: CommandHandler<PairCommand>;
 }
 
 /** Follows and blocks, each one edge in one direction. */
