@@ -138,15 +138,8 @@ export function createItemSource(db: Db, lookup: IdLookup): ItemSource {
       return docs.map((d) => fromPushed(d, viewerId));
     },
 
-    async fromAuthors(
-      authorIds: string[],
-      visibilities: string[],
-      until: number,
-      since: number,
-      limit: number,
-      reason: FeedReason,
-      after?: Keyset,
-    ): Promise<FeedEntryData[]> {
+    // Parameter types come from ItemSource.fromAuthors.
+    async fromAuthors(authorIds, visibilities, until, since, limit, reason, after): Promise<FeedEntryData[]> {
       if (!authorIds.length) return [];
       const posts = (
         await lookup.byValues(
