@@ -19,8 +19,11 @@ const workflowForbidden = [
   'pino',
 ];
 
-// The factories whose objects cross a boundary: activities (proxied by workflows) and gRPC services.
-const exportedFactory = '/^create[A-Za-z]*(Activities|Service)$/';
+// Every exported factory: its object is a room's boundary (activities proxied by workflows, gRPC services, stores,
+// readers), so its type is written out where the factory is, not inferred from the body.
+const exportedFactory = '/^create[A-Z]/';
+const factoryReturnType =
+  'Give an exported factory an explicit return type: a named interface of what it returns, or an existing type (ServiceImpl, a store type).';
 
 // A workflow's name as a string; 'startWorkflow' is the SDK's schedule action kind, not one of ours.
 const workflowName = '/^(?!startWorkflow$)[a-z][A-Za-z]*Workflow$/';
@@ -225,11 +228,15 @@ export default tseslint.config(
           selector: `TemplateLiteral[expressions.length=0] > TemplateElement[value.cooked=${workflowName}]`,
           message: namedByRegistry,
         },
+        // The SDK's own hygiene: a factory's boundary is its return type, written out, not inferred. Function
+        // declarations (async too), default exports, and `export const createX = (…) =>` or `function (…)`.
         {
-          // The SDK's own hygiene: a factory's boundary is its return type, written out, not inferred.
-          selector: `ExportNamedDeclaration > FunctionDeclaration[id.name=${exportedFactory}]:not([returnType])`,
-          message:
-            'Give an exported activity or service factory an explicit return type (an interface or ServiceImpl).',
+          selector: `:matches(ExportNamedDeclaration, ExportDefaultDeclaration) > FunctionDeclaration[id.name=${exportedFactory}]:not([returnType])`,
+          message: factoryReturnType,
+        },
+        {
+          selector: `ExportNamedDeclaration > VariableDeclaration > VariableDeclarator[id.name=${exportedFactory}]:not([id.typeAnnotation]) > :matches(ArrowFunctionExpression, FunctionExpression):not([returnType])`,
+          message: factoryReturnType,
         },
       ],
     },

@@ -196,8 +196,35 @@ async function network(read: Reader, userId: string, limit = 200, secondLimit = 
   return result;
 }
 
+/** The graph adapter's operations: the Cypher stays behind them. */
+export interface Graph {
+  /**
+   * Creates the User id index/constraint; safe to run from many processes at once. Schema statements cannot
+   * run inside explicit transactions, so each is an auto-commit query, retried here on transient errors.
+   */
+  ensureSchema(label?: string): Promise<void>;
+  /** Makes sure every member has a node, so later edge syncs and audience queries find them. */
+  ensureUsers(ids: string[]): Promise<void>;
+  /** Deletes members and all their edges (benchmarks and test clean-up; members are never deleted otherwise). */
+  removeUsers(ids: string[]): Promise<void>;
+  /** Applies relationship states newer than what the graph holds; returns how many edges changed. */
+  syncEdges(edges: EdgeState[]): Promise<number>;
+  /** One page of a post's audience, excluding the author and anyone blocked either way, in id order. */
+  audiencePage(authorId: string, scope: PushScope, cursor: string, limit: number): Promise<AudiencePage>;
+  /** Accepted connections and followers of a member (blocks not subtracted: they end both anyway). */
+  audienceSize(authorId: string): Promise<{ connections: number; followers: number; total: number }>;
+  /** A member's accepted connections, followers and followees. */
+  networkCounts(userId: string): Promise<{ connections: number; followers: number; following: number }>;
+  /**
+   * First- then second-degree network with weights, strongest first; blocked members never appear. Up to
+   * `limit` of each degree: the second degree is reached through the strongest `limit` first-degree members
+   * and never crowded out by the first (a member with hundreds of connections still gets discovery).
+   */
+  network(userId: string, limit?: number, secondLimit?: number): Promise<NetworkMember[]>;
+}
+
 /** The graph adapter. `driver` must be built with `disableLosslessIntegers` (see lib/clients.ts). */
-export function createGraph(driver: Driver, dialect: GraphDialect) {
+export function createGraph(driver: Driver, dialect: GraphDialect): Graph {
   const read = <T>(work: (tx: ManagedTransaction) => Promise<T>) => withSession((s) => s.executeRead(work), 'READ');
   const write = <T>(work: (tx: ManagedTransaction) => Promise<T>) => withSession((s) => s.executeWrite(work), 'WRITE');
 
@@ -214,21 +241,15 @@ export function createGraph(driver: Driver, dialect: GraphDialect) {
   }
 
   return {
-    /**
-     * Creates the User id index/constraint; safe to run from many processes at once. Schema statements cannot
-     * run inside explicit transactions, so each is an auto-commit query, retried here on transient errors.
-     */
     async ensureSchema(label = 'User'): Promise<void> {
       return ensureSchema(driver, dialect, label);
     },
 
-    /** Makes sure every member has a node, so later edge syncs and audience queries find them. */
     async ensureUsers(ids: string[]): Promise<void> {
       if (ids.length === 0) return;
       await write((tx) => tx.run('UNWIND $ids AS id MERGE (:User {id: id})', { ids }));
     },
 
-    /** Deletes members and all their edges (benchmarks and test clean-up; members are never deleted otherwise). */
     async removeUsers(ids: string[]): Promise<void> {
       for (let i = 0; i < ids.length; i += 5_000) {
         const batch = ids.slice(i, i + 5_000);
@@ -236,7 +257,6 @@ export function createGraph(driver: Driver, dialect: GraphDialect) {
       }
     },
 
-    /** Applies relationship states newer than what the graph holds; returns how many edges changed. */
     async syncEdges(edges: EdgeState[]): Promise<number> {
       let applied = 0;
       for (const kind of ['CONNECTED', 'FOLLOWS', 'BLOCKED'] as const) {
@@ -250,7 +270,6 @@ export function createGraph(driver: Driver, dialect: GraphDialect) {
       return applied;
     },
 
-    /** One page of a post's audience, excluding the author and anyone blocked either way, in id order. */
     async audiencePage(authorId: string, scope: PushScope, cursor: string, limit: number): Promise<AudiencePage> {
       const res = await read((tx) => tx.run(AUDIENCE_PAGE(scope), { authorId, cursor, limit: neo4j.int(limit) }));
       const rows = res.records.map((r) => ({
@@ -264,30 +283,21 @@ export function createGraph(driver: Driver, dialect: GraphDialect) {
       return { members, next: rows.length < limit ? null : rows[rows.length - 1].id };
     },
 
-    /** Accepted connections and followers of a member (blocks not subtracted: they end both anyway). */
     async audienceSize(authorId: string): Promise<{ connections: number; followers: number; total: number }> {
       const res = await read((tx) => tx.run(AUDIENCE_SIZE, { authorId }));
       return countsOf(res.records, ['connections', 'followers', 'total']);
     },
 
-    /** A member's accepted connections, followers and followees. */
     async networkCounts(userId: string): Promise<{ connections: number; followers: number; following: number }> {
       const res = await read((tx) => tx.run(NETWORK_COUNTS, { id: userId }));
       return countsOf(res.records, ['connections', 'followers', 'following']);
     },
 
-    /**
-     * First- then second-degree network with weights, strongest first; blocked members never appear. Up to
-     * `limit` of each degree: the second degree is reached through the strongest `limit` first-degree members
-     * and never crowded out by the first (a member with hundreds of connections still gets discovery).
-     */
     async network(userId: string, limit = 200, secondLimit = limit): Promise<NetworkMember[]> {
       return network(read, userId, limit, secondLimit);
     },
   };
 }
-
-export type Graph = ReturnType<typeof createGraph>;
 
 /** Round-trips one node through the graph: true when the id written comes back. */
 export async function pingGraph(driver: Driver, id: string): Promise<boolean> {

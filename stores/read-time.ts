@@ -22,7 +22,28 @@ export const discoveryLimit = (limit: number): number => Math.ceil(limit / 10);
 /** First-degree members a discovery read starts from: the strongest ones. */
 const DISCOVERY_SEEDS = 200;
 
-export function createReadTimeSources(db: Db, graph: Graph | undefined, config: ReadTimeConfig) {
+/** The read-time sources of one deployment, as GetFeed and RebuildFeed read them. */
+export interface ReadTimeSources {
+  readonly config: ReadTimeConfig;
+  follows(viewerId: string): Promise<string[]>;
+  /** Popular (pull) authors this viewer follows: their public posts are merged at read time instead of pushed. */
+  followedPullAuthors(viewerId: string, followed?: string[]): Promise<string[]>;
+  /** The strongest second-degree members (by weight and mutual connections); blocked members never appear. */
+  discoveryAuthors(viewerId: string): Promise<string[]>;
+  /**
+   * Counts the read-time items a feed session would merge now, beside the pushed posts given: every recent public
+   * post of a followed popular author that is not pushed, and the discovery posts one window of `windowSize`
+   * takes (the newest, before those already present are dropped, as the query side merges them).
+   */
+  count(
+    viewerId: string,
+    pushedPostIds: Set<string>,
+    windowSize: number,
+    now?: number,
+  ): Promise<{ pulled: number; discovery: number }>;
+}
+
+export function createReadTimeSources(db: Db, graph: Graph | undefined, config: ReadTimeConfig): ReadTimeSources {
   const wm = writeModel(db);
   const rm = readModel(db);
 
@@ -79,16 +100,9 @@ export function createReadTimeSources(db: Db, graph: Graph | undefined, config: 
   return {
     config,
     follows,
-    /** Popular (pull) authors this viewer follows: their public posts are merged at read time instead of pushed. */
     followedPullAuthors,
-    /** The strongest second-degree members (by weight and mutual connections); blocked members never appear. */
     discoveryAuthors,
 
-    /**
-     * Counts the read-time items a feed session would merge now, beside the pushed posts given: every recent public
-     * post of a followed popular author that is not pushed, and the discovery posts one window of `windowSize`
-     * takes (the newest, before those already present are dropped, as the query side merges them).
-     */
     async count(
       viewerId: string,
       pushedPostIds: Set<string>,
@@ -105,4 +119,3 @@ export function createReadTimeSources(db: Db, graph: Graph | undefined, config: 
     },
   };
 }
-export type ReadTimeSources = ReturnType<typeof createReadTimeSources>;

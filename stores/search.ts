@@ -131,11 +131,33 @@ async function finishRebuild(client: Client, alias: string, next: string, index:
   return old;
 }
 
+/** The search index behind its alias: live writes, the checks' reads, and the rebuild's alias swap. */
+export interface SearchIndex {
+  readonly alias: string;
+  /** Creates the first index and its alias unless the alias exists. Idempotent and safe to race. */
+  ensure(): Promise<void>;
+  /** Writes documents to every live index; returns how many were new and how many were older than the index's. */
+  write(docs: SearchDoc[], only?: string): Promise<{ written: number; stale: number }>;
+  /** The indexed versions of the given posts (tombstones included), from the live alias. */
+  versions(postIds: string[]): Promise<Map<string, IndexedVersion>>;
+  /** Up to `n` live documents picked at random, for the checks. */
+  sample(n: number, seed: number): Promise<string[]>;
+  /** Makes every write so far searchable (tests, benchmarks, the end of a rebuild). */
+  refresh(): Promise<void>;
+  /** Starts a rebuild: a new, empty index that live writes reach through the `-next` alias. */
+  beginRebuild(stamp: string): Promise<string>;
+  /** Points the alias at the rebuilt index in one atomic step, then drops the indices it replaced. */
+  finishRebuild(index: string): Promise<string[]>;
+  /** The indices the alias reads, and the one a rebuild is filling (if any). */
+  describe(): Promise<{ live: string[]; building: string[] }>;
+  count(index?: string): Promise<number>;
+}
+
 /**
  * The index behind one alias. Readers use the alias; writers write to every index the alias or its `-next` alias
  * names, so a rebuild's new index receives live writes while it is filled.
  */
-export function createSearchIndex(client: Client, alias: string) {
+export function createSearchIndex(client: Client, alias: string): SearchIndex {
   const next = `${alias}-next`;
   const newIndexName = (stamp: string) => `${alias}-m${MAPPING_VERSION}-${stamp}`;
 
@@ -145,13 +167,11 @@ export function createSearchIndex(client: Client, alias: string) {
   return {
     alias,
 
-    /** Creates the first index and its alias unless the alias exists. Idempotent and safe to race. */
     async ensure(): Promise<void> {
       if ((await indicesOf(alias)).length) return;
       await createIndex(newIndexName('0'), [alias]);
     },
 
-    /** Writes documents to every live index; returns how many were new and how many were older than the index's. */
     async write(docs: SearchDoc[], only?: string): Promise<{ written: number; stale: number }> {
       if (!docs.length) return { written: 0, stale: 0 };
       let targets = only ? [only] : [...new Set([...(await indicesOf(alias)), ...(await indicesOf(next))])];
@@ -169,7 +189,6 @@ export function createSearchIndex(client: Client, alias: string) {
       return tallyBulk(res.body.items);
     },
 
-    /** The indexed versions of the given posts (tombstones included), from the live alias. */
     async versions(postIds: string[]): Promise<Map<string, IndexedVersion>> {
       const out = new Map<string, IndexedVersion>();
       if (!postIds.length) return out;
@@ -184,7 +203,6 @@ export function createSearchIndex(client: Client, alias: string) {
       return out;
     },
 
-    /** Up to `n` live documents picked at random, for the checks. */
     async sample(n: number, seed: number): Promise<string[]> {
       const res = await client.search({
         index: alias,
@@ -202,24 +220,20 @@ export function createSearchIndex(client: Client, alias: string) {
       return (res.body.hits.hits as Array<{ _id: string }>).map((h) => h._id);
     },
 
-    /** Makes every write so far searchable (tests, benchmarks, the end of a rebuild). */
     async refresh(): Promise<void> {
       await client.indices.refresh({ index: [alias, next].join(','), ignore_unavailable: true } as never);
     },
 
-    /** Starts a rebuild: a new, empty index that live writes reach through the `-next` alias. */
     async beginRebuild(stamp: string): Promise<string> {
       const index = newIndexName(stamp);
       await createIndex(index, [next]);
       return index;
     },
 
-    /** Points the alias at the rebuilt index in one atomic step, then drops the indices it replaced. */
     async finishRebuild(index: string): Promise<string[]> {
       return finishRebuild(client, alias, next, index);
     },
 
-    /** The indices the alias reads, and the one a rebuild is filling (if any). */
     async describe(): Promise<{ live: string[]; building: string[] }> {
       return { live: await indicesOf(alias), building: await indicesOf(next) };
     },
@@ -230,5 +244,3 @@ export function createSearchIndex(client: Client, alias: string) {
     },
   };
 }
-
-export type SearchIndex = ReturnType<typeof createSearchIndex>;

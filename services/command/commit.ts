@@ -29,6 +29,9 @@ export interface CommandResult {
   receipt: Receipt;
 }
 
+/** One command handler: it judges the command for the caller and commits its event, or throws a DomainError. */
+export type CommandHandler<C> = (meta: CommandMeta, cmd: C) => Promise<CommandResult>;
+
 export interface NewEvent {
   type: EventType;
   aggregateType: AggregateType;

@@ -9,14 +9,13 @@ import {
   type CommandReceipt,
 } from '../../gen/feedflow/v1/common_pb';
 import type { EngagementKind as Kind, PostType as Type } from '../../stores/write-model';
-import type { CommandMeta, CommandResult } from './commit';
+import type { CommandHandler, CommandResult } from './commit';
 import type { RecordEngagementCommand } from './handlers/engagement';
-import type { createCommandHandlers } from './handlers/index';
+import type { CommandHandlers } from './handlers/index';
 import type { RegisterUserCommand, UpdateProfileCommand } from './handlers/members';
 import type { CreatePostCommand, DeletePostCommand, UpdatePostCommand } from './handlers/posts';
 import type { PairCommand, RespondCommand } from './handlers/relationships';
 
-type Handlers = ReturnType<typeof createCommandHandlers>;
 type Methods = (typeof CommandService)['method'];
 
 /** An RPC of CommandService, by its generated (camelCase) name. */
@@ -25,12 +24,12 @@ export type Rpc = keyof Methods;
 export type RpcRequest<P extends Rpc> = MessageShape<Methods[P]['input']> & { requestId: string };
 export type RpcResponse<P extends Rpc> = MessageInitShape<Methods[P]['output']>;
 /** The domain command the RPC's handler takes: each RPC has a handler of the same name. */
-type CommandOf<P extends Rpc> = Parameters<Handlers[P]>[1];
+type CommandOf<P extends Rpc> = Parameters<CommandHandlers[P]>[1];
 
 /** One RPC: its request as a domain command, the handler that judges it, and the handler's result as a response. */
 export interface Route<P extends Rpc> {
   command: (req: RpcRequest<P>) => CommandOf<P>;
-  handle: (meta: CommandMeta, cmd: CommandOf<P>) => Promise<CommandResult>;
+  handle: CommandHandler<CommandOf<P>>;
   response: (r: CommandResult) => RpcResponse<P>;
 }
 
@@ -65,7 +64,7 @@ const receiptOnly = (r: CommandResult) => ({ receipt: receipt(r) });
 
 type MemberAndPostRpc = 'registerUser' | 'updateProfile' | 'createPost' | 'updatePost' | 'deletePost';
 
-function memberAndPostRoutes(h: Handlers): Pick<Routes, MemberAndPostRpc> {
+function memberAndPostRoutes(h: CommandHandlers): Pick<Routes, MemberAndPostRpc> {
   return {
     /** Registers a member under an email no other member has. */
     registerUser: {
@@ -126,7 +125,7 @@ function memberAndPostRoutes(h: Handlers): Pick<Routes, MemberAndPostRpc> {
   };
 }
 
-function relationshipAndEngagementRoutes(h: Handlers): Omit<Routes, MemberAndPostRpc> {
+function relationshipAndEngagementRoutes(h: CommandHandlers): Omit<Routes, MemberAndPostRpc> {
   return {
     /** Asks another member to connect; pending until they respond. */
     requestConnection: {
@@ -189,6 +188,6 @@ function relationshipAndEngagementRoutes(h: Handlers): Omit<Routes, MemberAndPos
 }
 
 /** feedflow.v1.CommandService, RPC by RPC: protobuf to domain commands and back; the rules live in the handlers. */
-export function commandRoutes(h: Handlers): Routes {
+export function commandRoutes(h: CommandHandlers): Routes {
   return { ...memberAndPostRoutes(h), ...relationshipAndEngagementRoutes(h) };
 }

@@ -5,7 +5,7 @@ import { invalid } from '../../domain/errors';
 import { CommandService } from '../../gen/feedflow/v1/command_pb';
 import { callerKey } from '../shared/auth';
 import type { CommandMeta, CommandResult } from './commit';
-import type { createCommandHandlers } from './handlers/index';
+import type { CommandHandlers } from './handlers/index';
 import { commandRoutes, type Rpc, type RpcRequest, type RpcResponse } from './mapping';
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
@@ -34,7 +34,7 @@ type Impl = { [P in Rpc]: RpcImpl<P> };
 
 /** feedflow.v1.CommandService: every RPC is one route of ./mapping run the same way. */
 export function createCommandService(
-  h: ReturnType<typeof createCommandHandlers>,
+  h: CommandHandlers,
   replayIfSeen: (meta: CommandMeta) => Promise<CommandResult | undefined>,
 ): ServiceImpl<typeof CommandService> {
   const routes = commandRoutes(h);

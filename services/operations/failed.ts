@@ -22,6 +22,8 @@ import { replayFailedProjectionsWorkflow } from '../../workflows/replay-failed-p
 
 /** ListFailedProjections and ReplayFailedProjections: filters, page tokens and the batch's business key. */
 
+export type FailedProjectionMessage = Omit<FailedProjection, '$typeName' | '$unknown'>;
+
 const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 const STATES: Record<FailedRun['status'], OperationState> = {
   FAILED: OperationState.FAILED,
@@ -98,7 +100,7 @@ function decodeToken(query: string, pageToken: string): Uint8Array {
   throw invalid('page_token is not from a listing with this filter');
 }
 
-function toMessage(r: FailedRun): Omit<FailedProjection, '$typeName' | '$unknown'> {
+function toMessage(r: FailedRun): FailedProjectionMessage {
   return {
     workflowId: r.workflowId,
     runId: r.runId,
@@ -129,7 +131,26 @@ async function countRuns(
   return total;
 }
 
-export function createFailedProjections(temporal: Client, taskQueuePrefix: string, stuckAfterMs: number) {
+/** A deployment's failed projections: listed, counted, and replayed as one batch. */
+export interface FailedProjections {
+  list(
+    filter: FailedProjectionFilter,
+    pageSize: number,
+    pageToken: string,
+  ): Promise<{ projections: FailedProjectionMessage[]; nextPageToken: string }>;
+  /** Failed projections the filter matches now, as a batch would find them. */
+  count(filter: FailedProjectionFilter): Promise<number>;
+  /** Projections stuck now: running, their activity failing past the bound (the `feedflow_projections_stuck` gauge). */
+  countStuck(): Promise<number>;
+  /** Starts the batch, or joins the one this filter and request id already named. */
+  startBatch(workflowId: string, input: ReplayFailedInput): Promise<boolean>;
+}
+
+export function createFailedProjections(
+  temporal: Client,
+  taskQueuePrefix: string,
+  stuckAfterMs: number,
+): FailedProjections {
   const queues = [TASK_QUEUES.projection, TASK_QUEUES.priority].map((q) => taskQueuePrefix + q);
   const asOf = (filter: FailedProjectionFilter) => new Date(filter.closedBefore ?? Date.now());
 
@@ -151,7 +172,6 @@ export function createFailedProjections(temporal: Client, taskQueuePrefix: strin
       };
     },
 
-    /** Failed projections the filter matches now, as a batch would find them. */
     async count(filter: FailedProjectionFilter): Promise<number> {
       return countRuns(temporal, {
         query: failedProjectionQuery(filter, queues),
@@ -161,14 +181,12 @@ export function createFailedProjections(temporal: Client, taskQueuePrefix: strin
       });
     },
 
-    /** Projections stuck now: running, their activity failing past the bound (the `feedflow_projections_stuck` gauge). */
     async countStuck(): Promise<number> {
       const asOf = new Date();
       const query = runningProjectionQuery(queues, new Date(asOf.getTime() - stuckAfterMs).toISOString());
       return countRuns(temporal, { query, asOf, stuckAfterMs });
     },
 
-    /** Starts the batch, or joins the one this filter and request id already named. */
     async startBatch(workflowId: string, input: ReplayFailedInput): Promise<boolean> {
       const { filter } = input;
       try {

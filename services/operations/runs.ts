@@ -110,7 +110,13 @@ async function progressOf<T>(temporal: Client, ids: string[], until = Infinity):
   return undefined;
 }
 
-export function createOperationReader(temporal: Client, taskQueuePrefix: string) {
+/** The operations' Temporal runs as GetOperation shows them. */
+export interface OperationReader {
+  describe(workflowId: string, runId?: string, until?: number): Promise<OperationView>;
+  waitFor(workflowId: string, budgetMs: number | undefined, signal: AbortSignal): Promise<OperationView>;
+}
+
+export function createOperationReader(temporal: Client, taskQueuePrefix: string): OperationReader {
   const queues = new Set(Object.values(TASK_QUEUES).map((q) => taskQueuePrefix + q));
 
   /**
@@ -197,5 +203,3 @@ export function createOperationReader(temporal: Client, taskQueuePrefix: string)
 
   return { describe, waitFor };
 }
-
-export type OperationReader = ReturnType<typeof createOperationReader>;

@@ -41,8 +41,14 @@ export function shared<T>(load: () => Promise<T>, ttlMs: number): { get(): Promi
   };
 }
 
+export interface ScheduleControls {
+  states(): Promise<ScheduleStateMessage[]>;
+  pause(note: string): Promise<ScheduleStateMessage[]>;
+  resume(note: string): Promise<ScheduleStateMessage[]>;
+}
+
 /** Describes, pauses and resumes a deployment's schedules, all of them at once. */
-export function createScheduleControls(temporal: Client, taskQueuePrefix: string) {
+export function createScheduleControls(temporal: Client, taskQueuePrefix: string): ScheduleControls {
   const ids = Object.values(SCHEDULES).map((s) => taskQueuePrefix + s);
   const states = shared(async (): Promise<ScheduleStateMessage[]> => {
     const described = await Promise.all(

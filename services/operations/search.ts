@@ -1,7 +1,7 @@
-import type { HandlerContext } from '@connectrpc/connect';
+import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { invalid } from '../../domain/errors';
-import type { ReindexSearchRequest } from '../../gen/feedflow/v1/operations_pb';
+import type { OperationsService, ReindexSearchRequest } from '../../gen/feedflow/v1/operations_pb';
 import type { Config } from '../../lib/config';
 import { TASK_QUEUES } from '../../pipeline/queues';
 import { SEARCH_ATTRIBUTES } from '../../pipeline/search-attributes';
@@ -10,12 +10,15 @@ import { type OperationReader, waitBudgetMs } from './runs';
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
+/** The operator's search RPCs, as OperationsService serves them. */
+export type SearchOperations = Pick<ServiceImpl<typeof OperationsService>, 'reindexSearch'>;
+
 /** The operator's search controls: ReindexSearch. Runs on the search queue, where the search worker polls. */
 export function createSearchOperations(deps: {
   temporal: Client;
   config: Pick<Config, 'TASK_QUEUE_PREFIX'>;
   runs: OperationReader;
-}) {
+}): SearchOperations {
   const { temporal, config, runs } = deps;
   return {
     /** Starts (or joins) a rebuild of the search index; with `wait`, answers when the alias was swapped. */

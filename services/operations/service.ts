@@ -23,10 +23,10 @@ import { projectionLag } from '../../stores/projection-lag';
 import { readModel, type ReadModel } from '../../stores/read-model';
 import { writeModel, type WriteModel } from '../../stores/write-model';
 import { consistencyCheckWorkflow, rebuildFeedWorkflow, replayFanoutWorkflow } from '../../workflows';
-import { batchWorkflowId, createFailedProjections, filterOf } from './failed';
-import { createOperationReader, type OperationView, waitBudgetMs } from './runs';
-import { createScheduleControls, noteOf, shared, STATUS_TTL_MS } from './schedules';
-import { createSearchOperations } from './search';
+import { batchWorkflowId, createFailedProjections, type FailedProjections, filterOf } from './failed';
+import { createOperationReader, type OperationReader, type OperationView, waitBudgetMs } from './runs';
+import { createScheduleControls, noteOf, type ScheduleControls, shared, STATUS_TTL_MS } from './schedules';
+import { createSearchOperations, type SearchOperations } from './search';
 
 export interface OperationsServiceDeps {
   db: Db;
@@ -71,9 +71,9 @@ interface OperationsContext extends OperationsServiceDeps {
   rm: ReadModel;
   /** The projection queue of this deployment. */
   taskQueue: string;
-  runs: ReturnType<typeof createOperationReader>;
-  failed: ReturnType<typeof createFailedProjections>;
-  schedules: ReturnType<typeof createScheduleControls>;
+  runs: OperationReader;
+  failed: FailedProjections;
+  schedules: ScheduleControls;
 }
 
 /**
@@ -232,7 +232,10 @@ function checkRpcs(ops: OperationsContext): Pick<Impl, 'runConsistencyCheck' | '
 /** The pipeline's state, its schedules, one operation, and the failed projections with their batch replay. */
 function statusRpcs(
   ops: OperationsContext,
-): Omit<Impl, 'replayFanout' | 'rebuildFeed' | 'runConsistencyCheck' | 'getConsistencyReport' | keyof SearchRpcs> {
+): Omit<
+  Impl,
+  'replayFanout' | 'rebuildFeed' | 'runConsistencyCheck' | 'getConsistencyReport' | keyof SearchOperations
+> {
   const { wm, rm, config, runs, failed, schedules } = ops;
   const running = runningByKind(ops.temporal, config.TASK_QUEUE_PREFIX);
   return {
@@ -307,8 +310,6 @@ function statusRpcs(
     },
   };
 }
-
-type SearchRpcs = ReturnType<typeof createSearchOperations>;
 
 /** feedflow.v1.OperationsService: the operator's replay, rebuild, check and schedule controls over Temporal. */
 export function createOperationsService(deps: OperationsServiceDeps): Impl {

@@ -163,26 +163,48 @@ async function openSession(deps: FeedCacheDeps, st: CacheState, viewerId: string
   return { tier: fresh ? 'bypass' : 'miss', state: validState, stamps };
 }
 
-export function createFeedCache(deps: FeedCacheDeps) {
+/** The feed session cache: an in-process tier over Redis, trusted only while the invalidation channel proves it. */
+export interface FeedCache {
+  /** Lookups by tier since start (tests and benchmarks read them; the metrics carry the same). */
+  readonly counters: { l1Hits: number; l1Misses: number; l2Hits: number; l2Misses: number; unavailable: number };
+  /**
+   * One read (at most) for a first page: the viewer's current session if it is still fresh, their state, and
+   * the stamps a new session gets. `fresh` skips cached sessions (after a consistency wait).
+   */
+  open(viewerId: string, fresh: boolean): Promise<Opened>;
+  /**
+   * A session by id, for later pages (open sessions outlive invalidation so paging stays stable), with the
+   * viewer's current relationship generation: when it moved, the caller re-checks safety against the write model.
+   */
+  byId(id: string, viewerId: string): Promise<{ session?: FeedSession; relGen?: string }>;
+  /**
+   * Stores a new session (and the state it was built with, when derived now) and reads the page's engagement
+   * counts, in one pipeline. Never throws: a cache that cannot be written is only a slower next page.
+   */
+  save(
+    session: FeedSession,
+    opts: { current: boolean; state?: ViewerState; engagementIds?: string[] },
+  ): Promise<Map<string, EngagementCounts> | undefined>;
+  /** Cached engagement counts by post id; posts without counts in the cache are absent. */
+  engagement(ids: string[]): Promise<Map<string, EngagementCounts> | undefined>;
+  /** A post event the hot set knows: deleted posts are hidden from every page. */
+  deleted(postId: string): boolean;
+  readonly proven: boolean;
+  /** Post events applied so far: the `seq` of anything derived now. */
+  readonly seq: string;
+}
+
+export function createFeedCache(deps: FeedCacheDeps): FeedCache {
   const { redis, keys, channel, logger } = deps;
   const state = createCacheState(deps);
   const { l1, currentByViewer, ttlFor, unavailable, reachable, parse, counters } = state;
 
   return {
-    /** Lookups by tier since start (tests and benchmarks read them; the metrics carry the same). */
     counters,
-    /**
-     * One read (at most) for a first page: the viewer's current session if it is still fresh, their state, and
-     * the stamps a new session gets. `fresh` skips cached sessions (after a consistency wait).
-     */
     async open(viewerId: string, fresh: boolean): Promise<Opened> {
       return openSession(deps, state, viewerId, fresh);
     },
 
-    /**
-     * A session by id, for later pages (open sessions outlive invalidation so paging stays stable), with the
-     * viewer's current relationship generation: when it moved, the caller re-checks safety against the write model.
-     */
     async byId(id: string, viewerId: string): Promise<{ session?: FeedSession; relGen?: string }> {
       if (!channel.proven) return {};
       try {
@@ -196,10 +218,6 @@ export function createFeedCache(deps: FeedCacheDeps) {
       }
     },
 
-    /**
-     * Stores a new session (and the state it was built with, when derived now) and reads the page's engagement
-     * counts, in one pipeline. Never throws: a cache that cannot be written is only a slower next page.
-     */
     async save(
       session: FeedSession,
       opts: { current: boolean; state?: ViewerState; engagementIds?: string[] },
@@ -226,7 +244,6 @@ export function createFeedCache(deps: FeedCacheDeps) {
       }
     },
 
-    /** Cached engagement counts by post id; posts without counts in the cache are absent. */
     async engagement(ids: string[]): Promise<Map<string, EngagementCounts> | undefined> {
       if (!ids.length) return new Map();
       try {
@@ -236,18 +253,15 @@ export function createFeedCache(deps: FeedCacheDeps) {
       }
     },
 
-    /** A post event the hot set knows: deleted posts are hidden from every page. */
     deleted: (postId: string) => channel.deleted(postId),
     get proven() {
       return channel.proven;
     },
-    /** Post events applied so far: the `seq` of anything derived now. */
     get seq() {
       return channel.postsSeen;
     },
   };
 }
-export type FeedCache = ReturnType<typeof createFeedCache>;
 
 function engagementMap(ids: string[], values: Array<string | null>): Map<string, EngagementCounts> {
   const out = new Map<string, EngagementCounts>();

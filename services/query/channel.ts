@@ -181,7 +181,26 @@ async function followStreams(
   }
 }
 
-export function createInvalidationChannel(redis: Redis, keys: FeedCacheKeys, logger: Logger) {
+/** The invalidation streams followed in the background: what in-process caches may still trust. */
+export interface InvalidationChannel {
+  /** True while every invalidation up to the streams' ends has been applied. */
+  readonly proven: boolean;
+  /** Changes when in-process entries can no longer be proven (a gap): older ones must go. */
+  readonly epoch: number;
+  /** The newest posts-stream id applied: a session built now has seen every post event up to it. */
+  readonly postsSeen: string;
+  /** Reads this channel has sent (one per batch of entries, none while idle). */
+  readonly reads: number;
+  /** The newest invalidation id applied for this viewer, if any since the channel started. */
+  viewerId(viewerId: string): string | undefined;
+  /** The id of the newest event of this kind about this post or author, when it is newer than `since`. */
+  newer(kind: PostEventKind, subject: string, since: string): boolean;
+  /** Deleted within the stream's window: hide it whatever a cache or a read model says. */
+  deleted(postId: string): boolean;
+  close(): Promise<void>;
+}
+
+export function createInvalidationChannel(redis: Redis, keys: FeedCacheKeys, logger: Logger): InvalidationChannel {
   const streams = createStreamState(redis, keys, logger);
   const { viewerIds, postEvents, st } = streams;
   let wake: (() => void) | undefined;
@@ -202,32 +221,25 @@ export function createInvalidationChannel(redis: Redis, keys: FeedCacheKeys, log
   const running = followStreams(redis, keys, logger, streams, pause);
 
   return {
-    /** True while every invalidation up to the streams' ends has been applied. */
     get proven(): boolean {
       return st.proven;
     },
-    /** Changes when in-process entries can no longer be proven (a gap): older ones must go. */
     get epoch(): number {
       return st.epoch;
     },
-    /** The newest posts-stream id applied: a session built now has seen every post event up to it. */
     get postsSeen(): string {
       return st.lastPosts;
     },
-    /** Reads this channel has sent (one per batch of entries, none while idle). */
     get reads(): number {
       return st.reads;
     },
-    /** The newest invalidation id applied for this viewer, if any since the channel started. */
     viewerId(viewerId: string): string | undefined {
       return viewerIds.get(viewerId);
     },
-    /** The id of the newest event of this kind about this post or author, when it is newer than `since`. */
     newer(kind: PostEventKind, subject: string, since: string): boolean {
       const id = postEvents[kind].get(subject);
       return id !== undefined && compareIds(id, since) > 0;
     },
-    /** Deleted within the stream's window: hide it whatever a cache or a read model says. */
     deleted(postId: string): boolean {
       return postEvents.delete.has(postId);
     },
@@ -239,4 +251,3 @@ export function createInvalidationChannel(redis: Redis, keys: FeedCacheKeys, log
     },
   };
 }
-export type InvalidationChannel = ReturnType<typeof createInvalidationChannel>;

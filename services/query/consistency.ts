@@ -6,12 +6,19 @@ import { feedItemId } from '../../domain/ids';
 import { readModel } from '../../stores/read-model';
 import { writeModel } from '../../stores/write-model';
 
+export interface ConsistencyWaiter {
+  /** Validates the token before any waiting. */
+  parse(token: string): string;
+  /** Resolves true when projected, false when `waitMs` ran out first. */
+  wait(viewerId: string, eventId: string, waitMs: number): Promise<boolean>;
+}
+
 /**
  * Read-your-writes on request: waits until the event behind a consistency token is projected for this viewer.
  * A post event counts as projected for the viewer once their feed item reflects it; any event counts once its
  * projection workflow has closed.
  */
-export function createConsistencyWaiter(deps: { db: Db; temporal: Client; pollMs?: number }) {
+export function createConsistencyWaiter(deps: { db: Db; temporal: Client; pollMs?: number }): ConsistencyWaiter {
   const wm = writeModel(deps.db);
   const feed = readModel(deps.db).feedItems;
   const poll = deps.pollMs ?? 20;
@@ -26,14 +33,12 @@ export function createConsistencyWaiter(deps: { db: Db; temporal: Client; pollMs
   };
 
   return {
-    /** Validates the token before any waiting. */
     parse(token: string): string {
       const eventId = decodeConsistencyToken(token);
       if (!eventId) throw invalid('min_consistency_token is malformed', 'INVALID_CONSISTENCY_TOKEN');
       return eventId;
     },
 
-    /** Resolves true when projected, false when `waitMs` ran out first. */
     async wait(viewerId: string, eventId: string, waitMs: number): Promise<boolean> {
       const until = Date.now() + waitMs;
       for (;;) {
@@ -61,4 +66,3 @@ export function createConsistencyWaiter(deps: { db: Db; temporal: Client; pollMs
     },
   };
 }
-export type ConsistencyWaiter = ReturnType<typeof createConsistencyWaiter>;

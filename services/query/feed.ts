@@ -164,13 +164,18 @@ async function servePage(
   return { served, next: feedCursor(cursors, viewerId, k, req.discovery) };
 }
 
+export interface FeedReader {
+  /** One page of the viewer's feed (first pages timed by cache tier). */
+  getFeed(viewerId: string, req: FeedRequest): Promise<FeedPage>;
+}
+
 /**
  * Assembles feed pages. A first page takes its session from the cache or builds one: the viewer's pushed window
  * (one read) beside their cached state and the shared hot set, ranked once against the snapshot. Later pages are
  * slices of that session, then a recency-ordered tail. When the cache cannot be used every page is built from the
  * read models, with safety read from the write model: slower, never an error.
  */
-export function createFeedReader(deps: FeedReaderDeps) {
+export function createFeedReader(deps: FeedReaderDeps): FeedReader {
   const { cache, windows, cursors } = deps;
 
   /** The session a window cursor names, or the same window rebuilt against its snapshot when it is gone. */
@@ -225,7 +230,6 @@ export function createFeedReader(deps: FeedReaderDeps) {
   };
 
   return {
-    /** One page of the viewer's feed (first pages timed by cache tier). */
     async getFeed(viewerId: string, req: FeedRequest): Promise<FeedPage> {
       const started = performance.now();
       const page = await assemble(viewerId, req);
@@ -234,4 +238,3 @@ export function createFeedReader(deps: FeedReaderDeps) {
     },
   };
 }
-export type FeedReader = ReturnType<typeof createFeedReader>;

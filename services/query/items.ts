@@ -103,7 +103,31 @@ export const olderThan = (k: Keyset | undefined, idField: 'postId' | '_id' = 'po
       }
     : {};
 
-export function createItemSource(db: Db, lookup: IdLookup) {
+/** Feed entries from the read model and the post store, by the reads GetFeed makes. */
+export interface ItemSource {
+  /** Members by id; an unknown id is absent from the map. */
+  users(ids: string[]): Promise<Map<string, UserDoc>>;
+  /** The viewer's pushed items, newest first, created at or before `until`, older than the keyset. */
+  pushed(viewerId: string, until: number, limit: number, after?: Keyset): Promise<FeedEntryData[]>;
+  /** Public, live posts by these authors from the post store, newest first (pull authors, or past the cap). */
+  fromAuthors(
+    authorIds: string[],
+    visibilities: string[],
+    until: number,
+    since: number,
+    limit: number,
+    reason: FeedReason,
+    after?: Keyset,
+  ): Promise<FeedEntryData[]>;
+  /** Full data for window entries, in the given order; entries whose data is gone are left out. */
+  hydrate(viewerId: string, entries: WindowEntry[]): Promise<FeedEntryData[]>;
+  /** Engagement counters per post, from the post summaries the engagement projection keeps. */
+  engagement(postIds: string[]): Promise<Map<string, { counts: FeedEntryData['engagement']; total: number }>>;
+  /** How many items the viewer's pushed feed holds (to tell a trimmed history from a short one). */
+  pushedCount(viewerId: string): Promise<number>;
+}
+
+export function createItemSource(db: Db, lookup: IdLookup): ItemSource {
   const rm = readModel(db);
   const feed = rm.feedItems;
   const wm = writeModel(db);
@@ -113,10 +137,8 @@ export function createItemSource(db: Db, lookup: IdLookup) {
   };
 
   return {
-    /** Members by id; an unknown id is absent from the map. */
     users: usersById,
 
-    /** The viewer's pushed items, newest first, created at or before `until`, older than the keyset. */
     async pushed(viewerId: string, until: number, limit: number, after?: Keyset): Promise<FeedEntryData[]> {
       const docs = await feed
         .find({ viewerId, createdAt: { $lte: new Date(until) }, ...olderThan(after) })
@@ -126,16 +148,8 @@ export function createItemSource(db: Db, lookup: IdLookup) {
       return docs.map((d) => fromPushed(d, viewerId));
     },
 
-    /** Public, live posts by these authors from the post store, newest first (pull authors, or past the cap). */
-    async fromAuthors(
-      authorIds: string[],
-      visibilities: string[],
-      until: number,
-      since: number,
-      limit: number,
-      reason: FeedReason,
-      after?: Keyset,
-    ): Promise<FeedEntryData[]> {
+    // Parameter types come from ItemSource.fromAuthors.
+    async fromAuthors(authorIds, visibilities, until, since, limit, reason, after): Promise<FeedEntryData[]> {
       if (!authorIds.length) return [];
       const posts = (
         await lookup.byValues(
@@ -157,7 +171,6 @@ export function createItemSource(db: Db, lookup: IdLookup) {
       return posts.map((p) => fromPost(p, authors.get(p.authorId), reason));
     },
 
-    /** Full data for window entries, in the given order; entries whose data is gone are left out. */
     async hydrate(viewerId: string, entries: WindowEntry[]): Promise<FeedEntryData[]> {
       const pushedIds = entries.filter((e) => e.source === 'feed').map((e) => feedItemId(viewerId, e.postId));
       const postIds = entries.filter((e) => e.source === 'post').map((e) => e.postId);
@@ -175,16 +188,13 @@ export function createItemSource(db: Db, lookup: IdLookup) {
       return out;
     },
 
-    /** Engagement counters per post, from the post summaries the engagement projection keeps. */
     async engagement(postIds: string[]): Promise<Map<string, { counts: FeedEntryData['engagement']; total: number }>> {
       const docs = await lookup.byIds(rm.postSummaries, postIds, { engagement: 1, engagementTotal: 1 });
       return new Map(docs.map((d) => [d._id, { counts: { ...zero, ...d.engagement }, total: d.engagementTotal ?? 0 }]));
     },
 
-    /** How many items the viewer's pushed feed holds (to tell a trimmed history from a short one). */
     async pushedCount(viewerId: string): Promise<number> {
       return feed.countDocuments({ viewerId });
     },
   };
 }
-export type ItemSource = ReturnType<typeof createItemSource>;

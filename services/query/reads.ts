@@ -3,11 +3,21 @@ import { type PostDoc, type UserDoc, writeModel } from '../../stores/write-model
 import type { FeedEntryData } from './entries';
 import { type Keyset, olderThan } from './items';
 
+export interface QueryReads {
+  memberExists(id: string): Promise<boolean>;
+  user(id: string): Promise<UserDoc | null>;
+  post(id: string): Promise<PostDoc | null>;
+  /** A post's engagement counted from the engagements themselves, not the projected counters. */
+  postEngagement(postId: string): Promise<FeedEntryData['engagement']>;
+  /** Up to `limit` of an author's live posts, newest first, older than the keyset. */
+  authorPosts(authorId: string, limit: number, before?: Keyset): Promise<PostDoc[]>;
+}
+
 /**
  * The query service's reads outside the feed (members, one post, an author's posts). They go
  * to the write model, so a profile or a post is current right after the command that changed it.
  */
-export function createQueryReads(db: Db) {
+export function createQueryReads(db: Db): QueryReads {
   const wm = writeModel(db);
   return {
     async memberExists(id: string): Promise<boolean> {
@@ -22,7 +32,6 @@ export function createQueryReads(db: Db) {
       return wm.posts.findOne({ _id: id });
     },
 
-    /** A post's engagement counted from the engagements themselves, not the projected counters. */
     async postEngagement(postId: string): Promise<FeedEntryData['engagement']> {
       const counts = await wm.engagements
         .aggregate<{ _id: string; n: number }>([{ $match: { postId } }, { $group: { _id: '$kind', n: { $sum: 1 } } }])
@@ -31,7 +40,6 @@ export function createQueryReads(db: Db) {
       return { likes: n('like'), comments: n('comment'), shares: n('share'), views: n('view') };
     },
 
-    /** Up to `limit` of an author's live posts, newest first, older than the keyset. */
     async authorPosts(authorId: string, limit: number, before?: Keyset): Promise<PostDoc[]> {
       return wm.posts
         .find({ authorId, deleted: false, ...olderThan(before, '_id') })
@@ -41,5 +49,3 @@ export function createQueryReads(db: Db) {
     },
   };
 }
-
-export type QueryReads = ReturnType<typeof createQueryReads>;

@@ -9,12 +9,16 @@ export interface Candidate {
   authorId: string;
 }
 
+export interface SafetyNet {
+  allowed(viewerId: string, items: Candidate[]): Promise<Set<string>>;
+}
+
 /**
  * The read-time safety net. Whatever the read model says, a viewer is never served a deleted post, a post by a
  * member either of them blocked, or a post whose visibility no longer admits them. Two batched reads of the
  * write model per page: the posts, and the relationships between the viewer and the page's authors.
  */
-export function createSafetyNet(db: Db, lookup: IdLookup) {
+export function createSafetyNet(db: Db, lookup: IdLookup): SafetyNet {
   const wm = writeModel(db);
   return {
     async allowed(viewerId: string, items: Candidate[]): Promise<Set<string>> {
@@ -41,4 +45,3 @@ export function createSafetyNet(db: Db, lookup: IdLookup) {
     },
   };
 }
-export type SafetyNet = ReturnType<typeof createSafetyNet>;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { MessageInitShape } from '@bufbuild/protobuf';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import type { Client } from '@opensearch-project/opensearch';
 import { LRUCache } from 'lru-cache';
@@ -7,7 +8,12 @@ import { DomainError, invalid } from '../../domain/errors';
 import { requireId } from '../../domain/ids';
 import { mayRead } from '../../domain/visibility';
 import { PostType } from '../../gen/feedflow/v1/common_pb';
-import { type Post, SearchSort, type SearchPostsRequest } from '../../gen/feedflow/v1/feed_pb';
+import {
+  type Post,
+  SearchSort,
+  type SearchPostsRequest,
+  type SearchPostsResponseSchema,
+} from '../../gen/feedflow/v1/feed_pb';
 import type { IdLookup } from '../../stores/lookup';
 import { viewerRelations } from '../../stores/relations';
 import { isSearchUnavailable } from '../../stores/search';
@@ -122,7 +128,13 @@ function searchAfterOf(cursors: CursorCodec, cursor: string, owner: string): Pos
   return after;
 }
 
-export function createSearchPosts(deps: SearchPostsDeps) {
+/** SearchPosts for one request: a page of hits the viewer may read, and the cursor to the next page. */
+export type SearchPosts = (
+  req: SearchPostsRequest,
+  h: SearchHelpers,
+) => Promise<MessageInitShape<typeof SearchPostsResponseSchema>>;
+
+export function createSearchPosts(deps: SearchPostsDeps): SearchPosts {
   const wm = writeModel(deps.db);
   const authorsOf = createAuthorCache(deps.items);
 
@@ -201,5 +213,3 @@ export function createSearchPosts(deps: SearchPostsDeps) {
     return { hits, nextCursor };
   };
 }
-
-export type SearchPosts = ReturnType<typeof createSearchPosts>;

@@ -22,7 +22,7 @@ import type { CursorCodec } from './cursor';
 import type { FeedEntryData } from './entries';
 import type { FeedReader, ServedItem } from './feed';
 import { type AuthorCard, authorCardOf, fromPost, type ItemSource, type Keyset } from './items';
-import { createQueryReads } from './reads';
+import { createQueryReads, type QueryReads } from './reads';
 import type { SafetyNet } from './safety';
 import type { SearchPosts } from './search';
 
@@ -95,7 +95,7 @@ type Impl = ServiceImpl<typeof FeedService>;
 /** What the RPCs share: their dependencies, the query reads, and the membership check (remembered once true). */
 interface FeedRpcContext {
   deps: QueryServiceDeps;
-  reads: ReturnType<typeof createQueryReads>;
+  reads: QueryReads;
   known: LRUCache<string, true>;
   requireMember: (id: string, field: string) => Promise<void>;
 }

@@ -14,6 +14,17 @@ import { byRecency, type WindowConfig } from './window';
 const FOLLOWING = { ...NO_RELATION, follows: true };
 const CONNECTED = { ...NO_RELATION, connected: true };
 
+export interface TailReader {
+  /** Up to `size` safe items in recency order, strictly older than the keyset, and where the next page starts. */
+  page(
+    viewerId: string,
+    snapshot: number,
+    after: Keyset | undefined,
+    size: number,
+    discovery: boolean,
+  ): Promise<{ items: RankedEntry[]; keyset?: Keyset }>;
+}
+
 /**
  * Pages past the ranked window, in recency order, strictly older than a keyset: pushed items, pull authors' and
  * second-degree posts, and past the pushed cap the post store of the viewer's network. Rare (a reader who scrolled
@@ -26,7 +37,7 @@ export function createTailReader(deps: {
   safety: SafetyNet;
   readTime: ReadTimeSources;
   config: WindowConfig & { feedCap: number };
-}) {
+}): TailReader {
   const { items, safety, readTime, config } = deps;
   const wm = writeModel(deps.db);
 
@@ -82,7 +93,6 @@ export function createTailReader(deps: {
   };
 
   return {
-    /** Up to `size` safe items in recency order, strictly older than the keyset, and where the next page starts. */
     async page(
       viewerId: string,
       snapshot: number,
@@ -106,4 +116,3 @@ export function createTailReader(deps: {
     },
   };
 }
-export type TailReader = ReturnType<typeof createTailReader>;

@@ -11,6 +11,11 @@ import type { ItemSource } from './items';
 
 const PUBLIC_ONLY = pushedVisibilities({ ...NO_RELATION, follows: true });
 
+export interface ViewerStates {
+  /** The state as of now; with `stamps` from a usable cache, the pull authors come from the shared set. */
+  derive(viewerId: string, stamps?: Stamps): Promise<ViewerState>;
+}
+
 /**
  * Derives a viewer's state (entries.ts) from the write model and the graph: the relationships on both sides (two
  * equality reads), the pull authors they follow, and their discovery picks. Done once per relationship change; a
@@ -22,7 +27,7 @@ export function createViewerStates(deps: {
   items: ItemSource;
   readTime: ReadTimeSources;
   windowSize: number;
-}) {
+}): ViewerStates {
   const { items, readTime, windowSize } = deps;
   const wm = writeModel(deps.db);
   const rm = readModel(deps.db);
@@ -48,7 +53,6 @@ export function createViewerStates(deps: {
   };
 
   return {
-    /** The state as of now; with `stamps` from a usable cache, the pull authors come from the shared set. */
     async derive(viewerId: string, stamps?: Stamps): Promise<ViewerState> {
       const [{ blocked, connected, follows }, discovery] = await Promise.all([
         viewerRelations(wm, deps.lookup, viewerId),
@@ -75,4 +79,3 @@ export function createViewerStates(deps: {
     },
   };
 }
-export type ViewerStates = ReturnType<typeof createViewerStates>;

@@ -39,6 +39,22 @@ function stateSafety(channel: InvalidationChannel, state: ViewerState): SafetyCh
     );
 }
 
+/** How a feed session's ranked window is built, and the two ways its candidates are checked for safety. */
+export interface WindowBuilder {
+  pulled(authors: string[], snapshot: number): Promise<FeedEntryData[]>;
+  /** Safety from the viewer's state and the hot set of deleted posts: no store read. */
+  stateSafety(state: ViewerState): SafetyCheck;
+  /** Safety from the write model (posts and relationships by id): when the hot set cannot be trusted. */
+  readonly storeSafety: SafetyCheck;
+  /** Ranks the window from its sources; `complete` when the candidates ran out before the window filled. */
+  build(
+    viewerId: string,
+    snapshot: number,
+    sources: { pushed: FeedEntryData[]; pullFollows: string[]; discovery: FeedEntryData[] },
+    safe: SafetyCheck,
+  ): Promise<{ items: RankedEntry[]; complete: boolean }>;
+}
+
 /**
  * The ranked window of a session: the viewer's pushed items, the recent public posts of the pull authors they
  * follow (from a shared hot set, one read per author per minute per process) and their discovery picks, deduped
@@ -49,7 +65,7 @@ export function createWindowBuilder(deps: {
   safetyNet: SafetyNet;
   channel: InvalidationChannel;
   config: WindowConfig;
-}) {
+}): WindowBuilder {
   const { items, channel, config } = deps;
   const hot = new LRUCache<string, { seq: string; at: number; posts: FeedEntryData[] }>({ max: 10_000 });
 
@@ -86,12 +102,9 @@ export function createWindowBuilder(deps: {
   return {
     pulled,
 
-    /** Safety from the viewer's state and the hot set of deleted posts: no store read. */
     stateSafety: (state: ViewerState): SafetyCheck => stateSafety(channel, state),
-    /** Safety from the write model (posts and relationships by id): when the hot set cannot be trusted. */
     storeSafety: ((viewerId, candidates) => deps.safetyNet.allowed(viewerId, candidates)) as SafetyCheck,
 
-    /** Ranks the window from its sources; `complete` when the candidates ran out before the window filled. */
     async build(
       viewerId: string,
       snapshot: number,
@@ -121,4 +134,3 @@ export function createWindowBuilder(deps: {
     },
   };
 }
-export type WindowBuilder = ReturnType<typeof createWindowBuilder>;

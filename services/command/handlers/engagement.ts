@@ -1,7 +1,7 @@
 import { invalid } from '../../../domain/errors';
 import { requireId } from '../../../domain/ids';
 import { ENGAGEMENT_KINDS, type EngagementKind } from '../../../stores/write-model';
-import type { CommandResult } from '../commit';
+import type { CommandHandler, CommandResult } from '../commit';
 import {
   type CommandMeta,
   commitFirst,
@@ -19,9 +19,13 @@ export interface RecordEngagementCommand {
   comment: string;
 }
 
-export function createEngagementHandlers({ wm, committer, moderator, limiter }: HandlerDeps) {
+export interface EngagementHandlers {
+  /** Records a like, comment, share or view. A member likes a post at most once. */
+  recordEngagement: CommandHandler<RecordEngagementCommand>;
+}
+
+export function createEngagementHandlers({ wm, committer, moderator, limiter }: HandlerDeps): EngagementHandlers {
   return {
-    /** Records a like, comment, share or view. A member likes a post at most once. */
     async recordEngagement(meta: CommandMeta, cmd: RecordEngagementCommand): Promise<CommandResult> {
       requireId(cmd.userId, 'user_id');
       requireId(cmd.postId, 'post_id');

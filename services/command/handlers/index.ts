@@ -1,13 +1,16 @@
 import type { HandlerDeps } from './context';
-import { createEngagementHandlers } from './engagement';
-import { createMemberHandlers } from './members';
-import { createPostHandlers } from './posts';
-import { createRelationshipHandlers } from './relationships';
+import { createEngagementHandlers, type EngagementHandlers } from './engagement';
+import { createMemberHandlers, type MemberHandlers } from './members';
+import { createPostHandlers, type PostHandlers } from './posts';
+import { createRelationshipHandlers, type RelationshipHandlers } from './relationships';
 
 export type { HandlerDeps };
 
+/** Every command handler, by the name of the RPC it serves. */
+export type CommandHandlers = MemberHandlers & PostHandlers & RelationshipHandlers & EngagementHandlers;
+
 /** Every command handler: validation, authorization of the member, limits, moderation, then commit. */
-export function createCommandHandlers(deps: HandlerDeps) {
+export function createCommandHandlers(deps: HandlerDeps): CommandHandlers {
   return {
     ...createMemberHandlers(deps),
     ...createPostHandlers(deps),

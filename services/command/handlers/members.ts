@@ -1,6 +1,6 @@
 import { invalid } from '../../../domain/errors';
 import { requireId } from '../../../domain/ids';
-import { type CommandResult, VersionConflict } from '../commit';
+import { type CommandHandler, type CommandResult, VersionConflict } from '../commit';
 import { isHttpUrl } from '../moderation';
 import { type CommandMeta, commitFirst, type HandlerDeps, hashId, loadUser, staleVersion } from './context';
 
@@ -28,9 +28,15 @@ function checkProfile(p: { displayName?: string; headline?: string; imageUrl?: s
   if (p.imageUrl && !isHttpUrl(p.imageUrl)) throw invalid('profile_image_url must be an http(s) URL');
 }
 
-export function createMemberHandlers({ wm, committer, limiter }: HandlerDeps) {
+export interface MemberHandlers {
+  /** Registers a member. The user id derives from the email, so the event store enforces uniqueness. */
+  registerUser: CommandHandler<RegisterUserCommand>;
+  /** Changes the given profile fields if the profile is still at the expected version. */
+  updateProfile: CommandHandler<UpdateProfileCommand>;
+}
+
+export function createMemberHandlers({ wm, committer, limiter }: HandlerDeps): MemberHandlers {
   return {
-    /** Registers a member. The user id derives from the email, so the event store enforces uniqueness. */
     async registerUser(meta: CommandMeta, cmd: RegisterUserCommand): Promise<CommandResult> {
       const email = cmd.email.trim().toLowerCase();
       if (!EMAIL.test(email)) throw invalid('email is not a valid address', 'INVALID_EMAIL');
@@ -51,7 +57,6 @@ export function createMemberHandlers({ wm, committer, limiter }: HandlerDeps) {
       );
     },
 
-    /** Changes the given profile fields if the profile is still at the expected version. */
     async updateProfile(meta: CommandMeta, cmd: UpdateProfileCommand): Promise<CommandResult> {
       requireId(cmd.userId, 'user_id');
       if (!cmd.expectedVersion) throw invalid('expected_version is required', 'MISSING_FIELD');

@@ -2,7 +2,7 @@ import { DomainError, invalid } from '../../../domain/errors';
 import { requireId } from '../../../domain/ids';
 import { VISIBILITIES, type Visibility } from '../../../domain/visibility';
 import { POST_TYPES, type PostDoc, type PostType, type WriteModel } from '../../../stores/write-model';
-import { type CommandResult, VersionConflict } from '../commit';
+import { type CommandHandler, type CommandResult, VersionConflict } from '../commit';
 import {
   type CommandMeta,
   type HandlerDeps,
@@ -73,7 +73,19 @@ async function commitNext(
   }
 }
 
-export function createPostHandlers({ wm, committer, moderator, limiter }: HandlerDeps) {
+export interface PostHandlers {
+  /**
+   * Publishes a post. With a request id the post id derives from (author, request id), so concurrent retries
+   * all land on one event and one workflow.
+   */
+  createPost: CommandHandler<CreatePostCommand>;
+  /** Replaces the content of the author's own post, at the expected version (0: any). */
+  updatePost: CommandHandler<UpdatePostCommand>;
+  /** Deletes the author's own post at the expected version (0: any); the projection purges it everywhere. */
+  deletePost: CommandHandler<DeletePostCommand>;
+}
+
+export function createPostHandlers({ wm, committer, moderator, limiter }: HandlerDeps): PostHandlers {
   const moderate = async (content: string, mediaUrls: string[]): Promise<void> => {
     const verdict = await moderator.check({ content, mediaUrls });
     if (!verdict.ok) throw invalid(verdict.message, verdict.reason);
@@ -98,10 +110,6 @@ export function createPostHandlers({ wm, committer, moderator, limiter }: Handle
     );
 
   return {
-    /**
-     * Publishes a post. With a request id the post id derives from (author, request id), so concurrent retries
-     * all land on one event and one workflow.
-     */
     async createPost(meta: CommandMeta, cmd: CreatePostCommand): Promise<CommandResult> {
       requireId(cmd.authorId, 'author_id');
       if (!(VISIBILITIES as readonly string[]).includes(cmd.visibility)) {
@@ -135,7 +143,6 @@ export function createPostHandlers({ wm, committer, moderator, limiter }: Handle
       }
     },
 
-    /** Replaces the content of the author's own post, at the expected version (0: any). */
     async updatePost(meta: CommandMeta, cmd: UpdatePostCommand): Promise<CommandResult> {
       requireId(cmd.authorId, 'author_id');
       requireId(cmd.postId, 'post_id');
@@ -145,7 +152,6 @@ export function createPostHandlers({ wm, committer, moderator, limiter }: Handle
       return commitPostChange(meta, post, cmd, 'PostUpdated', { authorId: cmd.authorId, content: cmd.content });
     },
 
-    /** Deletes the author's own post at the expected version (0: any); the projection purges it everywhere. */
     async deletePost(meta: CommandMeta, cmd: DeletePostCommand): Promise<CommandResult> {
       requireId(cmd.authorId, 'author_id');
       requireId(cmd.postId, 'post_id');

@@ -3,7 +3,7 @@ import type { EventType } from '../../../domain/events';
 import { blockId, connectionId, followId, requireId } from '../../../domain/ids';
 import { isBlockedEitherWay } from '../../../stores/relations';
 import type { RelationshipDoc } from '../../../stores/write-model';
-import type { CommandResult } from '../commit';
+import type { CommandHandler, CommandResult } from '../commit';
 import { type CommandMeta, type HandlerDeps, loadRelationship, loadUser, withRetry } from './context';
 
 export interface PairCommand {
@@ -67,10 +67,21 @@ function createRelationshipSteps(deps: HandlerDeps) {
 
 type RelationshipSteps = ReturnType<typeof createRelationshipSteps>;
 
+export interface ConnectionHandlers {
+  /** Creates a pending connection request from the requester to the addressee. */
+  requestConnection: CommandHandler<PairCommand>;
+  /** Accepts or declines a pending request; only its addressee may. */
+  respondToConnection: CommandHandler<RespondCommand>;
+  /** Ends an accepted connection, from either side. */
+  removeConnection: CommandHandler<PairCommand>;
+}
+
 /** Connection requests, answers and removals. */
-function createConnectionHandlers({ wm, limiter }: HandlerDeps, { pair, notBlocked, change }: RelationshipSteps) {
+function createConnectionHandlers(
+  { wm, limiter }: HandlerDeps,
+  { pair, notBlocked, change }: RelationshipSteps,
+): ConnectionHandlers {
   return {
-    /** Creates a pending connection request from the requester to the addressee. */
     async requestConnection(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
       await pair(cmd, 'requester_id', 'addressee_id');
       await notBlocked(cmd.actorId, cmd.otherId);
@@ -89,7 +100,6 @@ function createConnectionHandlers({ wm, limiter }: HandlerDeps, { pair, notBlock
       });
     },
 
-    /** Accepts or declines a pending request; only its addressee may. */
     async respondToConnection(meta: CommandMeta, cmd: RespondCommand): Promise<CommandResult> {
       requireId(cmd.addresseeId, 'addressee_id');
       if (!cmd.connectionId) throw invalid('connection_id is required', 'MISSING_FIELD');
@@ -119,7 +129,6 @@ function createConnectionHandlers({ wm, limiter }: HandlerDeps, { pair, notBlock
       });
     },
 
-    /** Ends an accepted connection, from either side. */
     async removeConnection(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
       await pair(cmd, 'user_id', 'other_user_id');
       const id = connectionId(cmd.actorId, cmd.otherId);
@@ -132,6 +141,15 @@ function createConnectionHandlers({ wm, limiter }: HandlerDeps, { pair, notBlock
   };
 }
 
+export interface EdgeHandlers {
+  /** Follows another member's public posts. */
+  follow: CommandHandler<PairCommand>;
+  unfollow: CommandHandler<PairCommand>;
+  /** Blocks a member; the event also ends any connection and follow between the two, both ways. */
+  block: CommandHandler<PairCommand>;
+  unblock: CommandHandler<PairCommand>;
+}
+
 // What a follow or block that is already in the state asked for answers.
 const alreadyFollowing = (): DomainError =>
   new DomainError('already_exists', 'already following this member', 'ALREADY_FOLLOWING');
@@ -140,7 +158,7 @@ const alreadyBlocked = (): DomainError => new DomainError('already_exists', 'alr
 const notBlocking = (): DomainError => notFound('this member is not blocked');
 
 /** Follows and blocks, each one edge in one direction. */
-function createEdgeHandlers({ wm }: HandlerDeps, { pair, notBlocked, change }: RelationshipSteps) {
+function createEdgeHandlers({ wm }: HandlerDeps, { pair, notBlocked, change }: RelationshipSteps): EdgeHandlers {
   /**
    * Turns the actor's edge to the other member on (`Followed`, `Blocked`) or off, re-reading on a conflict. An edge
    * already in that state answers `already`.
@@ -161,7 +179,6 @@ function createEdgeHandlers({ wm }: HandlerDeps, { pair, notBlocked, change }: R
     });
 
   return {
-    /** Follows another member's public posts. */
     async follow(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
       await pair(cmd, 'follower_id', 'followee_id');
       await notBlocked(cmd.actorId, cmd.otherId);
@@ -173,7 +190,6 @@ function createEdgeHandlers({ wm }: HandlerDeps, { pair, notBlocked, change }: R
       return setEdge(meta, cmd, followId(cmd.actorId, cmd.otherId), 'Unfollowed', false, notFollowing);
     },
 
-    /** Blocks a member; the event also ends any connection and follow between the two, both ways. */
     async block(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
       await pair(cmd, 'blocker_id', 'blocked_id');
       return setEdge(meta, cmd, blockId(cmd.actorId, cmd.otherId), 'Blocked', true, alreadyBlocked);
@@ -186,7 +202,10 @@ function createEdgeHandlers({ wm }: HandlerDeps, { pair, notBlocked, change }: R
   };
 }
 
-export function createRelationshipHandlers(deps: HandlerDeps) {
+/** Every relationship command: connections, follows and blocks. */
+export type RelationshipHandlers = ConnectionHandlers & EdgeHandlers;
+
+export function createRelationshipHandlers(deps: HandlerDeps): RelationshipHandlers {
   const steps = createRelationshipSteps(deps);
   return { ...createConnectionHandlers(deps, steps), ...createEdgeHandlers(deps, steps) };
 }
