@@ -8,6 +8,7 @@ import { createCommandClient } from '../client';
 import { connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { exitOnFailure } from '../lib/main';
 import { startCommandServer } from '../services/command/server';
 import { failures, ghz as runGhz, percentileMs, TOOLS, type GhzReport } from './ghz';
 
@@ -79,7 +80,4 @@ async function main(): Promise<void> {
   await mongo.close();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+exitOnFailure(main());

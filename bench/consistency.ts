@@ -19,6 +19,7 @@ import { feedItemId } from '../domain/ids';
 import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { exitOnFailure } from '../lib/main';
 import type { ConsistencyCheckInput } from '../pipeline/contracts/operations';
 import { TASK_QUEUES } from '../pipeline/queues';
 import { startCommandServer } from '../services/command/server';
@@ -180,7 +181,4 @@ async function main(): Promise<void> {
   await mongo.close();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+exitOnFailure(main());

@@ -21,6 +21,7 @@ import { feedItemId } from '../domain/ids';
 import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { exitOnFailure } from '../lib/main';
 import { startCommandServer } from '../services/command/server';
 import { createGraph, type Graph } from '../stores/graph';
 import { detectStoreKind } from '../stores/lookup';
@@ -277,7 +278,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+exitOnFailure(main());

@@ -7,10 +7,13 @@ import type { Db } from 'mongodb';
 import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig, sharedNamespaceEnv, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { exitOnFailure } from '../lib/main';
 import { startQueryServer } from '../services/query/server';
 import { closeFeedCacheWriter } from '../stores/feed-cache';
 import { runMix } from './feed-mix';
 import { failures, ghz as runGhz, percentileMs, type GhzReport } from './ghz';
+import { closedLoop } from './load';
+import { benchMember } from './seed';
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 10_000);
 const ITEMS_PER_FEED = Number(process.env.BENCH_ITEMS_PER_FEED ?? 30);
@@ -36,16 +39,9 @@ async function seed(db: Db): Promise<void> {
   await db.dropDatabase();
   const t0 = Date.now();
   const now = Date.now();
-  const users = Array.from({ length: MEMBERS }, (_, i) => ({
-    _id: member(i),
-    email: `${member(i)}@bench.feedflow.dev`,
-    displayName: `Member ${i}`,
-    headline: 'Bench member',
-    imageUrl: '',
-    version: 1,
-    createdAt: new Date(now),
-    updatedAt: new Date(now),
-  }));
+  const users = Array.from({ length: MEMBERS }, (_, i) =>
+    benchMember(member(i), `Member ${i}`, 'Bench member', new Date(now)),
+  );
   for (let i = 0; i < users.length; i += 5000)
     await db.collection('users').insertMany(users.slice(i, i + 5000) as never[]);
   // Each member writes a few posts; each feed holds posts by a skewed set of authors.
@@ -116,22 +112,13 @@ const pct = percentileMs;
 
 async function rawFind(db: Db, viewers: string[]): Promise<{ p50: number; p99: number; rps: number }> {
   const coll = db.collection('feed_items');
-  const lat: number[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: UNCACHED_CONCURRENCY }, async () => {
-      while (next < UNCACHED_TOTAL) {
-        const v = viewers[next++ % viewers.length];
-        const s = performance.now();
-        await coll.find({ viewerId: v }).sort({ createdAt: -1, postId: -1 }).limit(20).toArray();
-        lat.push(performance.now() - s);
-      }
-    }),
+  return closedLoop(UNCACHED_CONCURRENCY, UNCACHED_TOTAL, (i) =>
+    coll
+      .find({ viewerId: viewers[i % viewers.length] })
+      .sort({ createdAt: -1, postId: -1 })
+      .limit(20)
+      .toArray(),
   );
-  const secs = (performance.now() - t0) / 1000;
-  lat.sort((a, b) => a - b);
-  return { p50: lat[Math.floor(lat.length * 0.5)], p99: lat[Math.floor(lat.length * 0.99)], rps: lat.length / secs };
 }
 
 async function main(): Promise<void> {
@@ -223,7 +210,4 @@ async function main(): Promise<void> {
   await closeFeedCacheWriter();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+exitOnFailure(main());

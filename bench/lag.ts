@@ -21,6 +21,7 @@ import {
 } from '../client';
 import { connectGraph, connectMongo } from '../lib/clients';
 import { loadConfig } from '../lib/config';
+import { exitOnFailure } from '../lib/main';
 import { createGraph } from '../stores/graph';
 import { percentile } from '../stores/projection-lag';
 
@@ -187,7 +188,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+exitOnFailure(main());

@@ -34,6 +34,7 @@ import {
   type RelationshipDoc,
   writeModel,
 } from '../stores/write-model';
+import { acceptedRelationship } from './seed';
 
 const USERS = Number(process.env.BENCH_USERS ?? 1000);
 const POSTS = Number(process.env.BENCH_POSTS ?? 2000);
@@ -65,17 +66,8 @@ async function seed(db: ReturnType<MongoClient['db']>, now: number): Promise<Sco
 
   const rels = new Map<string, RelationshipDoc>();
   const audience: string[][] = Array.from({ length: USERS }, () => []);
-  const relDoc = (id: string, type: RelationshipDoc['type'], from: string, to: string): RelationshipDoc => ({
-    _id: id,
-    type,
-    from,
-    to,
-    status: 'accepted',
-    active: true,
-    version: 1,
-    createdAt: at,
-    updatedAt: at,
-  });
+  const relDoc = (id: string, type: RelationshipDoc['type'], from: string, to: string): RelationshipDoc =>
+    acceptedRelationship(id, type, from, to, at);
   for (let i = 0; i < USERS; i++) {
     for (let k = 0; k < 4; k++) {
       // Mostly near neighbours, so second-degree paths exist.

@@ -12,14 +12,17 @@ import { createCommandClient, createQueryClient } from '../client';
 import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig, searchAliasOf, sharedNamespaceEnv } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { exitOnFailure } from '../lib/main';
 import { TASK_QUEUES } from '../pipeline/queues';
 import { startCommandServer } from '../services/command/server';
 import { startQueryServer } from '../services/query/server';
 import { connectSearch, createSearchIndex, type SearchIndex, searchDocOf } from '../stores/search';
 import { postQueryBody } from '../stores/search-query';
-import { writeModel } from '../stores/write-model';
+import { type RelationshipDoc, writeModel } from '../stores/write-model';
 import { loadWorkflowBundle } from '../workers/bundle';
 import { failures, ghz, percentileMs } from './ghz';
+import { closedLoop, percentileOf } from './load';
+import { acceptedRelationship, benchMember } from './seed';
 
 const POSTS = Number(process.env.BENCH_POSTS ?? 20_000);
 const MEMBERS = 500;
@@ -64,29 +67,13 @@ async function seed(db: Db, search: SearchIndex): Promise<void> {
   await search.ensure();
   const t0 = Date.now();
   const now = Date.now();
-  const users = Array.from({ length: MEMBERS }, (_, i) => ({
-    _id: member(i),
-    email: `${member(i)}@bench.feedflow.dev`,
-    displayName: `Member ${i} ${WORDS[i % WORDS.length]}`,
-    headline: '',
-    imageUrl: '',
-    version: 1,
-    createdAt: new Date(now),
-    updatedAt: new Date(now),
-  }));
+  const users = Array.from({ length: MEMBERS }, (_, i) =>
+    benchMember(member(i), `Member ${i} ${WORDS[i % WORDS.length]}`, '', new Date(now)),
+  );
   await db.collection('users').insertMany(users as never[]);
   // The viewer is connected to 50 members and blocked by 5 (exercises the audience filter both ways).
-  const rel = (type: string, from: string, to: string) => ({
-    _id: `${type[0]}-${from}-${to}`,
-    type,
-    from,
-    to,
-    status: 'accepted',
-    active: true,
-    version: 1,
-    createdAt: new Date(now),
-    updatedAt: new Date(now),
-  });
+  const rel = (type: RelationshipDoc['type'], from: string, to: string): RelationshipDoc =>
+    acceptedRelationship(`${type[0]}-${from}-${to}`, type, from, to, new Date(now));
   await db
     .collection('connections')
     .insertMany([
@@ -125,33 +112,21 @@ const QUERIES = Array.from({ length: 50 }, (_, i) =>
     ? WORDS[(i * 37) % WORDS.length]
     : `${WORDS[(i * 7919) % WORDS.length]} ${WORDS[(i * 7919 + 104_729) % WORDS.length]}`,
 );
-const pct = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const pct = percentileOf;
 
 /** The same query body SearchPosts sends, straight to OpenSearch, `total` requests at concurrency `c`. */
 async function raw(search: ReturnType<typeof connectSearch>, alias: string, c: number, total: number) {
-  const times: number[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: c }, async () => {
-      while (next < total) {
-        const text = QUERIES[next++ % QUERIES.length];
-        const body = postQueryBody({
-          viewerId: VIEWER,
-          text,
-          connections: Array.from({ length: 50 }, (_, i) => member(i + 1)),
-          blocked: Array.from({ length: 5 }, (_, i) => member(100 + i)),
-          sort: 'relevance',
-          size: 25,
-        });
-        const s = performance.now();
-        await search.search({ index: alias, body: body as never });
-        times.push(performance.now() - s);
-      }
+  const bodies = QUERIES.map((text) =>
+    postQueryBody({
+      viewerId: VIEWER,
+      text,
+      connections: Array.from({ length: 50 }, (_, i) => member(i + 1)),
+      blocked: Array.from({ length: 5 }, (_, i) => member(100 + i)),
+      sort: 'relevance',
+      size: 25,
     }),
   );
-  return { rps: total / ((performance.now() - t0) / 1000), p50: pct(times, 50), p99: pct(times, 99) };
+  return closedLoop(c, total, (i) => search.search({ index: alias, body: bodies[i % bodies.length] as never }));
 }
 
 async function main(): Promise<void> {
@@ -242,7 +217,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+exitOnFailure(main());

@@ -14,6 +14,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { exitOnFailure } from '../lib/main';
 import { percentile } from '../stores/projection-lag';
 import { activityInterceptors } from '../workers/observability';
 import {
@@ -167,8 +168,5 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
+  exitOnFailure(main());
 }

@@ -1,3 +1,4 @@
+import type { EventType } from '../domain/events';
 import { connectionId, followId } from '../domain/ids';
 import { isDuplicateKey } from '../stores/mongo-errors';
 import {
@@ -8,6 +9,18 @@ import {
   type WriteModel,
 } from '../stores/write-model';
 
+/** The relationship each relationship event leaves behind. */
+const RELATIONSHIP_STATES: Partial<Record<EventType, Pick<RelationshipDoc, 'type' | 'status' | 'active'>>> = {
+  ConnectionRequested: { type: 'connection', status: 'pending', active: true },
+  ConnectionAccepted: { type: 'connection', status: 'accepted', active: true },
+  ConnectionDeclined: { type: 'connection', status: 'declined', active: false },
+  ConnectionRemoved: { type: 'connection', status: 'accepted', active: false },
+  Followed: { type: 'follow', status: 'accepted', active: true },
+  Unfollowed: { type: 'follow', status: 'accepted', active: false },
+  Blocked: { type: 'block', status: 'accepted', active: true },
+  Unblocked: { type: 'block', status: 'accepted', active: false },
+};
+
 /**
  * Applies an accepted event to the write model. Idempotent: every change is conditional on the aggregate's
  * previous version (or on insert-if-absent), so applying an event twice, or after a crash, changes nothing.
@@ -17,6 +30,20 @@ export async function applyEvent(wm: WriteModel, ev: EventDoc): Promise<void> {
   const p = ev.payload;
   const v = ev.aggregateVersion;
   const at = ev.at;
+  const relationship = RELATIONSHIP_STATES[ev.type];
+  if (relationship) {
+    await setRelationship(wm, ev, relationship);
+    if (ev.type === 'Blocked') {
+      // A block ends every edge between the pair, both ways. Matching on active makes this idempotent.
+      const a = String(p.from);
+      const b = String(p.to);
+      await wm.relationships.updateMany(
+        { _id: { $in: [connectionId(a, b), followId(a, b), followId(b, a)] }, active: true },
+        { $set: { active: false, updatedAt: at }, $inc: { version: 1 } },
+      );
+    }
+    return;
+  }
   switch (ev.type) {
     case 'UserRegistered':
       await insertIfAbsent(wm.users, {
@@ -63,38 +90,6 @@ export async function applyEvent(wm: WriteModel, ev: EventDoc): Promise<void> {
         { _id: ev.aggregateId, version: v - 1 },
         { $set: { deleted: true, version: v, updatedAt: at } },
       );
-      return;
-    case 'ConnectionRequested':
-      await setRelationship(wm, ev, { type: 'connection', status: 'pending', active: true });
-      return;
-    case 'ConnectionAccepted':
-      await setRelationship(wm, ev, { type: 'connection', status: 'accepted', active: true });
-      return;
-    case 'ConnectionDeclined':
-      await setRelationship(wm, ev, { type: 'connection', status: 'declined', active: false });
-      return;
-    case 'ConnectionRemoved':
-      await setRelationship(wm, ev, { type: 'connection', status: 'accepted', active: false });
-      return;
-    case 'Followed':
-      await setRelationship(wm, ev, { type: 'follow', status: 'accepted', active: true });
-      return;
-    case 'Unfollowed':
-      await setRelationship(wm, ev, { type: 'follow', status: 'accepted', active: false });
-      return;
-    case 'Blocked': {
-      await setRelationship(wm, ev, { type: 'block', status: 'accepted', active: true });
-      // A block ends every edge between the pair, both ways. Matching on active makes this idempotent.
-      const a = String(p.from);
-      const b = String(p.to);
-      await wm.relationships.updateMany(
-        { _id: { $in: [connectionId(a, b), followId(a, b), followId(b, a)] }, active: true },
-        { $set: { active: false, updatedAt: at }, $inc: { version: 1 } },
-      );
-      return;
-    }
-    case 'Unblocked':
-      await setRelationship(wm, ev, { type: 'block', status: 'accepted', active: false });
       return;
     case 'EngagementRecorded':
       await insertIfAbsent(wm.engagements, {

@@ -58,13 +58,12 @@ export function itemsWrittenOf(workflowType: string, result: unknown): number {
     case WORKFLOW_TYPES.reindexSearch:
       return n(r.itemsWritten);
     case WORKFLOW_TYPES.searchIndex:
+    case WORKFLOW_TYPES.rebuildFeed:
       return n(r.written);
     case WORKFLOW_TYPES.updatePost:
       return n(r.itemsUpdated);
     case WORKFLOW_TYPES.profile:
       return n(r.itemsRefreshed);
-    case WORKFLOW_TYPES.rebuildFeed:
-      return n(r.written);
     case WORKFLOW_TYPES.consistencyCheck:
       return n(r.repaired);
     case WORKFLOW_TYPES.backfill:

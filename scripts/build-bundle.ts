@@ -5,6 +5,7 @@
  *
  *   npm run build:workflows
  */
+import { exitOnFailure } from '../lib/main';
 import { BUNDLE_FILE, buildWorkflowBundle } from '../workers/bundle';
 
 async function main(): Promise<void> {
@@ -18,7 +19,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+exitOnFailure(main());

@@ -112,25 +112,31 @@ build_compose() {
   echo "[tools] docker-compose: done in $((SECONDS - t0))s"
 }
 
+# Installs Debian packages for a tool whose binary `missing` is absent: as root, or through `sudo -n`. Fails naming
+# the tool when there is no apt-get, or no root and no sudo.
+apt_install() {
+  local name=$1 missing=$2 sudo=()
+  shift 2
+  command -v apt-get >/dev/null || { echo "[tools] $name: $missing missing and no apt-get to install $1" >&2; return 1; }
+  if ((EUID != 0)); then
+    command -v sudo >/dev/null || { echo "[tools] $name: installing $1 needs root or sudo" >&2; return 1; }
+    sudo=(sudo -n)
+  fi
+  echo "[tools] $name: installing Debian's $1..."
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 # PostgreSQL 15 (FerretDB's backend) comes from Debian's package, not a build: the major version is pinned, the
 # point release is whatever Debian 12 ships with its security fixes. Installing needs root (or sudo); the server
 # itself never runs as root (scripts/stack.sh).
 PG_MAJOR=15
 ensure_postgres() {
-  local bin="/usr/lib/postgresql/$PG_MAJOR/bin" sudo=()
+  local bin="/usr/lib/postgresql/$PG_MAJOR/bin" t0=$SECONDS
   if [[ -x "$bin/postgres" && -x "$bin/initdb" && -x "$bin/pg_isready" && -x "$bin/psql" ]]; then
     echo "[tools] postgresql: present ($("$bin/postgres" --version))"; return 0
   fi
-  command -v apt-get >/dev/null || { echo "[tools] postgresql: $bin missing and no apt-get to install postgresql-$PG_MAJOR" >&2; return 1; }
-  if ((EUID != 0)); then
-    command -v sudo >/dev/null || { echo "[tools] postgresql: installing postgresql-$PG_MAJOR needs root or sudo" >&2; return 1; }
-    sudo=(sudo -n)
-  fi
-  local t0=$SECONDS
-  echo "[tools] postgresql: installing Debian's postgresql-$PG_MAJOR..."
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "postgresql-$PG_MAJOR" "postgresql-client-$PG_MAJOR" >/dev/null
+  apt_install postgresql "$bin" "postgresql-$PG_MAJOR" "postgresql-client-$PG_MAJOR"
   [[ -x "$bin/postgres" ]] || { echo "[tools] postgresql: $bin/postgres still missing after install" >&2; return 1; }
   echo "[tools] postgresql: done in $((SECONDS - t0))s ($("$bin/postgres" --version))"
 }
@@ -140,19 +146,11 @@ ensure_postgres() {
 # used (scripts/stack.sh runs a server of its own under .stack); with no systemd nothing starts it anyway.
 REDIS_MAJOR=7
 ensure_redis() {
-  local bin=/usr/bin/redis-server sudo=()
+  local bin=/usr/bin/redis-server t0=$SECONDS
   if [[ -x "$bin" ]] && command -v redis-cli >/dev/null && "$bin" --version | grep -q "v=$REDIS_MAJOR\."; then
     echo "[tools] redis: present ($("$bin" --version | cut -d' ' -f1-3))"; return 0
   fi
-  command -v apt-get >/dev/null || { echo "[tools] redis: $bin missing and no apt-get to install redis-server" >&2; return 1; }
-  if ((EUID != 0)); then
-    command -v sudo >/dev/null || { echo "[tools] redis: installing redis-server needs root or sudo" >&2; return 1; }
-    sudo=(sudo -n)
-  fi
-  local t0=$SECONDS
-  echo "[tools] redis: installing Debian's redis-server..."
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  apt_install redis "$bin" redis-server
   "$bin" --version | grep -q "v=$REDIS_MAJOR\." || { echo "[tools] redis: $bin is not Redis $REDIS_MAJOR after install" >&2; return 1; }
   echo "[tools] redis: done in $((SECONDS - t0))s ($("$bin" --version | cut -d' ' -f1-3))"
 }

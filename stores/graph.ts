@@ -140,6 +140,15 @@ const PING = 'MERGE (p:Ping {id: $id}) RETURN p.id AS id';
 
 const toNumber = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 
+/** The named counts of a query's one row; all 0 when it returned none. */
+function countsOf<K extends string>(
+  records: ReadonlyArray<{ get(key: string): unknown }>,
+  keys: readonly K[],
+): Record<K, number> {
+  const r = records[0];
+  return Object.fromEntries(keys.map((k) => [k, r ? toNumber(r.get(k)) : 0])) as Record<K, number>;
+}
+
 /** Reads in a managed read transaction of its own session. */
 type Reader = <T>(work: (tx: ManagedTransaction) => Promise<T>) => Promise<T>;
 
@@ -276,24 +285,12 @@ export function createGraph(driver: Driver, dialect: GraphDialect): Graph {
 
     async audienceSize(authorId: string): Promise<{ connections: number; followers: number; total: number }> {
       const res = await read((tx) => tx.run(AUDIENCE_SIZE, { authorId }));
-      const r = res.records[0];
-      if (!r) return { connections: 0, followers: 0, total: 0 };
-      return {
-        connections: toNumber(r.get('connections')),
-        followers: toNumber(r.get('followers')),
-        total: toNumber(r.get('total')),
-      };
+      return countsOf(res.records, ['connections', 'followers', 'total']);
     },
 
     async networkCounts(userId: string): Promise<{ connections: number; followers: number; following: number }> {
       const res = await read((tx) => tx.run(NETWORK_COUNTS, { id: userId }));
-      const r = res.records[0];
-      if (!r) return { connections: 0, followers: 0, following: 0 };
-      return {
-        connections: toNumber(r.get('connections')),
-        followers: toNumber(r.get('followers')),
-        following: toNumber(r.get('following')),
-      };
+      return countsOf(res.records, ['connections', 'followers', 'following']);
     },
 
     async network(userId: string, limit = 200, secondLimit = limit): Promise<NetworkMember[]> {

@@ -1,11 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { EngagementKind, PostType, Visibility } from '../gen/feedflow/v1/common_pb';
-import { OperationsService } from '../gen/feedflow/v1/operations_pb';
-import { createLogger } from '../lib/logger';
-import { startOperationsServer } from '../services/operations/server';
 import type { GrpcServer } from '../services/shared/grpc-server';
-import { grpcClient } from './support/grpc';
+import { type OpsClient, startOps } from './support/ops';
 import { type QueryHarness, startQueryHarness } from './support/query';
 
 /** The status and message a call fails with; fails the test if the call succeeds. */
@@ -33,21 +30,13 @@ describe('bad input answers INVALID_ARGUMENT, never INTERNAL (real servers)', fu
   this.timeout(120_000);
   let h: QueryHarness;
   let server: GrpcServer;
-  let ops: ReturnType<typeof grpcClient<typeof OperationsService>>;
+  let ops: OpsClient;
   let ann: string;
   let postId: string;
 
   before(async () => {
     h = await startQueryHarness();
-    const logger = createLogger('bad-input-test', 'silent');
-    server = await startOperationsServer({
-      config: h.stores.config,
-      db: h.stores.db,
-      temporal: h.temporal,
-      logger,
-      port: 0,
-    });
-    ops = grpcClient(OperationsService, server.port, 'dev-ops');
+    ({ server, ops } = await startOps(h, 'bad-input-test'));
     ann = await h.register('Ann');
     postId = await h.post(ann);
   });

@@ -1,5 +1,6 @@
 import { createSystemActivities } from '../activities/system';
-import { exitOnFailure, runProjectionWorker } from './shared';
+import { exitOnFailure } from '../lib/main';
+import { runProjectionWorker } from './shared';
 
 /** The projection worker: fan-out, update, backfill, profile and engagement workflows and their activities. */
 exitOnFailure(

@@ -5,6 +5,7 @@ import { createScoringActivities } from '../activities/scoring';
 import { connectGraph, connectMongo, connectTemporal } from '../lib/clients';
 import { loadConfig, type Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/logger';
+import { exitOnFailure } from '../lib/main';
 import { startMetricsServer } from '../lib/metrics';
 import { TASK_QUEUES } from '../pipeline/queues';
 import { closeFeedCacheWriter } from '../stores/feed-cache';
@@ -84,7 +85,4 @@ async function startRollout(config: Config, taskQueue: string, modelVersion: str
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+exitOnFailure(main());

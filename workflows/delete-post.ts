@@ -1,6 +1,6 @@
-import { ApplicationFailure, patched } from '@temporalio/workflow';
+import { patched } from '@temporalio/workflow';
 import type { PostDeleteResult, ProjectionInput } from '../pipeline/contracts/projection';
-import { ensureSearchAttributes } from './helpers';
+import { ensureSearchAttributes, requirePostVersion } from './helpers';
 import { deletePostV1 } from './legacy/simple';
 import { CHEAP_SHAPES, localFirst } from './steps';
 
@@ -9,10 +9,7 @@ import { CHEAP_SHAPES, localFirst } from './steps';
  * of its items from every feed.
  */
 export async function deletePostWorkflow(input: ProjectionInput): Promise<PostDeleteResult> {
-  const postId = input?.postId ?? input?.aggregateId;
-  if (!postId || !input.eventId || !input.version) {
-    throw ApplicationFailure.nonRetryable('eventId, postId and version are required', 'InvalidInput');
-  }
+  const postId = requirePostVersion(input);
   ensureSearchAttributes('delete', { postId, authorId: input.actorId });
   if (!patched(CHEAP_SHAPES)) return deletePostV1(input);
   await localFirst((a) => a.markPostDeleted(input));

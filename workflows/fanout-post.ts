@@ -2,14 +2,13 @@ import { ApplicationFailure, patched, setHandler, upsertMemo } from '@temporalio
 import {
   type DetachedStart,
   type FanoutCarry,
-  type FanoutProgress,
   type FanoutResult,
   progressQuery,
   type ProjectionInput,
 } from '../pipeline/contracts/projection';
 import { ensureSearchAttributes } from './helpers';
 import { fanoutPostV1 } from './legacy/fanout-post';
-import { fanoutSlices, showFanout } from './paging';
+import { countFirstPage, fanoutProgress, fanoutResult, fanoutSlices, showFanout } from './paging';
 import { CHEAP_SHAPES, localFirst, pullTransition, rangeScoring } from './steps';
 
 /**
@@ -23,13 +22,7 @@ export async function fanoutPostWorkflow(input: ProjectionInput, carry?: FanoutC
     throw ApplicationFailure.nonRetryable('eventId, postId and acceptedAt are required', 'InvalidInput');
   }
   if (!patched(CHEAP_SHAPES)) return fanoutPostV1(input, carry);
-  const progress: FanoutProgress = carry?.progress ?? {
-    pagesDone: 0,
-    itemsWritten: 0,
-    cursor: null,
-    audienceSize: 0,
-    done: false,
-  };
+  const progress = fanoutProgress(carry);
   setHandler(progressQuery, () => progress);
   // Scoring and pull-transition starts, each handed over by a local activity beside the next step.
   const handOffs: Promise<number>[] = [];
@@ -40,12 +33,7 @@ export async function fanoutPostWorkflow(input: ProjectionInput, carry?: FanoutC
     ensureSearchAttributes('fanout', { postId: input.postId ?? input.aggregateId, authorId: input.actorId });
     const first = await localFirst((a) => a.startFanout(input));
     plan = first.plan;
-    Object.assign(progress, {
-      audienceSize: plan.audienceSize,
-      pagesDone: first.pages,
-      itemsWritten: first.written,
-      cursor: first.cursor,
-    });
+    countFirstPage(progress, first);
     const starts: DetachedStart[] = [];
     if (!plan.skipped) {
       starts.push(
@@ -72,13 +60,5 @@ export async function fanoutPostWorkflow(input: ProjectionInput, carry?: FanoutC
   await Promise.all([finish, ...handOffs]);
   progress.done = true;
   show();
-  return {
-    postId: plan.postId,
-    version: plan.version,
-    audienceSize: plan.audienceSize,
-    pagesDone: progress.pagesDone,
-    itemsWritten: progress.itemsWritten,
-    pullAuthor: plan.pullAuthor,
-    ...(plan.skipped ? { skipped: plan.skipped } : {}),
-  };
+  return fanoutResult(plan, progress);
 }

@@ -5,6 +5,7 @@ import {
 } from '@temporalio/common';
 import {
   ActivityFailure,
+  ApplicationFailure,
   proxyActivities,
   ParentClosePolicy,
   startChild,
@@ -13,6 +14,7 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { createScoringActivities } from '../activities/scoring';
+import type { ProjectionInput } from '../pipeline/contracts/projection';
 import type { ScoreRangeInput, ScoreViewerItemsInput } from '../pipeline/contracts/ranking';
 import { siblingQueue } from '../pipeline/queues';
 import { type WorkflowType, WORKFLOW_TYPES } from '../pipeline/registry';
@@ -22,6 +24,15 @@ import type { scoreFeedItemsWorkflow } from './score-feed-items';
 import type { scoreViewerItemsWorkflow } from './score-viewer-items';
 
 /** Helpers shared by the projection workflows; not workflows themselves, so not exported from index.ts. */
+
+/** The post an update or delete event names; InvalidInput when its event id, post id or version is missing. */
+export function requirePostVersion(input: ProjectionInput): string {
+  const postId = input?.postId ?? input?.aggregateId;
+  if (!postId || !input.eventId || !input.version) {
+    throw ApplicationFailure.nonRetryable('eventId, postId and version are required', 'InvalidInput');
+  }
+  return postId;
+}
 
 /**
  * Makes sure an operator can find this run by post, author, viewer and operation, whoever started it: the command
@@ -115,4 +126,22 @@ export async function scoreOnRankingQueue(
     }
   }
   return result;
+}
+
+/**
+ * Scores a post's items from `first` to the end of its audience, range by range, through the caller's
+ * `scoreRange` (its timeouts and retries). Returns the items written.
+ */
+export async function scoreWholePost(
+  scoreRange: ReturnType<typeof createScoringActivities>['scoreRange'],
+  first: ScoreRangeInput,
+): Promise<number> {
+  let range = first;
+  let written = 0;
+  for (;;) {
+    const res = await scoreRange(range);
+    written += res.written;
+    if (res.cursor === null) return written;
+    range = { ...range, after: res.cursor, includeAuthor: false };
+  }
 }

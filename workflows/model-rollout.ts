@@ -8,6 +8,7 @@ import {
 } from '@temporalio/workflow';
 import type { createScoringActivities } from '../activities/scoring';
 import type { ModelRolloutInput, ModelRolloutResult } from '../pipeline/contracts/ranking';
+import { scoreWholePost } from './helpers';
 
 const { scoreRange, postsPage, requireModelVersion } = proxyActivities<ReturnType<typeof createScoringActivities>>({
   startToCloseTimeout: '10 minutes',
@@ -38,13 +39,13 @@ export async function modelRolloutWorkflow(input: ModelRolloutInput): Promise<Mo
     }
     const page = await postsPage({ after: cursor, limit: postsPerPage });
     for (const postId of page.postIds) {
-      let range = { postId, after: '', until: null, includeAuthor: true, staleOnly: true };
-      for (;;) {
-        const res = await scoreRange(range);
-        written += res.written;
-        if (res.cursor === null) break;
-        range = { ...range, after: res.cursor, includeAuthor: false };
-      }
+      written += await scoreWholePost(scoreRange, {
+        postId,
+        after: '',
+        until: null,
+        includeAuthor: true,
+        staleOnly: true,
+      });
       postsDone++;
     }
     setCurrentDetails(`**Rollout of model ${input.modelVersion}**: ${postsDone} posts, ${written} items re-scored`);

@@ -1,16 +1,20 @@
 import { makeContinueAsNewFunc, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
-import type { createFanoutActivities } from '../activities/fanout';
+import type { createFanoutActivities, FanoutStart } from '../activities/fanout';
 import type { createPullTransitionActivities } from '../activities/pull-transition';
 import type {
+  FanoutCarry,
   FanoutPlan,
   FanoutProgress,
+  FanoutResult,
   FanoutSliceResult,
   ProjectionInput,
+  PullTransitionCarry,
   PullTransitionInput,
   PullTransitionPlan,
   PullTransitionResult,
   PullTransitionSliceResult,
 } from '../pipeline/contracts/projection';
+import type { ScoreRangeInput } from '../pipeline/contracts/ranking';
 import { STEP_RETRY } from './retry';
 
 /**
@@ -43,6 +47,58 @@ const SLICES_PER_RUN = 100;
 async function continueRun(args: unknown[]): Promise<never> {
   const info = workflowInfo();
   return makeContinueAsNewFunc({ memo: info.memo, typedSearchAttributes: info.typedSearchAttributes })(...args);
+}
+
+/** The fan-out's progress: carried from the previous run, or fresh with nothing written. */
+export function fanoutProgress(carry?: FanoutCarry): FanoutProgress {
+  return carry?.progress ?? { pagesDone: 0, itemsWritten: 0, cursor: null, audienceSize: 0, done: false };
+}
+
+/** Counts the first page, written as the fan-out started, into its progress. */
+export function countFirstPage(progress: FanoutProgress, first: FanoutStart): void {
+  Object.assign(progress, {
+    audienceSize: first.plan.audienceSize,
+    pagesDone: first.pages,
+    itemsWritten: first.written,
+    cursor: first.cursor,
+  });
+}
+
+/** What a fan-out reports when it ends. */
+export function fanoutResult(plan: FanoutPlan, progress: FanoutProgress): FanoutResult {
+  return {
+    postId: plan.postId,
+    version: plan.version,
+    audienceSize: plan.audienceSize,
+    pagesDone: progress.pagesDone,
+    itemsWritten: progress.itemsWritten,
+    pullAuthor: plan.pullAuthor,
+    ...(plan.skipped ? { skipped: plan.skipped } : {}),
+  };
+}
+
+/** A pull transition's result at the start of a run: the counts carried from the runs before. */
+export function pullTransitionStart(
+  input: PullTransitionInput,
+  plan: PullTransitionPlan,
+  carry?: PullTransitionCarry,
+): PullTransitionResult {
+  return {
+    authorId: input.authorId,
+    superseded: plan.superseded,
+    posts: plan.postIds.length,
+    pages: carry?.pages ?? 0,
+    written: carry?.written ?? 0,
+    recordRemoved: false,
+  };
+}
+
+/**
+ * The scoring a pull transition asks for, per post: only the items not yet scored by the serving model (the
+ * connections' copies were scored by the post's fan-out).
+ */
+export function staleItemsOf(postId: string): ScoreRangeInput {
+  return { postId, after: '', until: null, includeAuthor: false, staleOnly: true };
 }
 
 /** The fan-out's details line in the Temporal UI: what is written so far and where paging stands. */

@@ -2,7 +2,7 @@ import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { PullTransitionCarry, PullTransitionInput, PullTransitionResult } from '../pipeline/contracts/projection';
 import { ensureSearchAttributes } from './helpers';
 import { pullTransitionV1 } from './legacy/pull-transition';
-import { pullTransitionSlices } from './paging';
+import { pullTransitionSlices, pullTransitionStart, staleItemsOf } from './paging';
 import { CHEAP_SHAPES, localFirst, pullTransitionId, rangeScoringAs } from './steps';
 
 /**
@@ -20,14 +20,7 @@ export async function pullTransitionWorkflow(
   ensureSearchAttributes('pull-transition', { authorId: input.authorId });
   if (!patched(CHEAP_SHAPES)) return pullTransitionV1(input, carry);
   const plan = carry?.plan ?? (await localFirst((a) => a.planPullTransition(input)));
-  const result: PullTransitionResult = {
-    authorId: input.authorId,
-    superseded: plan.superseded,
-    posts: plan.postIds.length,
-    pages: carry?.pages ?? 0,
-    written: carry?.written ?? 0,
-    recordRemoved: false,
-  };
+  const result = pullTransitionStart(input, plan, carry);
   if (plan.superseded) return result;
 
   await pullTransitionSlices(input, plan, result, carry?.cursor ?? '');
@@ -35,15 +28,8 @@ export async function pullTransitionWorkflow(
     a.finishPullTransition({ authorId: input.authorId, stamp: input.stamp, plan }),
   );
   result.recordRemoved = finished.recordRemoved;
-  // Only items not yet scored by the serving model: the connections' copies were scored by the posts' fan-outs.
   const scorings = plan.postIds.map((postId) =>
-    rangeScoringAs(`score/${pullTransitionId(input)}/${postId}`, {
-      postId,
-      after: '',
-      until: null,
-      includeAuthor: false,
-      staleOnly: true,
-    }),
+    rangeScoringAs(`score/${pullTransitionId(input)}/${postId}`, staleItemsOf(postId)),
   );
   if (scorings.length) await localFirst((a) => a.startDetached(scorings));
   return result;

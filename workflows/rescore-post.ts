@@ -9,6 +9,7 @@ import {
 } from '@temporalio/workflow';
 import type { createScoringActivities } from '../activities/scoring';
 import { postDirtySignal, type RescorePostInput, type RescorePostResult } from '../pipeline/contracts/ranking';
+import { scoreWholePost } from './helpers';
 import { STEP_RETRY } from './retry';
 
 const { scoreRange } = proxyActivities<ReturnType<typeof createScoringActivities>>({
@@ -46,13 +47,7 @@ export async function rescorePostWorkflow(input: RescorePostInput): Promise<Resc
     }
     await sleep(debounceMs);
     dirty = false;
-    let range = { postId: input.postId, after: '', until: null, includeAuthor: true };
-    for (;;) {
-      const res = await scoreRange(range);
-      written += res.written;
-      if (res.cursor === null) break;
-      range = { ...range, after: res.cursor, includeAuthor: false };
-    }
+    written += await scoreWholePost(scoreRange, { postId: input.postId, after: '', until: null, includeAuthor: true });
     passes++;
   }
 }

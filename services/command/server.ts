@@ -14,7 +14,7 @@ import { ensureWriteModelIndexes, writeModel } from '../../stores/write-model';
 import { startFirstHopWorkers } from '../../workers/first-hop';
 import { installRuntimeLogger } from '../../workers/observability';
 import { startFeedflowServer } from '../shared/feedflow-server';
-import { closeOnSignals, serve, type GrpcServer } from '../shared/grpc-server';
+import { closeOnSignals, exitOnStartFailure, serve, type GrpcServer } from '../shared/grpc-server';
 import { createCommitter } from './commit';
 import { createCommandHandlers } from './handlers/index';
 import { createRuleModerator } from './moderation';
@@ -102,9 +102,4 @@ async function main(): Promise<void> {
   );
 }
 
-if (require.main === module) {
-  main().catch((err) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
-}
+if (require.main === module) exitOnStartFailure(main);

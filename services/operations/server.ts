@@ -7,7 +7,7 @@ import { createLogger, type Logger } from '../../lib/logger';
 import { countStuckProjectionsWith, startMetricsServer } from '../../lib/metrics';
 import { closeFeedCacheWriter } from '../../stores/feed-cache';
 import { startFeedflowServer } from '../shared/feedflow-server';
-import { closeOnSignals, serve, type GrpcServer } from '../shared/grpc-server';
+import { closeOnSignals, exitOnStartFailure, serve, type GrpcServer } from '../shared/grpc-server';
 import { createFailedProjections } from './failed';
 import { createOperationsService } from './service';
 
@@ -59,9 +59,4 @@ async function main(): Promise<void> {
   );
 }
 
-if (require.main === module) {
-  main().catch((err) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
-}
+if (require.main === module) exitOnStartFailure(main);

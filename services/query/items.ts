@@ -53,6 +53,19 @@ export function fromPushed(d: FeedItemDoc, viewerId: string): FeedEntryData {
   };
 }
 
+/** The author's card on an entry. */
+export type AuthorCard = Pick<FeedEntryData, 'authorName' | 'authorHeadline' | 'authorImageUrl' | 'authorVersion'>;
+
+/** A member's card from the user store; a member not found reads as blank, at version 0. */
+export function authorCardOf(u: UserDoc | null | undefined): AuthorCard {
+  return {
+    authorName: u?.displayName ?? '',
+    authorHeadline: u?.headline ?? '',
+    authorImageUrl: u?.imageUrl ?? '',
+    authorVersion: u?.version ?? 0,
+  };
+}
+
 /** A post from the write model in the query side's shape. */
 export function fromPost(
   p: PostDoc,
@@ -64,10 +77,7 @@ export function fromPost(
     postId: p._id,
     version: p.version,
     authorId: p.authorId,
-    authorName: author?.displayName ?? '',
-    authorHeadline: author?.headline ?? '',
-    authorImageUrl: author?.imageUrl ?? '',
-    authorVersion: author?.version ?? 0,
+    ...authorCardOf(author),
     content: p.content,
     type: p.type,
     mediaUrls: p.mediaUrls,

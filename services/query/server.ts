@@ -15,7 +15,7 @@ import { ensureQueryIndexes } from '../../stores/pushdown';
 import { createReadTimeSources } from '../../stores/read-time';
 import { connectSearch } from '../../stores/search';
 import { startFeedflowServer } from '../shared/feedflow-server';
-import { closeOnSignals, serve, type GrpcServer } from '../shared/grpc-server';
+import { closeOnSignals, exitOnStartFailure, serve, type GrpcServer } from '../shared/grpc-server';
 import { createFeedCache, type FeedCache } from './cache';
 import { createInvalidationChannel, type InvalidationChannel } from './channel';
 import { createConsistencyWaiter } from './consistency';
@@ -161,9 +161,4 @@ async function main(): Promise<void> {
   );
 }
 
-if (require.main === module) {
-  main().catch((err) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
-}
+if (require.main === module) exitOnStartFailure(main);

@@ -1,4 +1,4 @@
-import { create } from '@bufbuild/protobuf';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { ServiceImpl } from '@connectrpc/connect';
 import { LRUCache } from 'lru-cache';
@@ -8,6 +8,7 @@ import { requireId } from '../../domain/ids';
 import type { FeedReason as Reason } from '../../domain/reasons';
 import { PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
 import {
+  type ActorSchema,
   EngagementCountsSchema,
   FeedReason,
   type FeedService,
@@ -20,7 +21,7 @@ import type { ConsistencyWaiter } from './consistency';
 import type { CursorCodec } from './cursor';
 import type { FeedEntryData } from './entries';
 import type { FeedReader, ServedItem } from './feed';
-import { fromPost, type ItemSource, type Keyset } from './items';
+import { type AuthorCard, authorCardOf, fromPost, type ItemSource, type Keyset } from './items';
 import { createQueryReads, type QueryReads } from './reads';
 import type { SafetyNet } from './safety';
 import type { SearchPosts } from './search';
@@ -64,17 +65,22 @@ function pageSizeOf(n: number): number {
   return n;
 }
 
+/** A member as the API shows one: a post's author, or a member of one's network. */
+function toMember(userId: string, card: AuthorCard): MessageInitShape<typeof ActorSchema> {
+  return {
+    userId,
+    displayName: card.authorName,
+    headline: card.authorHeadline,
+    profileImageUrl: card.authorImageUrl,
+    version: card.authorVersion,
+  };
+}
+
 export function toPost(d: FeedEntryData, withEngagement: boolean): Post {
   return create(PostSchema, {
     postId: d.postId,
     version: d.version,
-    author: {
-      userId: d.authorId,
-      displayName: d.authorName,
-      headline: d.authorHeadline,
-      profileImageUrl: d.authorImageUrl,
-      version: d.authorVersion,
-    },
+    author: toMember(d.authorId, d),
     content: d.content,
     postType: POST_TYPE[d.type] ?? PostType.UNSPECIFIED,
     mediaUrls: d.mediaUrls,
@@ -214,21 +220,12 @@ function memberRpcs({
       const byId = await deps.items.users(slice.map((m) => m.id));
       const next = offset + size < all.length ? deps.cursors.network.encode(owner, { p: offset + size }) : '';
       return {
-        members: slice.map((m) => {
-          const u = byId.get(m.id);
-          return {
-            member: {
-              userId: m.id,
-              displayName: u?.displayName ?? '',
-              headline: u?.headline ?? '',
-              profileImageUrl: u?.imageUrl ?? '',
-              version: u?.version ?? 0,
-            },
-            degree: m.degree,
-            weight: m.weight,
-            mutualConnections: m.degree === 2 ? m.mutual : 0,
-          };
-        }),
+        members: slice.map((m) => ({
+          member: toMember(m.id, authorCardOf(byId.get(m.id))),
+          degree: m.degree,
+          weight: m.weight,
+          mutualConnections: m.degree === 2 ? m.mutual : 0,
+        })),
         nextCursor: next,
       };
     },

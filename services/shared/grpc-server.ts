@@ -182,3 +182,11 @@ export function closeOnSignals(logger: Logger, ...closers: Array<() => Promise<u
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 }
+
+/** Runs a server's main. A start-up failure prints its message alone (a config error names its variable), exits 1. */
+export function exitOnStartFailure(main: () => Promise<void>): void {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

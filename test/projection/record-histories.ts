@@ -10,6 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { EngagementKind, PostType, Visibility } from '../../gen/feedflow/v1/common_pb';
+import { exitOnFailure } from '../../lib/main';
 import { TASK_QUEUES } from '../../pipeline/queues';
 import { SEARCH_ATTRIBUTES } from '../../pipeline/search-attributes';
 import { writeModel } from '../../stores/write-model';
@@ -85,7 +86,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+exitOnFailure(main());

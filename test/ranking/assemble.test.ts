@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type CommandStartedEvent, MongoClient } from 'mongodb';
 import { createRankingActivities } from '../../activities/ranking';
+import { acceptedRelationship } from '../../bench/seed';
 import { connectionId, followId } from '../../domain/ids';
 import type { ScoringPair } from '../../ranking/features';
 import { detectStoreKind } from '../../stores/lookup';
@@ -43,18 +44,7 @@ function rel(
   to: string,
   extra: Partial<RelationshipDoc> = {},
 ): RelationshipDoc {
-  return {
-    _id: id,
-    type,
-    from,
-    to,
-    status: 'accepted',
-    active: true,
-    version: 1,
-    createdAt: AT,
-    updatedAt: AT,
-    ...extra,
-  };
+  return acceptedRelationship(id, type, from, to, AT, extra);
 }
 
 let seq = 0;

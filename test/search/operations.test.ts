@@ -1,15 +1,13 @@
 import { strict as assert } from 'node:assert';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { OperationState, OperationsService } from '../../gen/feedflow/v1/operations_pb';
-import { createLogger } from '../../lib/logger';
+import { OperationState } from '../../gen/feedflow/v1/operations_pb';
 import type { SearchCheckResult } from '../../pipeline/contracts/search';
 import { TASK_QUEUES } from '../../pipeline/queues';
-import { startOperationsServer } from '../../services/operations/server';
 import type { GrpcServer } from '../../services/shared/grpc-server';
 import { writeModel } from '../../stores/write-model';
 import { searchCheckWorkflow } from '../../workflows/search-check';
 import { temporalEnv, uniqueId } from '../support/env';
-import { grpcClient } from '../support/grpc';
+import { type OpsClient, startOps } from '../support/ops';
 import { seedPost } from '../support/projection';
 import { startQueryHarness, type QueryHarness } from '../support/query';
 import { runSearchWorker, type SearchWorker } from '../support/search';
@@ -21,20 +19,12 @@ describe('Search operations: rebuild with an alias swap, and the check that repa
   let env: TestWorkflowEnvironment;
   let sw: SearchWorker;
   let server: GrpcServer;
-  let ops: ReturnType<typeof grpcClient<typeof OperationsService>>;
+  let ops: OpsClient;
   before(async () => {
     h = await startQueryHarness();
     env = await temporalEnv(h.stores.config);
     sw = await runSearchWorker(env.nativeConnection, h.stores, h.prefix);
-    const logger = createLogger('ops-test', 'silent');
-    server = await startOperationsServer({
-      config: h.stores.config,
-      db: h.stores.db,
-      temporal: h.temporal,
-      logger,
-      port: 0,
-    });
-    ops = grpcClient(OperationsService, server.port, 'dev-ops');
+    ({ server, ops } = await startOps(h, 'ops-test'));
   });
   after(async () => {
     await server?.close();

@@ -2,13 +2,12 @@ import { patched, proxyActivities, proxyLocalActivities, setHandler, upsertMemo 
 import type { createFanoutActivities } from '../../activities/fanout';
 import {
   type FanoutCarry,
-  type FanoutProgress,
   type FanoutResult,
   progressQuery,
   type ProjectionInput,
 } from '../../pipeline/contracts/projection';
 import { ensureSearchAttributes } from '../helpers';
-import { fanoutSlices, showFanout } from '../paging';
+import { countFirstPage, fanoutProgress, fanoutResult, fanoutSlices, showFanout } from '../paging';
 import { STEP_RETRY } from '../retry';
 import { requestFeedTrim, startPullTransition, startScoring } from './helpers';
 
@@ -29,13 +28,7 @@ const { finishFanout } = proxyActivities<ReturnType<typeof createFanoutActivitie
 
 /** The fan-out before patch `cheap-shapes`: child starts for scoring, a cap-sweep child per run. Replay only. */
 export async function fanoutPostV1(input: ProjectionInput, carry?: FanoutCarry): Promise<FanoutResult> {
-  const progress: FanoutProgress = carry?.progress ?? {
-    pagesDone: 0,
-    itemsWritten: 0,
-    cursor: null,
-    audienceSize: 0,
-    done: false,
-  };
+  const progress = fanoutProgress(carry);
   setHandler(progressQuery, () => progress);
 
   // Each written range is scored on the ranking queue; histories recorded before scoring existed replay without it.
@@ -47,12 +40,7 @@ export async function fanoutPostV1(input: ProjectionInput, carry?: FanoutCarry):
     ensureSearchAttributes('fanout', { postId: input.postId ?? input.aggregateId, authorId: input.actorId });
     const first = await startFanout(input);
     plan = first.plan;
-    Object.assign(progress, {
-      audienceSize: plan.audienceSize,
-      pagesDone: first.pages,
-      itemsWritten: first.written,
-      cursor: first.cursor,
-    });
+    countFirstPage(progress, first);
     if (scoring && !plan.skipped) {
       scorings.push(
         startScoring(plan.version, 0, { postId: plan.postId, after: '', until: first.cursor, includeAuthor: true }),
@@ -78,13 +66,5 @@ export async function fanoutPostV1(input: ProjectionInput, carry?: FanoutCarry):
   await requestFeedTrim();
   progress.done = true;
   show();
-  return {
-    postId: plan.postId,
-    version: plan.version,
-    audienceSize: plan.audienceSize,
-    pagesDone: progress.pagesDone,
-    itemsWritten: progress.itemsWritten,
-    pullAuthor: plan.pullAuthor,
-    ...(plan.skipped ? { skipped: plan.skipped } : {}),
-  };
+  return fanoutResult(plan, progress);
 }

@@ -6,7 +6,7 @@ import type {
   PullTransitionResult,
 } from '../../pipeline/contracts/projection';
 import { startRangeScoring } from '../helpers';
-import { pullTransitionSlices } from '../paging';
+import { pullTransitionSlices, pullTransitionStart, staleItemsOf } from '../paging';
 import { STEP_RETRY } from '../retry';
 import { pullTransitionId } from '../steps';
 import { requestFeedTrim } from './helpers';
@@ -23,30 +23,14 @@ export async function pullTransitionV1(
   carry?: PullTransitionCarry,
 ): Promise<PullTransitionResult> {
   const plan = carry?.plan ?? (await planPullTransition(input));
-  const result: PullTransitionResult = {
-    authorId: input.authorId,
-    superseded: plan.superseded,
-    posts: plan.postIds.length,
-    pages: carry?.pages ?? 0,
-    written: carry?.written ?? 0,
-    recordRemoved: false,
-  };
+  const result = pullTransitionStart(input, plan, carry);
   if (plan.superseded) return result;
 
   await pullTransitionSlices(input, plan, result, carry?.cursor ?? '');
   const finished = await finishPullTransition({ authorId: input.authorId, stamp: input.stamp, plan });
   result.recordRemoved = finished.recordRemoved;
-  // Only items not yet scored by the serving model: the connections' copies were scored by the posts' fan-outs.
   await Promise.all(
-    plan.postIds.map((postId) =>
-      startRangeScoring(`score/${pullTransitionId(input)}/${postId}`, {
-        postId,
-        after: '',
-        until: null,
-        includeAuthor: false,
-        staleOnly: true,
-      }),
-    ),
+    plan.postIds.map((postId) => startRangeScoring(`score/${pullTransitionId(input)}/${postId}`, staleItemsOf(postId))),
   );
   await requestFeedTrim();
   return result;

@@ -3,7 +3,7 @@ import { DomainError, notFound } from '../../../domain/errors';
 import { mayRead, NO_RELATION } from '../../../domain/visibility';
 import { areConnected, isBlockedEitherWay } from '../../../stores/relations';
 import type { PostDoc, RelationshipDoc, UserDoc, WriteModel } from '../../../stores/write-model';
-import { type CommandMeta, type Committer, VersionConflict } from '../commit';
+import { type CommandMeta, type CommandResult, type Committer, type NewEvent, VersionConflict } from '../commit';
 import type { Moderator } from '../moderation';
 import type { RateLimiter } from '../rate-limits';
 
@@ -71,6 +71,24 @@ export function staleVersion(what: string, expected: number, current: number): D
     `${what} is at version ${current}, not the expected ${expected}; re-read and retry`,
     'VERSION_CONFLICT',
   );
+}
+
+/**
+ * Commits an aggregate's first event (version 1). The aggregate id derives from the request, so a version conflict
+ * means it already exists: ALREADY_EXISTS with the given message and reason.
+ */
+export async function commitFirst(
+  committer: Committer,
+  meta: CommandMeta,
+  ev: Omit<NewEvent, 'version'>,
+  taken: { message: string; reason: string },
+): Promise<CommandResult> {
+  try {
+    return await committer.commit(meta, { ...ev, version: 1 });
+  } catch (err) {
+    if (err instanceof VersionConflict) throw new DomainError('already_exists', taken.message, taken.reason);
+    throw err;
+  }
 }
 
 /**

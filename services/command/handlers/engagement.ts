@@ -1,8 +1,16 @@
-import { DomainError, invalid } from '../../../domain/errors';
+import { invalid } from '../../../domain/errors';
 import { requireId } from '../../../domain/ids';
 import { ENGAGEMENT_KINDS, type EngagementKind } from '../../../stores/write-model';
-import { type CommandHandler, type CommandResult, VersionConflict } from '../commit';
-import { type CommandMeta, type HandlerDeps, hashId, loadUser, loadVisiblePost, randomId } from './context';
+import type { CommandHandler, CommandResult } from '../commit';
+import {
+  type CommandMeta,
+  commitFirst,
+  type HandlerDeps,
+  hashId,
+  loadUser,
+  loadVisiblePost,
+  randomId,
+} from './context';
 
 export interface RecordEngagementCommand {
   userId: string;
@@ -40,22 +48,19 @@ export function createEngagementHandlers({ wm, committer, moderator, limiter }: 
           : meta.requestId
             ? hashId('e', meta.caller, cmd.userId, meta.requestId)
             : randomId('e');
-      try {
-        return await committer.commit(meta, {
+      return commitFirst(
+        committer,
+        meta,
+        {
           type: 'EngagementRecorded',
           aggregateType: 'engagement',
           aggregateId: engagementId,
-          version: 1,
           actorId: cmd.userId,
           payload: { postId: cmd.postId, userId: cmd.userId, kind, ...(cmd.comment ? { comment: cmd.comment } : {}) },
           ids: { engagementId },
-        });
-      } catch (err) {
-        if (err instanceof VersionConflict) {
-          throw new DomainError('already_exists', 'this member already liked the post', 'ALREADY_LIKED');
-        }
-        throw err;
-      }
+        },
+        { message: 'this member already liked the post', reason: 'ALREADY_LIKED' },
+      );
     },
   };
 }

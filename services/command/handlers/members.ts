@@ -1,8 +1,8 @@
-import { DomainError, invalid } from '../../../domain/errors';
+import { invalid } from '../../../domain/errors';
 import { requireId } from '../../../domain/ids';
 import { type CommandHandler, type CommandResult, VersionConflict } from '../commit';
 import { isHttpUrl } from '../moderation';
-import { type CommandMeta, type HandlerDeps, hashId, loadUser, staleVersion } from './context';
+import { type CommandMeta, commitFirst, type HandlerDeps, hashId, loadUser, staleVersion } from './context';
 
 export interface RegisterUserCommand {
   email: string;
@@ -42,22 +42,19 @@ export function createMemberHandlers({ wm, committer, limiter }: HandlerDeps): M
       if (!EMAIL.test(email)) throw invalid('email is not a valid address', 'INVALID_EMAIL');
       checkProfile({ displayName: cmd.displayName, headline: cmd.headline, imageUrl: cmd.imageUrl });
       const userId = hashId('u', email);
-      try {
-        return await committer.commit(meta, {
+      return commitFirst(
+        committer,
+        meta,
+        {
           type: 'UserRegistered',
           aggregateType: 'user',
           aggregateId: userId,
-          version: 1,
           actorId: userId,
           payload: { email, displayName: cmd.displayName.trim(), headline: cmd.headline, imageUrl: cmd.imageUrl },
           ids: { userId },
-        });
-      } catch (err) {
-        if (err instanceof VersionConflict) {
-          throw new DomainError('already_exists', `email "${email}" is already registered`, 'EMAIL_TAKEN');
-        }
-        throw err;
-      }
+        },
+        { message: `email "${email}" is already registered`, reason: 'EMAIL_TAKEN' },
+      );
     },
 
     async updateProfile(meta: CommandMeta, cmd: UpdateProfileCommand): Promise<CommandResult> {

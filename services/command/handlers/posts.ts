@@ -90,6 +90,24 @@ export function createPostHandlers({ wm, committer, moderator, limiter }: Handle
     const verdict = await moderator.check({ content, mediaUrls });
     if (!verdict.ok) throw invalid(verdict.message, verdict.reason);
   };
+  /** Commits the author's change as the post's next version (see commitNext). */
+  const commitPostChange = (
+    meta: CommandMeta,
+    post: PostDoc,
+    cmd: { authorId: string; expectedVersion: number },
+    type: 'PostUpdated' | 'PostDeleted',
+    payload: Record<string, unknown>,
+  ): Promise<CommandResult> =>
+    commitNext(wm, post, cmd, (current) =>
+      committer.commit(meta, {
+        type,
+        aggregateType: 'post',
+        aggregateId: current._id,
+        version: current.version + 1,
+        actorId: cmd.authorId,
+        payload,
+      }),
+    );
 
   return {
     async createPost(meta: CommandMeta, cmd: CreatePostCommand): Promise<CommandResult> {
@@ -131,16 +149,7 @@ export function createPostHandlers({ wm, committer, moderator, limiter }: Handle
       const post = await ownPost(wm, cmd.authorId, cmd.postId);
       await moderate(cmd.content, post.mediaUrls);
       await limiter.consume(cmd.authorId, 'default');
-      return commitNext(wm, post, cmd, (current) =>
-        committer.commit(meta, {
-          type: 'PostUpdated',
-          aggregateType: 'post',
-          aggregateId: current._id,
-          version: current.version + 1,
-          actorId: cmd.authorId,
-          payload: { authorId: cmd.authorId, content: cmd.content },
-        }),
-      );
+      return commitPostChange(meta, post, cmd, 'PostUpdated', { authorId: cmd.authorId, content: cmd.content });
     },
 
     async deletePost(meta: CommandMeta, cmd: DeletePostCommand): Promise<CommandResult> {
@@ -148,16 +157,7 @@ export function createPostHandlers({ wm, committer, moderator, limiter }: Handle
       requireId(cmd.postId, 'post_id');
       const post = await ownPost(wm, cmd.authorId, cmd.postId);
       await limiter.consume(cmd.authorId, 'default');
-      return commitNext(wm, post, cmd, (current) =>
-        committer.commit(meta, {
-          type: 'PostDeleted',
-          aggregateType: 'post',
-          aggregateId: current._id,
-          version: current.version + 1,
-          actorId: cmd.authorId,
-          payload: { authorId: cmd.authorId },
-        }),
-      );
+      return commitPostChange(meta, post, cmd, 'PostDeleted', { authorId: cmd.authorId });
     },
   };
 }

@@ -150,48 +150,54 @@ export interface EdgeHandlers {
   unblock: CommandHandler<PairCommand>;
 }
 
+// What a follow or block that is already in the state asked for answers.
+const alreadyFollowing = (): DomainError =>
+  new DomainError('already_exists', 'already following this member', 'ALREADY_FOLLOWING');
+const notFollowing = (): DomainError => notFound('not following this member');
+const alreadyBlocked = (): DomainError => new DomainError('already_exists', 'already blocked', 'ALREADY_BLOCKED');
+const notBlocking = (): DomainError => notFound('this member is not blocked');
+
 /** Follows and blocks, each one edge in one direction. */
 function createEdgeHandlers({ wm }: HandlerDeps, { pair, notBlocked, change }: RelationshipSteps): EdgeHandlers {
+  /**
+   * Turns the actor's edge to the other member on (`Followed`, `Blocked`) or off, re-reading on a conflict. An edge
+   * already in that state answers `already`.
+   */
+  const setEdge = (
+    meta: CommandMeta,
+    cmd: PairCommand,
+    id: string,
+    type: EventType,
+    on: boolean,
+    already: () => DomainError,
+  ): Promise<CommandResult> =>
+    withRetry(async () => {
+      const doc = await loadRelationship(wm, id);
+      if (!!doc?.active === on) throw already();
+      const ids = on ? { relationshipId: id } : undefined;
+      return change(meta, doc, id, type, cmd.actorId, cmd.actorId, cmd.otherId, ids);
+    });
+
   return {
     async follow(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
       await pair(cmd, 'follower_id', 'followee_id');
       await notBlocked(cmd.actorId, cmd.otherId);
-      const id = followId(cmd.actorId, cmd.otherId);
-      return withRetry(async () => {
-        const doc = await loadRelationship(wm, id);
-        if (doc?.active) throw new DomainError('already_exists', 'already following this member', 'ALREADY_FOLLOWING');
-        return change(meta, doc, id, 'Followed', cmd.actorId, cmd.actorId, cmd.otherId, { relationshipId: id });
-      });
+      return setEdge(meta, cmd, followId(cmd.actorId, cmd.otherId), 'Followed', true, alreadyFollowing);
     },
 
     async unfollow(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
       await pair(cmd, 'follower_id', 'followee_id');
-      const id = followId(cmd.actorId, cmd.otherId);
-      return withRetry(async () => {
-        const doc = await loadRelationship(wm, id);
-        if (!doc?.active) throw notFound('not following this member');
-        return change(meta, doc, id, 'Unfollowed', cmd.actorId, cmd.actorId, cmd.otherId);
-      });
+      return setEdge(meta, cmd, followId(cmd.actorId, cmd.otherId), 'Unfollowed', false, notFollowing);
     },
 
     async block(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
       await pair(cmd, 'blocker_id', 'blocked_id');
-      const id = blockId(cmd.actorId, cmd.otherId);
-      return withRetry(async () => {
-        const doc = await loadRelationship(wm, id);
-        if (doc?.active) throw new DomainError('already_exists', 'already blocked', 'ALREADY_BLOCKED');
-        return change(meta, doc, id, 'Blocked', cmd.actorId, cmd.actorId, cmd.otherId, { relationshipId: id });
-      });
+      return setEdge(meta, cmd, blockId(cmd.actorId, cmd.otherId), 'Blocked', true, alreadyBlocked);
     },
 
     async unblock(meta: CommandMeta, cmd: PairCommand): Promise<CommandResult> {
       await pair(cmd, 'blocker_id', 'blocked_id');
-      const id = blockId(cmd.actorId, cmd.otherId);
-      return withRetry(async () => {
-        const doc = await loadRelationship(wm, id);
-        if (!doc?.active) throw notFound('this member is not blocked');
-        return change(meta, doc, id, 'Unblocked', cmd.actorId, cmd.actorId, cmd.otherId);
-      });
+      return setEdge(meta, cmd, blockId(cmd.actorId, cmd.otherId), 'Unblocked', false, notBlocking);
     },
   };
 }
